@@ -1,0 +1,152 @@
+"""The ``memtop`` command line.
+
+``--once`` and ``--json`` import only the collectors and the text report, never
+textual, so a scripted run costs what reading /proc costs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from memtop import __version__
+from memtop.collectors.capture import capture
+from memtop.collectors.paths import HostPaths
+from memtop.collectors.snapshot import Collector, HostError, Options
+
+from .report import snapshot_json, table
+from .select import SelectError, check_sort_field, select
+
+HINT = "memtop: the live dashboard is not built yet; use `memtop --once` for a table or `memtop --json` for JSON"
+
+
+class UsageError(Exception):
+    """Bad input from the user: one line on stderr, exit 2."""
+
+
+def _positive(text: str) -> float:
+    value = float(text)
+    if not value > 0 or value != value:
+        raise argparse.ArgumentTypeError(f"must be a positive number: {text}")
+    return value
+
+
+def _count(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more: {text}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="memtop",
+        description="Explain a Linux machine's memory: system taxonomy, per-process RSS/PSS/USS/swap.",
+        epilog="memtop capture DIR [--keep-cmdline] [--smaps]: copy the /proc and /sys files memtop "
+        "reads into DIR, to replay with --root DIR.",
+    )
+    p.add_argument("--version", action="version", version=f"memtop {__version__}")
+    p.add_argument("--once", action="store_true", help="print one table and exit")
+    p.add_argument("--json", action="store_true", help="print one JSON snapshot (memtop.snapshot/1); implies --once")
+    p.add_argument("--interval", type=_positive, metavar="SECONDS", help="with --json: one snapshot per line every SECONDS (NDJSON)")
+    p.add_argument("--count", type=_count, metavar="N", help="with --interval: stop after N snapshots")
+    p.add_argument("--sort", default="pss", metavar="FIELD", help="process field to sort by (default pss; sizes largest first)")
+    p.add_argument("--reverse", action="store_true", help="reverse the sort order")
+    p.add_argument("--limit", type=int, metavar="N", help="show at most N processes")
+    p.add_argument("--filter", metavar="TEXT", help="only processes whose name, command line or user contains TEXT (digits: also the pid)")
+    p.add_argument("--pid", type=int, action="append", metavar="PID", help="only this process (repeatable)")
+    p.add_argument("--kernel-threads", action="store_true", help="include kernel threads")
+    p.add_argument("--bytes", action="store_true", help="exact byte counts instead of KiB/MiB/GiB")
+    p.add_argument("--root", metavar="DIR", help="read DIR/proc and DIR/sys (a capture) instead of the live ones")
+    return p
+
+
+def capture_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="memtop capture", description="Copy exactly the /proc and /sys files memtop reads into DIR.")
+    p.add_argument("dir", metavar="DIR")
+    p.add_argument("--keep-cmdline", action="store_true", help="keep command-line arguments (default: argv[0] only; they often hold secrets)")
+    p.add_argument("--smaps", action="store_true", help="also copy every process's full smaps (large)")
+    p.add_argument("--root", metavar="DIR", help="capture from a tree instead of the live host")
+    return p
+
+
+def host_paths(root: str | None) -> HostPaths:
+    if root is None:
+        return HostPaths()
+    paths = HostPaths.from_root(root)
+    if not paths.proc.is_dir():
+        raise UsageError(f"--root {root}: no proc/ directory there")
+    return paths
+
+
+def run_capture(argv: Sequence[str]) -> int:
+    args = capture_parser().parse_args(argv)
+    dest = Path(args.dir)
+    if dest.exists() and any(dest.iterdir()):
+        raise UsageError(f"{dest} is not empty; capture into a new or empty directory")
+    result = capture(host_paths(args.root), dest, keep_cmdline=args.keep_cmdline, smaps=args.smaps)
+    print(f"captured {result.files} files of {result.processes} processes into {dest} "
+          f"({result.unreadable} not readable); replay with: memtop --root {dest} --once")
+    return 0
+
+
+def run_once(args: argparse.Namespace) -> int:
+    check_sort_field(args.sort)
+    pids = tuple(args.pid) if args.pid else None
+    collector = Collector(host_paths(args.root), Options(args.kernel_threads, pids))
+    streaming = args.json and args.interval is not None
+    count = 0
+    while True:
+        snap = collector.collect()
+        if pids:
+            missing = sorted(set(pids) - {p.pid for p in snap.processes})
+            if missing and count == 0:
+                raise UsageError(f"no such process: {', '.join(map(str, missing))}")
+        rows = select(snap.processes, sort=args.sort, reverse=args.reverse, text=args.filter,
+                      pids=pids, limit=args.limit)
+        if args.json:
+            print(json.dumps(snapshot_json(snap, rows), separators=(",", ":") if streaming else (", ", ": ")),
+                  flush=True)
+        else:
+            width = shutil.get_terminal_size().columns if sys.stdout.isatty() else None
+            print(table(snap, rows, exact=args.bytes, width=width))
+        count += 1
+        if not streaming or (args.count is not None and count >= args.count):
+            return 0
+        time.sleep(args.interval)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        if argv[:1] == ["capture"]:
+            return run_capture(argv[1:])
+        args = build_parser().parse_args(argv)
+        if args.interval is not None and not args.json:
+            raise UsageError("--interval needs --json for now (the live dashboard is a later release)")
+        if args.count is not None and args.interval is None:
+            raise UsageError("--count goes with --interval")
+        if args.once or args.json:
+            return run_once(args)
+        print(HINT, file=sys.stderr)
+        return 2
+    except (UsageError, SelectError, HostError) as exc:
+        print(f"memtop: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        # `memtop --json | head`: the reader left; that is not an error of ours.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

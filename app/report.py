@@ -1,0 +1,167 @@
+"""Plain-text and JSON output of a snapshot (``memtop --once`` and ``--json``).
+
+The JSON is the documented contract ``memtop.snapshot/1`` (README, "JSON
+schema"): adding a field keeps the version, renaming or removing one bumps it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from memtop.collectors.models import ProcessMemory, Snapshot, SystemMemory, ThpState
+
+from .select import PROCESS_FIELDS
+
+SCHEMA = "memtop.snapshot/1"
+
+_UNITS = ("B", "KiB", "MiB", "GiB", "TiB", "PiB")
+
+
+def human(n: int | None) -> str:
+    """Binary units with one decimal (1.5 GiB); 'n/a' for a value that could not be read."""
+    if n is None:
+        return "n/a"
+    value = float(abs(n))
+    unit = 0
+    while value >= 1024 and unit < len(_UNITS) - 1:
+        value /= 1024
+        unit += 1
+    sign = "-" if n < 0 else ""
+    return f"{sign}{int(value)} B" if unit == 0 else f"{sign}{value:.1f} {_UNITS[unit]}"
+
+
+def escape(text: str) -> str:
+    """Control characters (a comm may hold a newline) shown as escapes, never raw."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
+_SYSTEM_KEYS = (
+    "total", "free", "available", "available_estimated", "used", "buffers", "cached", "shmem",
+    "anon", "slab_reclaimable", "slab_unreclaimable", "kernel_stack", "page_tables", "percpu",
+    "hugetlb", "zswap", "dirty", "writeback", "swap_total", "swap_free", "swap_cached", "anon_huge",
+    "shmem_huge", "file_huge", "mapped",
+)
+
+
+def _system_json(snap: Snapshot) -> dict[str, Any] | None:
+    system: SystemMemory | None = snap.system
+    if system is None:
+        return None
+    out: dict[str, Any] = {key: getattr(system, key) for key in _SYSTEM_KEYS}
+    out["taxonomy"] = [{"name": p.name, "bytes": p.bytes} for p in system.taxonomy]
+    out["overcount"] = system.overcount
+    rec = snap.reconciliation
+    out["reconciliation"] = None if rec is None else {
+        "pss_sum": rec.pss_sum, "anon_shmem_mapped": rec.anon_shmem_mapped,
+        "difference": rec.difference, "unreadable": rec.unreadable,
+    }
+    return out
+
+
+def _thp_json(thp: ThpState | None) -> dict[str, Any] | None:
+    if thp is None:
+        return None
+    return {
+        "enabled": thp.enabled,
+        "defrag": thp.defrag,
+        "shmem_enabled": thp.shmem_enabled,
+        "khugepaged": None if thp.khugepaged is None else dict(thp.khugepaged),
+        "sizes": None if thp.sizes is None else {
+            size: {"enabled": s.enabled, "stats": dict(s.stats)} for size, s in thp.sizes
+        },
+    }
+
+
+def process_json(proc: ProcessMemory) -> dict[str, Any]:
+    out = {name: getattr(proc, name) for name in PROCESS_FIELDS}
+    out["cmdline"] = list(proc.cmdline)
+    return out
+
+
+def snapshot_json(snap: Snapshot, processes: Sequence[ProcessMemory]) -> dict[str, Any]:
+    """The ``memtop.snapshot/1`` object for a snapshot and its chosen processes."""
+    pressure = None
+    if snap.pressure is not None:
+        pressure = {
+            kind: None if line is None else {
+                "avg10": line.avg10, "avg60": line.avg60, "avg300": line.avg300, "total": line.total,
+            }
+            for kind, line in (("some", snap.pressure.some), ("full", snap.pressure.full))
+        }
+    return {
+        "schema": SCHEMA,
+        "time": snap.time,
+        "hostname": snap.hostname,
+        "kernel": snap.kernel,
+        "page_size": snap.page_size,
+        "system": _system_json(snap),
+        "pressure": pressure,
+        "vmstat": dict(snap.vmstat),
+        "thp": _thp_json(snap.thp),
+        "hidden_processes": snap.hidden_processes,
+        "cgroup_hierarchy": snap.cgroup_hierarchy,
+        "notes": list(snap.notes),
+        "processes": [process_json(p) for p in processes],
+    }
+
+
+def summary_line(system: SystemMemory | None, exact: bool) -> str:
+    """One line: total, used, available, page cache, swap."""
+    if system is None:
+        return "system: n/a"
+    size = (lambda n: "n/a" if n is None else str(n)) if exact else human
+    cache = next((p.bytes for p in system.taxonomy if p.name == "page_cache"), None)
+    swap_used = None
+    if system.swap_total is not None and system.swap_free is not None:
+        swap_used = system.swap_total - system.swap_free
+    est = " (estimated)" if system.available_estimated else ""
+    return (
+        f"total {size(system.total)}  used {size(system.used)}  "
+        f"available {size(system.available)}{est}  page cache {size(cache)}  "
+        f"swap {size(swap_used)} of {size(system.swap_total)}"
+    )
+
+
+_COLUMNS = ("rss", "pss", "uss", "swap")
+
+
+def table(snap: Snapshot, processes: Sequence[ProcessMemory], exact: bool = False, width: int | None = None) -> str:
+    """A table like smem's under a one-line system summary.
+
+    ``width`` cuts the trailing command column to fit a terminal; None keeps it whole.
+    """
+    size = (lambda n: "n/a" if n is None else str(n)) if exact else human
+    rows = [
+        (str(p.pid), escape(p.user or "?"), escape(p.name), *(size(getattr(p, c)) for c in _COLUMNS),
+         escape(" ".join(p.cmdline)) if p.cmdline else f"[{escape(p.name)}]")
+        for p in processes
+    ]
+    header = ("PID", "USER", "NAME", "RSS", "PSS", "USS", "SWAP", "COMMAND")
+    widths = [max([len(header[i])] + [len(r[i]) for r in rows]) for i in range(len(header) - 1)]
+    widths[1] = min(widths[1], 12)
+    widths[2] = min(widths[2], 16)
+    lines = [summary_line(snap.system, exact)]
+    for row in (header, *rows):
+        cells = [
+            row[i][: widths[i]].rjust(widths[i]) if i == 0 or i >= 3 else row[i][: widths[i]].ljust(widths[i])
+            for i in range(len(header) - 1)
+        ]
+        line = "  ".join(cells) + "  " + row[-1]
+        lines.append(line if width is None else line[:width].rstrip())
+    lines.extend(footnotes(snap, processes))
+    return "\n".join(lines)
+
+
+def footnotes(snap: Snapshot, processes: Sequence[ProcessMemory]) -> list[str]:
+    """What a reader must know to trust the table: unreadable rows, hidden processes."""
+    notes: list[str] = []
+    denied = sum(1 for p in processes if p.error and "permission denied" in p.error)
+    if denied:
+        notes.append(f"PSS/USS n/a for {denied} process{'' if denied == 1 else 'es'}: their smaps_rollup needs root or the same user")
+    if snap.hidden_processes:
+        notes.append(f"{snap.hidden_processes} tasks are hidden by /proc (hidepid or a PID namespace)")
+    notes.extend(snap.notes)
+    return notes

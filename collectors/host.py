@@ -1,0 +1,85 @@
+"""Facts about a host that a /proc tree may not carry: names, page size, users.
+
+A live host answers from the running system. A capture (``memtop capture``)
+stores them in ``memtop-host.json`` beside its proc/ and sys/.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pwd
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from .fs import read_optional
+from .paths import HostPaths
+
+HOST_FILE = "memtop-host.json"
+
+
+@dataclass(frozen=True, slots=True)
+class HostFacts:
+    hostname: str
+    kernel: str
+    page_size: int
+    clock_ticks: int
+    users: dict[int, str] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "hostname": self.hostname, "kernel": self.kernel, "page_size": self.page_size,
+            "clock_ticks": self.clock_ticks, "users": {str(k): v for k, v in sorted(self.users.items())},
+        }
+
+
+def _proc_text(paths: HostPaths, name: str) -> str | None:
+    text = read_optional(paths.proc / "sys" / "kernel" / name)
+    return None if text is None else text.strip() or None
+
+
+def load_facts(paths: HostPaths) -> HostFacts:
+    """Facts for the host at ``paths``: the capture's file, else the running system."""
+    stored: dict[str, object] = {}
+    text = read_optional(paths.root / HOST_FILE) if not paths.live else None
+    if text is not None:
+        try:
+            loaded = json.loads(text)
+            stored = loaded if isinstance(loaded, dict) else {}
+        except ValueError:
+            stored = {}
+    users_raw = stored.get("users")
+    users = {int(k): str(v) for k, v in users_raw.items() if str(k).isdigit()} if isinstance(users_raw, dict) else {}
+    uname = os.uname()
+
+    def pick(key: str, fallback: object) -> object:
+        value = stored.get(key)
+        return value if value is not None else fallback
+
+    live = paths.live
+    return HostFacts(
+        hostname=str(pick("hostname", _proc_text(paths, "hostname") or (uname.nodename if live else "unknown"))),
+        kernel=str(pick("kernel", _proc_text(paths, "osrelease") or (uname.release if live else "unknown"))),
+        page_size=int(pick("page_size", os.sysconf("SC_PAGE_SIZE")) or 4096),  # type: ignore[arg-type]
+        clock_ticks=int(pick("clock_ticks", os.sysconf("SC_CLK_TCK")) or 100),  # type: ignore[arg-type]
+        users=users,
+    )
+
+
+def user_lookup(facts: HostFacts, live: bool) -> Callable[[int], str | None]:
+    """A cached uid -> name function (the capture's map, else the passwd database)."""
+    cache: dict[int, str | None] = dict(facts.users)
+
+    def lookup(uid: int) -> str | None:
+        if uid in cache:
+            return cache[uid]
+        name: str | None = None
+        if live:
+            try:
+                name = pwd.getpwuid(uid).pw_name
+            except (KeyError, OverflowError):
+                name = None
+        cache[uid] = name if name is not None else (str(uid) if live else None)
+        return cache[uid]
+
+    return lookup

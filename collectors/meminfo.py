@@ -1,0 +1,160 @@
+"""/proc/meminfo: every field, and a taxonomy of parts that adds up to MemTotal.
+
+Field meanings follow Documentation/filesystems/proc.rst ("meminfo").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from .errors import ParseError
+from .models import SystemMemory, TaxonomyPart
+
+KIB = 1024
+
+#: The taxonomy's named parts, in display order, and the meminfo fields each is
+#: made of. ``page_cache`` is Cached minus Shmem because Cached counts shmem and
+#: tmpfs pages too (proc.rst: "Cached: in-memory cache for files read from the
+#: disk (the pagecache) as well as tmpfs & shmem"). ``other_kernel`` closes the
+#: sum: vmalloc, driver pages, and whatever the kernel does not itemise.
+TAXONOMY: tuple[str, ...] = (
+    "anon",
+    "page_cache",
+    "buffers",
+    "shmem",
+    "slab_reclaimable",
+    "slab_unreclaimable",
+    "kernel_stack",
+    "page_tables",
+    "percpu",
+    "hugetlb",
+    "zswap",
+    "other_kernel",
+    "free",
+)
+
+
+def parse_meminfo(text: str) -> dict[str, int]:
+    """Parse meminfo text into {field: value}, sizes in bytes.
+
+    Lines that are not ``Key: number [kB]`` are skipped: some vendor kernels
+    print a Linux-2.4 style summary table first (gopsutil issue 1002). Fields
+    without a unit (HugePages_Total and friends) are page counts and stay counts.
+
+    Raises:
+        ParseError: when no field could be read at all.
+    """
+    out: dict[str, int] = {}
+    for line in text.splitlines():
+        key, sep, rest = line.partition(":")
+        if not sep or not key or " " in key.strip() or key != key.strip():
+            continue
+        parts = rest.split()
+        if not parts or len(parts) > 2 or not parts[0].isdigit() or not parts[0].isascii():
+            continue
+        if len(parts) == 2:
+            if parts[1] != "kB":
+                continue
+            out[key] = int(parts[0]) * KIB
+        else:
+            out[key] = int(parts[0])
+    if not out:
+        raise ParseError("no 'Key: value kB' line found: not a meminfo file")
+    return out
+
+
+def estimate_available(f: Mapping[str, int], min_free_kbytes: int | None) -> int | None:
+    """MemAvailable for kernels before 3.14, as procps estimates it.
+
+    procps-ng sysinfo.c (and the kernel's own si_mem_available() that replaced
+    it): free memory above the low watermark, plus the part of the file LRU
+    and of reclaimable slab that can go without dropping below it. The low
+    watermark is min_free_kbytes * 5/4; without it the estimate uses 0.
+    """
+    need = ("MemFree", "Active(file)", "Inactive(file)")
+    if any(k not in f for k in need):
+        return None
+    low = (min_free_kbytes or 0) * KIB * 5 // 4
+    file_lru = f["Active(file)"] + f["Inactive(file)"]
+    slab = f.get("SReclaimable", 0)
+    estimate = f["MemFree"] - low + file_lru - min(file_lru // 2, low) + slab - min(slab // 2, low)
+    return max(estimate, 0)
+
+
+def _opt_sum(*values: int | None) -> int | None:
+    present = [v for v in values if v is not None]
+    return sum(present) if present else None
+
+
+def system_memory(f: Mapping[str, int], min_free_kbytes: int | None = None) -> SystemMemory:
+    """Build the SystemMemory view of parsed meminfo fields."""
+    total = f.get("MemTotal")
+    available = f.get("MemAvailable")
+    estimated = False
+    if available is None:
+        available = estimate_available(f, min_free_kbytes)
+        estimated = available is not None
+    cached = f.get("Cached")
+    shmem = f.get("Shmem")
+    hugetlb = f.get("Hugetlb")
+    if hugetlb is None and "HugePages_Total" in f and "Hugepagesize" in f:
+        # Before 4.16 there is no Hugetlb: line; count the default size only.
+        hugetlb = f["HugePages_Total"] * f["Hugepagesize"]
+    page_tables = _opt_sum(f.get("PageTables"), f.get("SecPageTables"))
+    parts: dict[str, int | None] = {
+        "anon": f.get("AnonPages"),
+        "page_cache": None if cached is None else max(cached - (shmem or 0), 0),
+        "buffers": f.get("Buffers"),
+        "shmem": shmem,
+        "slab_reclaimable": f.get("SReclaimable"),
+        "slab_unreclaimable": f.get("SUnreclaim"),
+        "kernel_stack": f.get("KernelStack"),
+        "page_tables": page_tables,
+        "percpu": f.get("Percpu"),
+        "hugetlb": hugetlb,
+        "zswap": f.get("Zswap"),
+        "free": f.get("MemFree"),
+    }
+    named = sum(v for v in parts.values() if v is not None)
+    overcount = 0
+    taxonomy: list[TaxonomyPart] = []
+    if total is not None:
+        # meminfo counters are per-CPU approximations and may overshoot
+        # MemTotal a little; say by how much instead of hiding it.
+        overcount = max(named - total, 0)
+        parts["other_kernel"] = max(total - named, 0)
+    for name in TAXONOMY:
+        value = parts.get(name)
+        if value is None or (name == "zswap" and "Zswap" not in f):
+            continue
+        taxonomy.append(TaxonomyPart(name, value))
+    return SystemMemory(
+        fields=tuple(f.items()),
+        total=total,
+        free=f.get("MemFree"),
+        available=available,
+        available_estimated=estimated,
+        used=None if total is None or available is None else total - available,
+        buffers=f.get("Buffers"),
+        cached=cached,
+        shmem=shmem,
+        anon=f.get("AnonPages"),
+        slab_reclaimable=f.get("SReclaimable"),
+        slab_unreclaimable=f.get("SUnreclaim"),
+        kernel_stack=f.get("KernelStack"),
+        page_tables=page_tables,
+        percpu=f.get("Percpu"),
+        hugetlb=hugetlb,
+        zswap=f.get("Zswap"),
+        dirty=f.get("Dirty"),
+        writeback=f.get("Writeback"),
+        mapped=f.get("Mapped"),
+        swap_total=f.get("SwapTotal"),
+        swap_free=f.get("SwapFree"),
+        swap_cached=f.get("SwapCached"),
+        anon_huge=f.get("AnonHugePages"),
+        shmem_huge=f.get("ShmemHugePages"),
+        file_huge=f.get("FileHugePages"),
+        taxonomy=tuple(taxonomy),
+        overcount=overcount,
+    )

@@ -1,0 +1,216 @@
+"""Frozen snapshot dataclasses: the one boundary between collectors and the rest.
+
+All sizes are integers in bytes. A value that could not be read is ``None``,
+never 0, so that "unknown" and "nothing" stay apart on screen and in JSON.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True, slots=True)
+class TaxonomyPart:
+    """One named slice of MemTotal (see ``collectors.meminfo.TAXONOMY``)."""
+
+    name: str
+    bytes: int
+
+
+@dataclass(frozen=True, slots=True)
+class Reconciliation:
+    """Sum of PSS over processes against AnonPages + Shmem + Mapped.
+
+    The difference is memory that no process maps by itself: kernel memory and
+    unmapped page cache, plus PSS that could not be read (``unreadable`` > 0).
+    """
+
+    pss_sum: int
+    anon_shmem_mapped: int | None
+    difference: int | None
+    unreadable: int
+
+
+@dataclass(frozen=True, slots=True)
+class SystemMemory:
+    """/proc/meminfo, as raw fields and as a taxonomy that adds up to MemTotal."""
+
+    fields: tuple[tuple[str, int], ...]
+    total: int | None
+    free: int | None
+    available: int | None
+    available_estimated: bool
+    used: int | None
+    buffers: int | None
+    cached: int | None
+    shmem: int | None
+    anon: int | None
+    slab_reclaimable: int | None
+    slab_unreclaimable: int | None
+    kernel_stack: int | None
+    page_tables: int | None
+    percpu: int | None
+    hugetlb: int | None
+    zswap: int | None
+    dirty: int | None
+    writeback: int | None
+    mapped: int | None
+    swap_total: int | None
+    swap_free: int | None
+    swap_cached: int | None
+    anon_huge: int | None
+    shmem_huge: int | None
+    file_huge: int | None
+    taxonomy: tuple[TaxonomyPart, ...]
+    overcount: int
+
+    def field(self, name: str) -> int | None:
+        """A raw meminfo field in bytes (HugePages_* counts stay counts)."""
+        for key, value in self.fields:
+            if key == name:
+                return value
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class PressureLine:
+    """One line of a PSI file: share of time stalled, in percent, and total in µs."""
+
+    avg10: float
+    avg60: float
+    avg300: float
+    total: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class Pressure:
+    """/proc/pressure/memory (Documentation/accounting/psi.rst)."""
+
+    some: PressureLine | None
+    full: PressureLine | None
+
+
+@dataclass(frozen=True, slots=True)
+class ThpSize:
+    """One per-size (mTHP) directory, hugepages-<size>kB."""
+
+    enabled: str | None
+    stats: tuple[tuple[str, int], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ThpState:
+    """/sys/kernel/mm/transparent_hugepage: policies and khugepaged.
+
+    A policy holds the selected word (``[madvise]`` gives ``"madvise"``).
+    """
+
+    enabled: str | None
+    defrag: str | None
+    shmem_enabled: str | None
+    khugepaged: tuple[tuple[str, int | str], ...] | None
+    sizes: tuple[tuple[str, ThpSize], ...] | None
+
+
+@dataclass(frozen=True, slots=True)
+class ProcessMemory:
+    """One process: identity from stat, figures from status and smaps_rollup."""
+
+    pid: int
+    ppid: int
+    starttime: int
+    name: str
+    cmdline: tuple[str, ...]
+    uid: int | None
+    user: str | None
+    state: str
+    threads: int
+    kernel_thread: bool
+    rss: int | None = None
+    vsize: int | None = None
+    hwm: int | None = None
+    anon: int | None = None
+    file: int | None = None
+    shmem: int | None = None
+    swap: int | None = None
+    hugetlb: int | None = None
+    pss: int | None = None
+    uss: int | None = None
+    swap_pss: int | None = None
+    pss_anon: int | None = None
+    pss_file: int | None = None
+    pss_shmem: int | None = None
+    pss_dirty: int | None = None
+    anon_huge: int | None = None
+    referenced: int | None = None
+    locked: int | None = None
+    oom_score: int | None = None
+    oom_score_adj: int | None = None
+    cgroup: str | None = None
+    error: str | None = None
+
+    @property
+    def key(self) -> tuple[int, int]:
+        """Identity across refreshes: a pid is reused, (pid, starttime) is not."""
+        return (self.pid, self.starttime)
+
+
+@dataclass(frozen=True, slots=True)
+class Mapping:
+    """One VMA of /proc/PID/smaps (Documentation/filesystems/proc.rst)."""
+
+    start: int
+    end: int
+    perms: str
+    offset: int
+    device: str
+    inode: int
+    path: str
+    kind: str
+    fields: tuple[tuple[str, int], ...]
+    vmflags: tuple[str, ...]
+
+    @property
+    def size(self) -> int:
+        return self.end - self.start
+
+    def get(self, name: str) -> int | None:
+        for key, value in self.fields:
+            if key == name:
+                return value
+        return None
+
+    @property
+    def rss(self) -> int:
+        return self.get("Rss") or 0
+
+    @property
+    def pss(self) -> int:
+        return self.get("Pss") or 0
+
+    @property
+    def uss(self) -> int:
+        return (self.get("Private_Clean") or 0) + (self.get("Private_Dirty") or 0)
+
+    @property
+    def swap(self) -> int:
+        return self.get("Swap") or 0
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """Everything memtop knows about the host at one moment."""
+
+    time: float
+    hostname: str
+    kernel: str
+    page_size: int
+    system: SystemMemory | None
+    reconciliation: Reconciliation | None
+    pressure: Pressure | None
+    vmstat: tuple[tuple[str, int], ...]
+    thp: ThpState | None
+    processes: tuple[ProcessMemory, ...]
+    hidden_processes: int | None
+    cgroup_hierarchy: str | None
+    notes: tuple[str, ...] = field(default=())

@@ -1,0 +1,167 @@
+"""/proc/PID/smaps: every mapping of one process, with every field the kernel prints.
+
+A process may have 65,000 mappings (vm.max_map_count); its smaps is then 44 MiB
+and 1.6 million lines (feasibility.md §D). All entries of one file share the
+same line layout, so the fast path parses column by column with a fixed
+stride, checking the layout with C-speed counts; any irregular file takes the
+general line-by-line parser, which gives the same result.
+"""
+
+from __future__ import annotations
+
+import re
+
+from .errors import ParseError
+from .models import Mapping
+
+KIB = 1024
+
+_SPECIAL = re.compile(r"^\[[a-z_]+\]$")
+_LIB = re.compile(r"\.so(\.[0-9.]+)?$")
+
+
+def classify(path: str, perms: str) -> str:
+    """The kind of a mapping: heap, stack, anon, lib, file, shm or special."""
+    if not path:
+        return "anon"
+    if path == "[heap]":
+        return "heap"
+    if path.startswith("[stack"):
+        return "stack"
+    if path.startswith("[anon_shmem:"):
+        return "shm"
+    if path.startswith("[anon:"):  # named with prctl(PR_SET_VMA_ANON_NAME), 5.17+
+        return "anon"
+    if path.startswith("["):
+        return "special"
+    bare = path.removesuffix(" (deleted)")
+    if bare.startswith(("/memfd:", "/SYSV", "/dev/shm/")) or (bare == "/dev/zero" and perms[3:4] == "s"):
+        return "shm"
+    if _LIB.search(bare):
+        return "lib"
+    return "file"
+
+
+def _parse_header(line: bytes) -> tuple[int, int, str, int, str, int, str]:
+    words = line.split(None, 5)
+    if len(words) < 5:
+        raise ParseError(f"smaps: malformed mapping header {line[:80]!r}")
+    try:
+        low, _, high = words[0].partition(b"-")
+        path = words[5].decode("utf-8", "backslashreplace") if len(words) == 6 else ""
+        return (
+            int(low, 16), int(high, 16), words[1].decode("ascii"), int(words[2], 16),
+            words[3].decode("ascii"), int(words[4]), path.strip(" "),
+        )
+    except (ValueError, UnicodeDecodeError):
+        raise ParseError(f"smaps: malformed mapping header {line[:80]!r}") from None
+
+
+def _is_header(line: bytes) -> bool:
+    key = line.partition(b":")[0]
+    return b" " in key or b"-" in key
+
+
+def _field_value(key: bytes, value: bytes, line: bytes) -> int:
+    words = value.split()
+    try:
+        if len(words) == 2 and words[1] == b"kB":
+            return int(words[0]) * KIB
+        if len(words) == 1:
+            return int(words[0])
+    except ValueError:
+        pass
+    raise ParseError(f"smaps: malformed field {line[:80]!r}")
+
+
+def _mapping(header: bytes, fields: tuple[tuple[str, int], ...], flags: tuple[str, ...]) -> Mapping:
+    start, end, perms, offset, dev, inode, path = _parse_header(header)
+    return Mapping(start, end, perms, offset, dev, inode, path, classify(path, perms), fields, flags)
+
+
+def parse_smaps_general(raw: bytes) -> tuple[Mapping, ...]:
+    """Line-by-line parser: any layout, unknown fields kept in file order."""
+    out: list[Mapping] = []
+    header: bytes | None = None
+    fields: list[tuple[str, int]] = []
+    flags: tuple[str, ...] = ()
+    for line in raw.split(b"\n"):
+        if not line:
+            continue
+        if _is_header(line):
+            if header is not None:
+                out.append(_mapping(header, tuple(fields), flags))
+            header, fields, flags = line, [], ()
+            continue
+        if header is None:
+            raise ParseError("smaps: field before the first mapping header")
+        key, sep, value = line.partition(b":")
+        if not sep:
+            raise ParseError(f"smaps: malformed line {line[:80]!r}")
+        if key == b"VmFlags":
+            flags = tuple(value.decode("ascii", "backslashreplace").split())
+        else:
+            fields.append((key.decode("ascii", "backslashreplace"), _field_value(key, value, line)))
+    if header is not None:
+        out.append(_mapping(header, tuple(fields), flags))
+    return tuple(out)
+
+
+def _parse_strided(lines: list[bytes]) -> tuple[Mapping, ...] | None:
+    """Column-wise parse when every entry has the first entry's layout, else None."""
+    stride = 1
+    while stride < len(lines) and not _is_header(lines[stride]):
+        stride += 1
+    count, extra = divmod(len(lines), stride)
+    if extra or count < 2:
+        return None
+    keys: list[str] = []
+    columns: list[list[int]] = []
+    flags_column: list[tuple[str, ...]] | None = None
+    for j in range(1, stride):
+        column = lines[j::stride]
+        key, sep, _ = column[0].partition(b":")
+        if not sep:
+            return None
+        prefix = key + b":"
+        joined = b"\n".join(column)
+        # Every line of the column starts with the key (counted at C speed).
+        if not joined.startswith(prefix) or joined.count(b"\n" + prefix) != count - 1:
+            return None
+        cut = len(prefix)
+        if key == b"VmFlags":
+            flags_column = [tuple(line[cut:].decode("ascii", "backslashreplace").split()) for line in column]
+            continue
+        try:
+            if joined.endswith(b" kB") and joined.count(b" kB\n") == count - 1:
+                values = [int(line[cut:-3]) * KIB for line in column]
+            else:
+                values = [int(line[cut:]) for line in column]
+        except ValueError:
+            return None
+        keys.append(key.decode("ascii", "backslashreplace"))
+        columns.append(values)
+    headers = lines[0::stride]
+    rows = zip(*columns) if columns else ((),) * count
+    flags_iter = flags_column if flags_column is not None else [()] * count
+    return tuple(
+        _mapping(header, tuple(zip(keys, row)), flags)
+        for header, row, flags in zip(headers, rows, flags_iter)
+    )
+
+
+def parse_smaps(raw: bytes) -> tuple[Mapping, ...]:
+    """Parse a whole smaps file into mappings.
+
+    Raises:
+        ParseError: when the text is not smaps.
+    """
+    lines = raw.split(b"\n")
+    while lines and not lines[-1]:
+        lines.pop()
+    if not lines:
+        return ()
+    if not _is_header(lines[0]):
+        raise ParseError("smaps: does not start with a mapping header")
+    fast = _parse_strided(lines)
+    return fast if fast is not None else parse_smaps_general(raw)

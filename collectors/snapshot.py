@@ -1,0 +1,149 @@
+"""One Snapshot of a host: system memory, kernel counters, THP and processes."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from .cgroups import proc_hidepid, read_memory_hierarchy
+from .errors import ParseError
+from .fs import read_file, read_optional
+from .host import HostFacts, load_facts, user_lookup
+from .meminfo import parse_meminfo, system_memory
+from .models import ProcessMemory, Reconciliation, Snapshot, SystemMemory
+from .paths import HostPaths
+from .pressure import parse_pressure
+from .processes import ProcessReader, read_processes
+from .procfs import parse_int
+from .thp import read_thp
+from .vmstat import parse_vmstat
+
+
+class HostError(Exception):
+    """The host tree cannot be read at all (no proc/, no meminfo, garbage in it)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Options:
+    """What to collect. ``pids`` limits the per-process reads (and their cost)."""
+
+    kernel_threads: bool = False
+    pids: tuple[int, ...] | None = None
+
+
+def read_system(paths: HostPaths) -> SystemMemory:
+    """SystemMemory of the host; raises HostError when meminfo is missing or garbage."""
+    try:
+        text = read_file(paths.proc / "meminfo").decode("utf-8", "backslashreplace")
+    except OSError as exc:
+        raise HostError(f"cannot read {paths.proc / 'meminfo'}: {exc.strerror}") from None
+    try:
+        fields = parse_meminfo(text)
+    except ParseError as exc:
+        raise HostError(f"{paths.proc / 'meminfo'}: {exc}") from None
+    min_free: int | None = None
+    if "MemAvailable" not in fields:  # kernels before 3.14 need the estimate
+        raw = read_optional(paths.proc / "sys" / "vm" / "min_free_kbytes")
+        try:
+            min_free = parse_int(raw.encode()) if raw is not None else None
+        except ParseError:
+            min_free = None
+    return system_memory(fields, min_free)
+
+
+def reconcile(system: SystemMemory, processes: Iterable[ProcessMemory]) -> Reconciliation:
+    """Sum of PSS against AnonPages + Shmem + Mapped (see models.Reconciliation)."""
+    pss_sum = 0
+    unreadable = 0
+    for proc in processes:
+        if proc.pss is None:
+            unreadable += 0 if proc.kernel_thread or proc.state in "ZX" else 1
+        else:
+            pss_sum += proc.pss
+    parts = (system.anon, system.shmem, system.mapped)
+    expected = None if any(p is None for p in parts) else sum(p for p in parts if p is not None)
+    return Reconciliation(
+        pss_sum=pss_sum,
+        anon_shmem_mapped=expected,
+        difference=None if expected is None else expected - pss_sum,
+        unreadable=unreadable,
+    )
+
+
+def _hidden(paths: HostPaths, visible_tasks: int) -> int | None:
+    """Tasks /proc does not show, when hiding is possible (hidepid, a PID namespace).
+
+    loadavg's fourth field counts every task of the kernel, not of the
+    namespace, so its excess over the tasks we saw is what is hidden (an upper
+    bound on hidden processes, which have at least one task each).
+    """
+    loadavg = read_optional(paths.proc / "loadavg")
+    status = read_optional(paths.proc / "self" / "status") or ""
+    nested = any(line.startswith("NSpid:") and len(line.split()) > 2 for line in status.splitlines())
+    if not (nested or proc_hidepid(paths)):
+        return 0
+    try:
+        total = int(loadavg.split()[3].split("/")[1]) if loadavg else None
+    except (IndexError, ValueError):
+        total = None
+    return None if total is None else max(total - visible_tasks, 0)
+
+
+class Collector:
+    """Collects snapshots of one host; keeps what does not change between them."""
+
+    def __init__(
+        self,
+        paths: HostPaths,
+        options: Options = Options(),
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        if not paths.proc.is_dir():
+            raise HostError(f"{paths.proc} is not a directory: no proc/ to read")
+        self.paths = paths
+        self.options = options
+        self.clock = clock
+        self.facts: HostFacts = load_facts(paths)
+        self._users = user_lookup(self.facts, paths.live)
+        self.cgroup_hierarchy = read_memory_hierarchy(paths)
+
+    def collect(self) -> Snapshot:
+        paths = self.paths
+        stamp = self.clock()
+        system = read_system(paths)
+        vmstat_text = read_optional(paths.proc / "vmstat")
+        notes: list[str] = []
+        vmstat: dict[str, int] = {}
+        if vmstat_text is not None:
+            try:
+                vmstat = parse_vmstat(vmstat_text)
+            except ParseError as exc:
+                notes.append(f"vmstat: {exc}")
+        pressure_text = read_optional(paths.proc / "pressure" / "memory")
+        pressure = None
+        if pressure_text is not None:
+            try:
+                pressure = parse_pressure(pressure_text)
+            except ParseError as exc:
+                notes.append(f"pressure: {exc}")
+        with ProcessReader(paths, self._users, self.options.kernel_threads) as reader:
+            processes, tasks = read_processes(reader, self.options.pids)
+        hidden = _hidden(paths, tasks) if self.options.pids is None else None
+        # The sum of PSS means something only over every process.
+        reconciliation = reconcile(system, processes) if self.options.pids is None else None
+        return Snapshot(
+            time=stamp,
+            hostname=self.facts.hostname,
+            kernel=self.facts.kernel,
+            page_size=self.facts.page_size,
+            system=system,
+            reconciliation=reconciliation,
+            pressure=pressure,
+            vmstat=tuple(vmstat.items()),
+            thp=read_thp(paths.sys),
+            processes=processes,
+            hidden_processes=hidden,
+            cgroup_hierarchy=self.cgroup_hierarchy,
+            notes=tuple(notes),
+        )
