@@ -16,14 +16,13 @@ def read_at(dir_fd: int | None, name: str) -> bytes:
     """Read a whole file, relative to an open directory if one is given (raises OSError)."""
     fd = os.open(name, os.O_RDONLY | os.O_CLOEXEC, dir_fd=dir_fd)
     try:
-        data = os.read(fd, _CHUNK)
-        if len(data) < _CHUNK:
-            return data
-        chunks = [data]
+        # seq_file-backed /proc files return a page or a record per read(),
+        # not the whole file, so a short read is not EOF: read until b"".
+        chunks = []
         while True:
             data = os.read(fd, _CHUNK)
             if not data:
-                return b"".join(chunks)
+                return b"".join(chunks) if len(chunks) != 1 else chunks[0]
             chunks.append(data)
     finally:
         os.close(fd)

@@ -10,9 +10,12 @@ general line-by-line parser, which gives the same result.
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 from .errors import ParseError
+from .fs import read_file
 from .models import Mapping
+from .procfs import parse_stat
 
 KIB = 1024
 
@@ -165,3 +168,29 @@ def parse_smaps(raw: bytes) -> tuple[Mapping, ...]:
         raise ParseError("smaps: does not start with a mapping header")
     fast = _parse_strided(lines)
     return fast if fast is not None else parse_smaps_general(raw)
+
+
+class SmapsRaced(Exception):
+    """The process exited or was replaced while its smaps was read."""
+
+
+def read_mappings(proc: Path, pid: int, starttime: int | None = None) -> tuple[Mapping, ...]:
+    """Read and parse /proc/PID/smaps of one process.
+
+    A zombie's smaps ends early without an error (feasibility.md §E), so after
+    the read the process is checked again: alive, not a zombie, same starttime.
+
+    Raises:
+        PermissionError: another user's process without root.
+        FileNotFoundError, ProcessLookupError: the process is gone.
+        SmapsRaced: it exited or changed during the read; the data is discarded.
+        ParseError: the file is not smaps.
+    """
+    raw = read_file(proc / str(pid) / "smaps")
+    try:
+        after = parse_stat(read_file(proc / str(pid) / "stat"))
+    except (OSError, ParseError):
+        raise SmapsRaced(f"pid {pid} exited while its smaps was read") from None
+    if after.state in "ZX" or (starttime is not None and after.starttime != starttime):
+        raise SmapsRaced(f"pid {pid} exited while its smaps was read")
+    return parse_smaps(raw)

@@ -1,0 +1,585 @@
+#!/usr/bin/env python3
+"""memtop's collector against the C floor and smem, in CPU time (prints figures; not a test).
+
+Usage (from the repo, with the project's venv):
+  .venv/bin/python bench/collect.py [--spawn 0,500,2000] [--rounds 7] [--json OUT.json]
+                                    [--shared DIR] [--profile] [--no-smem]
+
+What is measured, per population (the machine as it is, then +N idle processes started
+with shared/bench-peers/spawn_procs.py), interleaved: each round runs every variant once,
+in an order rotated by one each round, and every ratio is taken per round, then the median
+[min-max] over rounds is printed (the protocol of shared/research/perf-baseline.md):
+
+  floor          shared/bench-peers/proc_read.c, built with gcc into a temporary folder, run as
+                 ``proc_read -g -s -f smaps_rollup,stat,status,cmdline,oom_score,oom_score_adj,cgroup``:
+                 it opens and reads (no parsing) the per-pid files memtop reads, plus meminfo and
+                 vmstat. smaps_rollup comes first so that -s ("skip a pid's other files when its
+                 first file fails or is empty") skips kernel threads, whose smaps_rollup fails
+                 with ESRCH: one file for a kernel thread (memtop reads stat there), seven for a
+                 user process (the same seven memtop reads). Two figures come out of one run: its
+                 own read-loop CPU (cpu_ns, CLOCK_PROCESS_CPUTIME_ID, no exec) and its
+                 whole-process CPU (user+sys from wait4's rusage).
+  in-process     time.process_time() around one Collector(HostPaths(), Options()).collect(),
+                 after a warm-up collect(); the Collector is built once per population (as a
+                 live session would).
+  memtop --json  the venv's ``memtop`` console script (else ``python -m memtop``) as a whole
+                 process, stdout to /dev/null; user+sys from wait4.
+  smem           ``smem -c "pid pss uss rss"``, whole process (skipped with a note if absent).
+  python         ``python -c pass`` with the same interpreter, for reference.
+
+Goals (fixed; judged on the median of the per-round ratios):
+  in-process collect / C floor read loop            <= 1.2x  (every population)
+  memtop --json whole / C floor whole process       <= 1.3x  at +2000
+
+It also checks that ``memtop --once`` and ``memtop --json`` never import textual
+(``python -X importtime``), and counts the files one collect() opens against the floor's.
+``--profile`` adds a cProfile of one collect() and of memtop --json's main() run in-process,
+per population (top functions by tottime).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import cProfile
+import gc
+import io
+import json
+import os
+import platform
+import pstats
+import re
+import resource
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from pathlib import Path
+
+from memtop.collectors.paths import HostPaths
+from memtop.collectors.snapshot import Collector, Options
+
+REPO = Path(__file__).resolve().parents[1]
+DEFAULT_SHARED = Path(__file__).resolve().parents[2] / "shared"
+PER_PID_FILES = ("stat", "status", "smaps_rollup", "cmdline", "oom_score", "oom_score_adj", "cgroup")
+# smaps_rollup first: with -s a kernel thread (ESRCH on smaps_rollup) costs one file, as in memtop.
+FLOOR_FILES = ("smaps_rollup",) + tuple(f for f in PER_PID_FILES if f != "smaps_rollup")
+GOAL_INPROC = 1.2
+GOAL_WHOLE = 1.3
+GOAL_WHOLE_AT = 2000
+UI_MODULES = ("textual", "rich", "plotext")
+
+_PASS_RE = re.compile(r"pids=(\d+) files=(\d+) failed=(\d+) bytes=(\d+) wall_ns=(\d+) cpu_ns=(\d+)")
+
+
+def log(msg: str) -> None:
+    print(msg, flush=True)
+
+
+# --- statistics -------------------------------------------------------------------------
+
+
+def summarize(xs: list[float | None]) -> tuple[float, float, float]:
+    ys = [x for x in xs if x is not None]
+    if not ys:
+        nan = float("nan")
+        return nan, nan, nan
+    return statistics.median(ys), min(ys), max(ys)
+
+
+def fmt3(xs: list[float | None], scale: float = 1.0, digits: int = 1) -> str:
+    med, lo, hi = summarize(xs)
+    if med != med:
+        return "–"
+    f = f"{{:.{digits}f}}"
+    return f"{f.format(med * scale)} [{f.format(lo * scale)}–{f.format(hi * scale)}]"
+
+
+def ratios(xs: list[float | None], fs: list[float | None]) -> list[float | None]:
+    return [x / f if x is not None and f else None for x, f in zip(xs, fs)]
+
+
+# --- child processes --------------------------------------------------------------------
+
+
+def _killpg_quiet(pgid: int) -> None:
+    try:
+        os.killpg(pgid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
+def run_timed(argv: list[str], env: dict[str, str], capture: bool = False, timeout: float = 120) -> dict:
+    """Run argv to completion: wall (perf_counter) and the child's own user+sys (wait4 rusage)."""
+    t0 = time.perf_counter()
+    p = subprocess.Popen(argv, stdin=subprocess.DEVNULL,
+                         stdout=subprocess.PIPE if capture else subprocess.DEVNULL,
+                         stderr=subprocess.DEVNULL, env=env, start_new_session=True)
+    out = b""
+    timer = threading.Timer(timeout, _killpg_quiet, (p.pid,))
+    timer.start()
+    try:
+        if capture:
+            out = p.stdout.read()
+            p.stdout.close()
+        _, status, ru = os.wait4(p.pid, 0)
+    finally:
+        timer.cancel()
+    t1 = time.perf_counter()
+    p.returncode = os.waitstatus_to_exitcode(status)  # so Popen does not wait for it again
+    return {"wall_s": t1 - t0, "cpu_s": ru.ru_utime + ru.ru_stime, "user_s": ru.ru_utime,
+            "sys_s": ru.ru_stime, "rc": p.returncode, "out": out.decode(errors="replace")}
+
+
+def proc_counts() -> tuple[int, int]:
+    """(pids in /proc, pids with a readable non-empty smaps_rollup = user processes)."""
+    total = user = 0
+    for n in os.listdir("/proc"):
+        if not n.isdigit():
+            continue
+        total += 1
+        try:
+            with open(f"/proc/{n}/smaps_rollup", "rb") as f:
+                if f.read(1):
+                    user += 1
+        except OSError:
+            pass
+    return total, user
+
+
+def count_comm(name: bytes) -> int:
+    n = 0
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                with open(f"/proc/{d}/comm", "rb") as f:
+                    n += f.read().rstrip(b"\n") == name
+            except OSError:
+                pass
+    return n
+
+
+class Population:
+    """N extra idle processes from spawn_procs.py while in use (it prints READY, always cleans up).
+
+    The spawner watches our stdin pipe (--until-stdin-eof): if this script dies, the pipe
+    closes and it kills its children, which also die on their own (lifeline pipe, PDEATHSIG).
+    """
+
+    MAX_AGE_S = 480  # spawn_procs.py holds at most 600 s: renew before that
+
+    def __init__(self, spawner: Path, n: int) -> None:
+        self.spawner, self.n = spawner, n
+        self.proc: subprocess.Popen | None = None
+        self.started = 0.0
+
+    def start(self) -> None:
+        if self.n <= 0:
+            return
+        argv = [sys.executable, str(self.spawner), str(self.n), "--until-stdin-eof", "--quiet",
+                "--timeout", "600"]
+        t0 = time.monotonic()
+        self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        line = self.proc.stdout.readline().decode()
+        if not line.startswith("READY"):
+            self.stop()
+            raise RuntimeError(f"spawn_procs.py failed: {line!r}")
+        self.started = time.monotonic()
+        log(f"# population: {line.split()[1]} extra processes up in {self.started - t0:.1f} s; "
+            f"/proc (all, user) = {proc_counts()}")
+
+    def ensure(self, need_s: float = 0.0) -> None:
+        """(Re)start when dead or when it would expire within need_s seconds."""
+        if self.n <= 0:
+            return
+        if (self.proc is None or self.proc.poll() is not None
+                or time.monotonic() - self.started + need_s > self.MAX_AGE_S):
+            self.stop()
+            self.start()
+
+    def stop(self) -> None:
+        p, self.proc = self.proc, None
+        if p is None:
+            return
+        try:
+            p.stdin.close()  # the spawner sees EOF, kills and reaps its children
+        except OSError:
+            pass
+        try:
+            p.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+        p.stdout.close()
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and count_comm(b"memtop-child") > 0:
+            time.sleep(0.2)
+
+
+# --- the floor --------------------------------------------------------------------------
+
+
+def build_proc_read(shared: Path, outdir: Path) -> Path:
+    src = shared / "bench-peers" / "proc_read.c"
+    if not src.is_file():
+        sys.exit(f"no {src}; pass --shared DIR (the folder holding bench-peers/)")
+    cc = shutil.which("gcc") or shutil.which("cc")
+    if cc is None:
+        sys.exit("gcc is needed to build the C floor")
+    out = outdir / "proc_read"
+    subprocess.run([cc, "-O2", "-o", str(out), str(src)], check=True)
+    return out
+
+
+def parse_pass(out: str) -> dict:
+    m = _PASS_RE.search(out)
+    if not m:
+        return {}
+    return {"pids": int(m.group(1)), "files": int(m.group(2)), "failed": int(m.group(3)),
+            "bytes": int(m.group(4)), "loop_wall_s": int(m.group(5)) / 1e9,
+            "loop_cpu_s": int(m.group(6)) / 1e9}
+
+
+# --- memtop -----------------------------------------------------------------------------
+
+
+def memtop_argv() -> list[str]:
+    script = Path(sys.executable).with_name("memtop")
+    if script.is_file() and os.access(script, os.X_OK):
+        return [str(script)]
+    return [sys.executable, "-m", "memtop"]
+
+
+def timed_collect(collector: Collector) -> dict:
+    gc.collect()
+    w0, c0 = time.perf_counter(), time.process_time()
+    snap = collector.collect()
+    w1, c1 = time.perf_counter(), time.process_time()
+    return {"wall_s": w1 - w0, "cpu_s": c1 - c0, "processes": len(snap.processes)}
+
+
+def count_opens(collector: Collector) -> tuple[Counter, int]:
+    """Files one collect() opens: per-pid ones by name (relative to the /proc fd), and the rest."""
+    per_pid: Counter = Counter()
+    host = 0
+    real_open = os.open
+
+    def counting_open(path, flags, mode=0o777, *, dir_fd=None):
+        nonlocal host
+        name = os.fsdecode(path)
+        first, _, rest = name.partition("/")
+        if dir_fd is not None and first.isdigit() and rest:
+            per_pid[rest] += 1
+        elif not (flags & os.O_DIRECTORY):
+            host += 1
+        return real_open(path, flags, mode, dir_fd=dir_fd)
+
+    os.open = counting_open
+    try:
+        collector.collect()
+    finally:
+        os.open = real_open
+    return per_pid, host
+
+
+def profile_collect(collector: Collector, top: int = 20) -> str:
+    prof = cProfile.Profile()
+    prof.enable()
+    collector.collect()
+    prof.disable()
+    return _top(prof, top)
+
+
+def profile_cli(top: int = 15) -> str:
+    """cProfile of ``memtop --json`` run in this process (modules already imported), output discarded."""
+    from memtop.cli import main as cli_main
+
+    prof = cProfile.Profile()
+    with open(os.devnull, "w") as sink, contextlib.redirect_stdout(sink):
+        prof.enable()
+        cli_main(["--json"])
+        prof.disable()
+    return _top(prof, top)
+
+
+def _top(prof: cProfile.Profile, top: int) -> str:
+    buf = io.StringIO()
+    pstats.Stats(prof, stream=buf).sort_stats("tottime").print_stats(top)
+    text = buf.getvalue()
+    # keep the summary line and the table, drop pstats' preamble
+    lines = [ln for ln in text.splitlines() if ln.strip()]
+    start = next((i for i, ln in enumerate(lines) if "function calls" in ln), 0)
+    return "\n".join(lines[start:])
+
+
+def import_check(env: dict[str, str]) -> list[dict]:
+    """Which modules `python -X importtime -m memtop --once/--json` imports."""
+    results = []
+    for flag in ("--once", "--json"):
+        p = subprocess.run([sys.executable, "-X", "importtime", "-m", "memtop", flag],
+                           stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                           stderr=subprocess.PIPE, env=env, timeout=120)
+        names, top_us = [], 0
+        for line in p.stderr.decode(errors="replace").splitlines():
+            if not line.startswith("import time:") or "|" not in line:
+                continue
+            parts = line[len("import time:"):].split("|")
+            if len(parts) != 3 or not parts[0].strip().isdigit():
+                continue  # the header line
+            raw = parts[2]
+            name = raw.strip()
+            names.append(name)
+            if raw.startswith(" ") and not raw.startswith("  "):  # top level: indent of one space
+                top_us += int(parts[1])
+        ui = {m: sorted(n for n in names if n == m or n.startswith(m + ".")) for m in UI_MODULES}
+        results.append({"flag": flag, "rc": p.returncode, "modules": len(names),
+                        "import_ms": top_us / 1e3, "ui": ui})
+    return results
+
+
+# --- one population ---------------------------------------------------------------------
+
+
+def measure(n: int, rounds: int, proc_read: Path, spawner: Path, env: dict[str, str],
+            use_smem: bool, profile: bool) -> dict:
+    floor_argv = [str(proc_read), "-g", "-s", "-f", ",".join(FLOOR_FILES)]
+    memtop = memtop_argv()
+    variants: dict[str, tuple[str, object]] = {
+        "floor": ("proc", floor_argv),
+        "collect": ("inproc", None),
+        "memtop-json": ("proc", memtop + ["--json"]),
+    }
+    if use_smem:
+        variants["smem"] = ("proc", ["smem", "-c", "pid pss uss rss"])
+    variants["python"] = ("proc", [sys.executable, "-c", "pass"])
+    names = list(variants)
+    samples: dict[str, list[dict]] = {k: [] for k in names}
+    counts: list[tuple[int, int]] = []
+    extra: dict = {"spawn": n, "floor_argv": floor_argv, "memtop_argv": memtop + ["--json"]}
+
+    log(f"\n# === +{n} idle processes ===")
+    pop = Population(spawner, n)
+    try:
+        pop.ensure()
+        collector = Collector(HostPaths(), Options())
+        # warm-up: imports, caches, page cache for every executable; checks each one works
+        collector.collect()
+        for name in names:
+            kind, argv = variants[name]
+            if kind == "proc":
+                r = run_timed(argv, env, capture=(name in ("floor", "memtop-json")))
+                if r["rc"] != 0:
+                    raise RuntimeError(f"{name}: {' '.join(argv)} exited {r['rc']}")
+                if name == "floor":
+                    extra["floor_pass"] = parse_pass(r["out"])
+                elif name == "memtop-json":
+                    extra["memtop_json_processes"] = len(json.loads(r["out"])["processes"])
+        per_pid, host = count_opens(collector)
+        extra["memtop_opens"] = {"per_pid": dict(per_pid), "host": host}
+        t_round = 0.0
+        for r in range(rounds):
+            pop.ensure(need_s=t_round * 1.5 + 10)
+            t0 = time.monotonic()
+            counts.append(proc_counts())
+            k = r % len(names)
+            for name in names[k:] + names[:k]:
+                kind, argv = variants[name]
+                if kind == "inproc":
+                    res = timed_collect(collector)
+                else:
+                    res = run_timed(argv, env, capture=(name == "floor"))
+                    if res["rc"] != 0:
+                        log(f"# warning: {name} exited {res['rc']} in round {r + 1}")
+                    if name == "floor":
+                        res.update(parse_pass(res["out"]))
+                    res.pop("out", None)
+                res["round"] = r
+                samples[name].append(res)
+            t_round = time.monotonic() - t0
+            log(f"# round {r + 1}/{rounds}: {t_round:.1f} s, /proc (all, user) = {counts[-1]}")
+        if profile:
+            extra["profile"] = profile_collect(collector)
+            extra["profile_cli"] = profile_cli()
+    finally:
+        pop.stop()
+    return {"spawn": n, "rounds": rounds, "counts": counts, "samples": samples, "extra": extra}
+
+
+def per_round(res: dict, name: str, key: str) -> list[float | None]:
+    by = {s["round"]: s.get(key) for s in res["samples"].get(name, [])}
+    return [by.get(r) for r in range(res["rounds"])]
+
+
+def verdict(med: float, goal: float) -> str:
+    if med != med:
+        return "not measured"
+    return "MET" if med <= goal else "NOT MET"
+
+
+def report(res: dict, use_smem: bool) -> dict:
+    n = res["spawn"]
+    ex = res["extra"]
+    pids = [c[0] for c in res["counts"]]
+    users = [c[1] for c in res["counts"]]
+    fp = ex.get("floor_pass", {})
+    opens = ex["memtop_opens"]
+    per_pid_total = sum(opens["per_pid"].values())
+    print()
+    print(f"## +{n} idle processes: /proc pids {summarize(pids)[0]:.0f} "
+          f"(user processes {summarize(users)[0]:.0f}); {res['rounds']} rounds")
+    print(f"reads per pass: C floor {fp.get('files', 0) + fp.get('failed', 0)} per-pid opens "
+          f"({fp.get('failed', 0)} failed, kernel threads' smaps_rollup) + meminfo, vmstat; "
+          f"memtop collect() {per_pid_total} per-pid opens "
+          f"({', '.join(f'{k} {v}' for k, v in sorted(opens['per_pid'].items()))}) "
+          f"+ {opens['host']} host files (/proc, /sys incl. THP); "
+          f"memtop --json listed {ex.get('memtop_json_processes')} processes")
+
+    floor_loop = per_round(res, "floor", "loop_cpu_s")
+    floor_whole = per_round(res, "floor", "cpu_s")
+    coll = per_round(res, "collect", "cpu_s")
+    mj = per_round(res, "memtop-json", "cpu_s")
+    smem = per_round(res, "smem", "cpu_s") if use_smem else []
+    py = per_round(res, "python", "cpu_s")
+
+    rows = [
+        ("C floor, read loop (proc_read cpu_ns, no exec)", floor_loop, per_round(res, "floor", "loop_wall_s")),
+        ("memtop Collector.collect(), in-process", coll, per_round(res, "collect", "wall_s")),
+        ("C floor, whole process", floor_whole, per_round(res, "floor", "wall_s")),
+        ("memtop --json, whole process", mj, per_round(res, "memtop-json", "wall_s")),
+    ]
+    if use_smem:
+        rows.append(('smem -c "pid pss uss rss", whole process', smem, per_round(res, "smem", "wall_s")))
+    rows.append(("python -c pass (reference)", py, per_round(res, "python", "wall_s")))
+    rows.append(("memtop --json minus in-process collect (start-up, imports, JSON)",
+                 [a - b if a is not None and b is not None else None for a, b in zip(mj, coll)], []))
+    print()
+    print("| variant | CPU ms median [min–max] | wall ms median |")
+    print("|---|---|---|")
+    for label, cpu, wall in rows:
+        w = f"{summarize(wall)[0] * 1e3:.1f}" if wall else ""
+        print(f"| {label} | {fmt3(cpu, 1e3)} | {w} |")
+
+    r_in = ratios(coll, floor_loop)
+    r_whole = ratios(mj, floor_whole)
+    r_smem = ratios(smem, mj) if use_smem else []
+    med_in, med_whole = summarize(r_in)[0], summarize(r_whole)[0]
+    whole_goal_here = n == GOAL_WHOLE_AT
+    goals = {
+        "inproc_over_floor": {"median": med_in, "goal": GOAL_INPROC, "verdict": verdict(med_in, GOAL_INPROC)},
+        "json_whole_over_floor_whole": {
+            "median": med_whole, "goal": GOAL_WHOLE,
+            "verdict": verdict(med_whole, GOAL_WHOLE) if whole_goal_here else f"(goal is at +{GOAL_WHOLE_AT})"},
+    }
+    print()
+    print("| ratio (per round, then median [min–max]) | value | goal | verdict |")
+    print("|---|---|---|---|")
+    print(f"| in-process collect / C floor read loop | {fmt3(r_in, 1, 2)} | <= {GOAL_INPROC}x "
+          f"| {goals['inproc_over_floor']['verdict']} |")
+    print(f"| memtop --json whole / C floor whole | {fmt3(r_whole, 1, 2)} | <= {GOAL_WHOLE}x at "
+          f"+{GOAL_WHOLE_AT} | {goals['json_whole_over_floor_whole']['verdict']} |")
+    if use_smem:
+        print(f"| smem / memtop --json (whole processes) | {fmt3(r_smem, 1, 2)} | – | – |")
+    else:
+        print("| smem / memtop --json | smem not installed: skipped | – | – |")
+    if "profile" in ex:
+        print()
+        print(f"cProfile of one Collector.collect() at +{n} (top by tottime; cProfile inflates "
+              f"Python-level calls relative to syscalls):")
+        print("```")
+        print(ex["profile"])
+        print("```")
+        print(f"cProfile of memtop --json's main() in-process at +{n} (imports excluded; top by tottime):")
+        print("```")
+        print(ex["profile_cli"])
+        print("```")
+    return goals
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--spawn", default="0,500,2000", help="extra idle process counts (default 0,500,2000)")
+    ap.add_argument("--rounds", type=int, default=7)
+    ap.add_argument("--json", metavar="OUT", help="write every sample and summary to OUT")
+    ap.add_argument("--shared", type=Path, default=DEFAULT_SHARED,
+                    help=f"the shared/ folder holding bench-peers/ (default {DEFAULT_SHARED})")
+    ap.add_argument("--no-smem", action="store_true", help="do not run smem even if installed")
+    ap.add_argument("--profile", action="store_true",
+                    help="cProfile one collect() and one in-process memtop --json per population (by tottime)")
+    a = ap.parse_args()
+    spawns = [int(x) for x in a.spawn.split(",") if x.strip()]
+    if a.rounds < 1 or any(x < 0 for x in spawns):
+        ap.error("--rounds must be >= 1 and --spawn counts >= 0")
+    spawner = a.shared / "bench-peers" / "spawn_procs.py"
+    if not spawner.is_file():
+        ap.error(f"no {spawner}; pass --shared DIR")
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    use_smem = shutil.which("smem") is not None and not a.no_smem
+    env = dict(os.environ, LANG="C.UTF-8", LC_ALL="C.UTF-8")
+
+    started = time.monotonic()
+    meta = {"host": platform.node(), "kernel": platform.release(), "cpus": os.cpu_count(),
+            "python": sys.version.split()[0], "rounds": a.rounds, "spawn": spawns,
+            "euid": os.geteuid(), "cwd": str(REPO)}
+    log(f"# memtop bench/collect.py: {meta['cpus']} CPUs, kernel {meta['kernel']}, Python "
+        f"{meta['python']}, euid {meta['euid']}, rounds {a.rounds}, populations +{', +'.join(map(str, spawns))}")
+    if not use_smem:
+        log("# note: smem is not installed (or --no-smem): the smem column is skipped "
+            "(apt-get install smem to add it)")
+    if os.geteuid() != 0:
+        log("# note: not root: other users' smaps_rollup is unreadable to both memtop and the floor")
+
+    imports = import_check(env)
+    results, goals = [], {}
+    with tempfile.TemporaryDirectory(prefix="memtop-bench-") as tmp:
+        proc_read = build_proc_read(a.shared, Path(tmp))
+        for n in spawns:
+            results.append(measure(n, a.rounds, proc_read, spawner, env, use_smem, a.profile))
+
+    print()
+    print(f"# Results (CPU = user+sys; floor = proc_read -g -s -f {','.join(FLOOR_FILES)})")
+    for res in results:
+        goals[res["spawn"]] = report(res, use_smem)
+
+    print()
+    print("## memtop --once / --json never import textual (python -X importtime -m memtop ...)")
+    ok = True
+    for r in imports:
+        bad = {m: v for m, v in r["ui"].items() if v}
+        ok &= not r["ui"]["textual"] and r["rc"] == 0
+        print(f"- memtop {r['flag']}: exit {r['rc']}, {r['modules']} modules imported in "
+              f"{r['import_ms']:.1f} ms; textual imported: {'YES' if r['ui']['textual'] else 'no'}"
+              f"; rich: {'yes' if r['ui']['rich'] else 'no'}; plotext: {'yes' if r['ui']['plotext'] else 'no'}"
+              + (f" ({', '.join(v[0] for v in bad.values())} ...)" if bad else ""))
+    print(f"  -> {'MET' if ok else 'NOT MET'}: no textual import in --once/--json")
+
+    print()
+    print("## Goals (median of per-round ratios)")
+    for n, g in goals.items():
+        gi, gw = g["inproc_over_floor"], g["json_whole_over_floor_whole"]
+        line = f"- +{n}: in-process/floor {gi['median']:.2f}x (<= {GOAL_INPROC}x: {gi['verdict']})"
+        line += f"; memtop --json/floor whole {gw['median']:.2f}x"
+        line += (f" (<= {GOAL_WHOLE}x: {gw['verdict']})" if n == GOAL_WHOLE_AT else f" {gw['verdict']}")
+        print(line)
+    if GOAL_WHOLE_AT not in goals:
+        print(f"- the whole-process goal is judged at +{GOAL_WHOLE_AT}, which this run did not measure")
+    print(f"# total {time.monotonic() - started:.0f} s")
+
+    if a.json:
+        out = {"meta": meta, "imports": imports, "goals": {str(k): v for k, v in goals.items()},
+               "populations": results}
+        with open(a.json, "w") as f:
+            json.dump(out, f, indent=1, default=str)
+        log(f"# wrote {a.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
