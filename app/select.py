@@ -65,7 +65,7 @@ def sort_processes(procs: Iterable[ProcessMemory], field: str, reverse: bool = F
 def matches(proc: ProcessMemory, text: str) -> bool:
     """Case-insensitive substring of name, command line or user; digits alone also match the pid."""
     needle = text.casefold()
-    if text.isdigit() and proc.pid == int(text):
+    if text.isascii() and text.isdecimal() and proc.pid == int(text):
         return True
     haystacks = (proc.name, " ".join(proc.cmdline), proc.user or "")
     return any(needle in h.casefold() for h in haystacks)

@@ -33,9 +33,13 @@ class CaptureResult:
     unreadable: int
 
 
-def _copy(src: Path, dst: Path, transform: object = None) -> bool:
+def _copy(src: Path, dst: Path, transform: object = None, denied: set[str] | None = None) -> bool:
     try:
         data = read_file(src)
+    except PermissionError:
+        if denied is not None:
+            denied.add(f"{src.parent.name}/{src.name}")
+        return False
     except OSError:
         return False
     if callable(transform):
@@ -66,6 +70,7 @@ def capture(paths: HostPaths, dest: Path, keep_cmdline: bool = False, smaps: boo
     facts: HostFacts = load_facts(paths)
     lookup = user_lookup(facts, paths.live)
     users: dict[int, str] = {}
+    denied: set[str] = set()
     per_pid = PID_FILES + (("smaps",) if smaps else ())
     for entry in sorted(os.listdir(paths.proc)):
         if not entry.isdigit():
@@ -73,11 +78,11 @@ def capture(paths: HostPaths, dest: Path, keep_cmdline: bool = False, smaps: boo
         copied = 0
         for name in per_pid:
             transform = None if keep_cmdline or name != "cmdline" else _argv0
-            if _copy(paths.proc / entry / name, proc_out / entry / name, transform):
+            if _copy(paths.proc / entry / name, proc_out / entry / name, transform, denied):
                 copied += 1
             else:
                 unreadable += 1
-        if not (proc_out / entry / "smaps_rollup").exists() and not smaps:
+        if not (proc_out / entry / "smaps_rollup").exists() and not smaps and f"{entry}/smaps_rollup" not in denied:
             # A kernel before 4.14 (or a tree without rollups): memtop sums smaps.
             copied += _copy(paths.proc / entry / "smaps", proc_out / entry / "smaps")
         status = proc_out / entry / "status"
@@ -89,7 +94,7 @@ def capture(paths: HostPaths, dest: Path, keep_cmdline: bool = False, smaps: boo
                     users[uid] = name
         files += copied
         processes += copied > 0
-    stored = HostFacts(facts.hostname, facts.kernel, facts.page_size, facts.clock_ticks, users)
+    stored = HostFacts(facts.hostname, facts.kernel, facts.page_size, facts.clock_ticks, users, frozenset(denied))
     (dest / HOST_FILE).write_text(json.dumps(stored.to_json(), indent=1, sort_keys=True) + "\n")
     return CaptureResult(files=files, processes=processes, unreadable=unreadable)
 

@@ -25,11 +25,15 @@ class HostFacts:
     page_size: int
     clock_ticks: int
     users: dict[int, str] = field(default_factory=dict)
+    #: Files of a capture that were refused when it was taken ("PID/smaps_rollup"),
+    #: so a replay says "permission denied" where the live host did.
+    denied: frozenset[str] = frozenset()
 
     def to_json(self) -> dict[str, object]:
         return {
             "hostname": self.hostname, "kernel": self.kernel, "page_size": self.page_size,
             "clock_ticks": self.clock_ticks, "users": {str(k): v for k, v in sorted(self.users.items())},
+            "denied": sorted(self.denied),
         }
 
 
@@ -50,6 +54,8 @@ def load_facts(paths: HostPaths) -> HostFacts:
             stored = {}
     users_raw = stored.get("users")
     users = {int(k): str(v) for k, v in users_raw.items() if str(k).isdigit()} if isinstance(users_raw, dict) else {}
+    denied_raw = stored.get("denied")
+    denied = frozenset(str(d) for d in denied_raw) if isinstance(denied_raw, list) else frozenset()
     uname = os.uname()
 
     def pick(key: str, fallback: object) -> object:
@@ -63,6 +69,7 @@ def load_facts(paths: HostPaths) -> HostFacts:
         page_size=int(pick("page_size", os.sysconf("SC_PAGE_SIZE")) or 4096),  # type: ignore[arg-type]
         clock_ticks=int(pick("clock_ticks", os.sysconf("SC_CLK_TCK")) or 100),  # type: ignore[arg-type]
         users=users,
+        denied=denied,
     )
 
 

@@ -52,6 +52,8 @@ def parse_meminfo(text: str) -> dict[str, int]:
         parts = rest.split()
         if not parts or len(parts) > 2 or not parts[0].isdigit() or not parts[0].isascii():
             continue
+        if len(parts[0]) > 40:
+            raise ParseError(f"meminfo: number too long in {key!r}")
         if len(parts) == 2:
             if parts[1] != "kB":
                 continue

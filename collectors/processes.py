@@ -47,10 +47,12 @@ class ProcessReader:
         paths: HostPaths,
         users: Callable[[int], str | None],
         kernel_threads: bool = False,
+        denied: frozenset[str] = frozenset(),
     ) -> None:
         self.paths = paths
         self.users = users
         self.kernel_threads = kernel_threads
+        self.denied = denied
         self._fd = os.open(paths.proc, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
 
     def close(self) -> None:
@@ -105,6 +107,8 @@ class ProcessReader:
             return None, 0
         if result is None:
             return None, 0
+        if result.kernel_thread and not self.kernel_threads:
+            return None, stat.threads  # said by status (Kthread: 1) though not by stat
         return result, stat.threads
 
     def _base(self, pid: int, stat: Stat) -> ProcessMemory:
@@ -197,6 +201,8 @@ class ProcessReader:
         except FileNotFoundError:
             if self._gone_dir(pid):
                 raise
+            if f"{pid}/smaps_rollup" in self.denied:
+                return None, DENIED  # a capture taken without root
         except ParseError as exc:
             return None, f"smaps_rollup: {exc}"
         except OSError as exc:

@@ -12,6 +12,14 @@ from .errors import ParseError
 
 KIB = 1024
 
+
+def _int(digits: bytes) -> int:
+    """int() of checked ASCII digits; Python refuses over 4,300 digits (CVE-2020-10735)."""
+    try:
+        return int(digits)
+    except ValueError:
+        raise ParseError(f"number too long: {digits[:20]!r}...") from None
+
 #: stat field 9 bit: the task is a kernel thread (include/linux/sched.h).
 PF_KTHREAD = 0x00200000
 
@@ -100,7 +108,7 @@ def _status_kb(raw: bytes, key: bytes) -> int | None:
     words = value.split()
     if len(words) != 2 or words[1] != b"kB" or not words[0].isdigit():
         raise ParseError(f"status: malformed {key.decode()} line")
-    return int(words[0]) * KIB
+    return _int(words[0]) * KIB
 
 
 def parse_status(raw: bytes) -> Status:
@@ -116,7 +124,7 @@ def parse_status(raw: bytes) -> Status:
         words = uid_line.split()
         if not words or not words[0].isdigit():
             raise ParseError("status: malformed Uid line")
-        uid = int(words[0])
+        uid = _int(words[0])
     kthread = _status_value(text, b"Kthread")
     return Status(
         uid=uid,
@@ -146,10 +154,12 @@ def parse_kb_fields(raw: bytes) -> dict[str, int]:
     for line in raw.split(b"\n"):
         if line.endswith(b" kB"):
             key, sep, value = line.partition(b":")
+            if sep and b" " in key:
+                continue  # a mapping header (its device has a colon) whose path ends in " kB"
             number = value[:-3].strip()
             if not sep or not number.isdigit():
                 raise ParseError(f"smaps: malformed line {line[:60]!r}")
-            out[key] = out.get(key, 0) + int(number) * KIB
+            out[key] = out.get(key, 0) + _int(number) * KIB
     return {k.decode("ascii", "backslashreplace"): v for k, v in out.items()}
 
 
@@ -169,9 +179,10 @@ def parse_cmdline(raw: bytes) -> tuple[str, ...]:
 def parse_int(raw: bytes) -> int:
     """A file holding one integer (oom_score, oom_score_adj, min_free_kbytes)."""
     value = raw.strip()
-    if not value.lstrip(b"-").isdigit():
+    digits = value[1:] if value.startswith(b"-") else value
+    if not digits.isdigit():
         raise ParseError(f"expected an integer, got {raw[:40]!r}")
-    return int(value)
+    return _int(digits) * (-1 if value.startswith(b"-") else 1)
 
 
 def parse_cgroup(text: str) -> tuple[tuple[str, tuple[str, ...], str], ...]:

@@ -145,6 +145,8 @@ def _parse_strided(lines: list[bytes]) -> tuple[Mapping, ...] | None:
         keys.append(key.decode("ascii", "backslashreplace"))
         columns.append(values)
     headers = lines[0::stride]
+    if not all(map(_is_header, headers)):
+        return None
     rows = zip(*columns) if columns else ((),) * count
     flags_iter = flags_column if flags_column is not None else [()] * count
     return tuple(

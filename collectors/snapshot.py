@@ -127,7 +127,7 @@ class Collector:
                 pressure = parse_pressure(pressure_text)
             except ParseError as exc:
                 notes.append(f"pressure: {exc}")
-        with ProcessReader(paths, self._users, self.options.kernel_threads) as reader:
+        with ProcessReader(paths, self._users, self.options.kernel_threads, self.facts.denied) as reader:
             processes, tasks = read_processes(reader, self.options.pids)
         hidden = _hidden(paths, tasks) if self.options.pids is None else None
         # The sum of PSS means something only over every process.
