@@ -11,21 +11,28 @@ in an order rotated by one each round, and every ratio is taken per round, then 
 [min-max] over rounds is printed (the protocol of shared/research/perf-baseline.md):
 
   floor          shared/bench-peers/proc_read.c, built with gcc into a temporary folder, run as
-                 ``proc_read -g -s -f smaps_rollup,stat,status,cmdline,oom_score,oom_score_adj,cgroup``:
-                 it opens and reads (no parsing) the per-pid files memtop reads, plus meminfo and
-                 vmstat. smaps_rollup comes first so that -s ("skip a pid's other files when its
-                 first file fails or is empty") skips kernel threads, whose smaps_rollup fails
-                 with ESRCH: one file for a kernel thread (memtop reads stat there), seven for a
-                 user process (the same seven memtop reads). Two figures come out of one run: its
-                 own read-loop CPU (cpu_ns, CLOCK_PROCESS_CPUTIME_ID, no exec) and its
+                 ``proc_read -g -s -f smaps_rollup,stat,status,oom_score,oom_score_adj,cgroup,cmdline``:
+                 it opens and reads until EOF (no parsing) the per-pid files memtop reads, plus
+                 meminfo and vmstat. -s stops at a pid's first file that fails or is empty, so
+                 smaps_rollup comes first (kernel threads fail it with ESRCH: one file for a kernel
+                 thread, where memtop reads one, stat) and cmdline last (empty for zombies); a user
+                 process gets the same seven files memtop reads. Two figures come out of one run:
+                 its own read-loop CPU (cpu_ns, CLOCK_PROCESS_CPUTIME_ID, no exec) and its
                  whole-process CPU (user+sys from wait4's rusage).
+  py-read        (diagnostic) the floor's exact open/read-until-EOF/close loop in Python, in this
+                 process, no parsing: what Python's syscall wrappers cost before memtop parses.
   in-process     time.process_time() around one Collector(HostPaths(), Options()).collect(),
                  after a warm-up collect(); the Collector is built once per population (as a
                  live session would).
   memtop --json  the venv's ``memtop`` console script (else ``python -m memtop``) as a whole
                  process, stdout to /dev/null; user+sys from wait4.
   smem           ``smem -c "pid pss uss rss"``, whole process (skipped with a note if absent).
-  python         ``python -c pass`` with the same interpreter, for reference.
+  python         ``python -c pass`` with the same interpreter, for reference, and
+                 ``python -c 'import memtop.cli'`` (start-up + the imports of memtop --json, no work).
+
+Each population's header also gives the CPU that other work used during the rounds
+(/proc/stat busy time minus this script's and its children's): on a shared machine it
+inflates the CPU times, and the per-round ratios are what to compare.
 
 Goals (fixed; judged on the median of the per-round ratios):
   in-process collect / C floor read loop            <= 1.2x  (every population)
@@ -67,8 +74,10 @@ from memtop.collectors.snapshot import Collector, Options
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_SHARED = Path(__file__).resolve().parents[2] / "shared"
 PER_PID_FILES = ("stat", "status", "smaps_rollup", "cmdline", "oom_score", "oom_score_adj", "cgroup")
-# smaps_rollup first: with -s a kernel thread (ESRCH on smaps_rollup) costs one file, as in memtop.
-FLOOR_FILES = ("smaps_rollup",) + tuple(f for f in PER_PID_FILES if f != "smaps_rollup")
+# With -s, proc_read stops at a pid's first failed or empty file: smaps_rollup first (a kernel
+# thread fails it with ESRCH, so it costs one file, as in memtop), cmdline last (empty for zombies).
+FLOOR_FILES = ("smaps_rollup", "stat", "status", "oom_score", "oom_score_adj", "cgroup", "cmdline")
+assert sorted(FLOOR_FILES) == sorted(PER_PID_FILES)
 GOAL_INPROC = 1.2
 GOAL_WHOLE = 1.3
 GOAL_WHOLE_AT = 2000
@@ -150,6 +159,22 @@ def proc_counts() -> tuple[int, int]:
         except OSError:
             pass
     return total, user
+
+
+_CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+def busy_cpu_s() -> float:
+    """Machine-wide busy CPU seconds (user+nice+system+irq+softirq+steal) from /proc/stat."""
+    with open("/proc/stat", "rb") as f:
+        v = [int(x) for x in f.readline().split()[1:9]]
+    return (v[0] + v[1] + v[2] + v[5] + v[6] + v[7]) / _CLK_TCK
+
+
+def own_cpu_s() -> float:
+    """CPU of this process and of its reaped children (the variants; not the live spawner)."""
+    s, c = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return s.ru_utime + s.ru_stime + c.ru_utime + c.ru_stime
 
 
 def count_comm(name: bytes) -> int:
@@ -248,6 +273,51 @@ def parse_pass(out: str) -> dict:
 # --- memtop -----------------------------------------------------------------------------
 
 
+def _read_all(dir_fd: int, name: str) -> int:
+    fd = os.open(name, os.O_RDONLY | os.O_CLOEXEC, dir_fd=dir_fd)
+    try:
+        n = 0
+        while True:
+            data = os.read(fd, 1 << 16)
+            if not data:
+                return n
+            n += len(data)
+    finally:
+        os.close(fd)
+
+
+def py_read_same() -> int:
+    """proc_read -g -s -f FLOOR_FILES in Python: the same opens and reads, no parsing; files read."""
+    proc = os.open("/proc", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    nread = 0
+    try:
+        for name in ("meminfo", "vmstat"):
+            _read_all(proc, name)
+        for pid in os.listdir(proc):
+            if not pid.isdigit():
+                continue
+            for f in FLOOR_FILES:
+                try:
+                    n = _read_all(proc, f"{pid}/{f}")
+                except OSError:
+                    n = -1
+                if n >= 0:
+                    nread += 1
+                if n <= 0:
+                    break
+    finally:
+        os.close(proc)
+    return nread
+
+
+def timed_py_read() -> dict:
+    gc.collect()
+    w0, c0 = time.perf_counter(), time.process_time()
+    n = py_read_same()
+    w1, c1 = time.perf_counter(), time.process_time()
+    return {"wall_s": w1 - w0, "cpu_s": c1 - c0, "files": n}
+
+
 def memtop_argv() -> list[str]:
     script = Path(sys.executable).with_name("memtop")
     if script.is_file() and os.access(script, os.X_OK):
@@ -342,6 +412,19 @@ def import_check(env: dict[str, str]) -> list[dict]:
     return results
 
 
+def git_state() -> str:
+    """HEAD and the uncommitted files of the source measured (the tree may be edited meanwhile)."""
+    try:
+        head = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"], capture_output=True,
+                              text=True, timeout=10).stdout.strip()
+        dirty = subprocess.run(["git", "-C", str(REPO), "status", "--short", "--", "app", "collectors",
+                                "widgets"], capture_output=True, text=True, timeout=10).stdout.split("\n")
+    except (OSError, subprocess.SubprocessError):
+        return "unknown (no git)"
+    changed = [ln[3:] for ln in dirty if ln.strip()]
+    return f"HEAD {head or '?'}" + (f", uncommitted: {', '.join(changed)}" if changed else ", clean")
+
+
 # --- one population ---------------------------------------------------------------------
 
 
@@ -352,14 +435,18 @@ def measure(n: int, rounds: int, proc_read: Path, spawner: Path, env: dict[str, 
     variants: dict[str, tuple[str, object]] = {
         "floor": ("proc", floor_argv),
         "collect": ("inproc", None),
+        "py-read": ("inproc", None),
         "memtop-json": ("proc", memtop + ["--json"]),
     }
     if use_smem:
         variants["smem"] = ("proc", ["smem", "-c", "pid pss uss rss"])
     variants["python"] = ("proc", [sys.executable, "-c", "pass"])
+    # start-up + the imports of `memtop --json` (argparse, json, the collectors, the report), no work
+    variants["imports"] = ("proc", [sys.executable, "-c", "import memtop.cli"])
     names = list(variants)
     samples: dict[str, list[dict]] = {k: [] for k in names}
     counts: list[tuple[int, int]] = []
+    loads: list[float] = []
     extra: dict = {"spawn": n, "floor_argv": floor_argv, "memtop_argv": memtop + ["--json"]}
 
     log(f"\n# === +{n} idle processes ===")
@@ -369,6 +456,7 @@ def measure(n: int, rounds: int, proc_read: Path, spawner: Path, env: dict[str, 
         collector = Collector(HostPaths(), Options())
         # warm-up: imports, caches, page cache for every executable; checks each one works
         collector.collect()
+        py_read_same()
         for name in names:
             kind, argv = variants[name]
             if kind == "proc":
@@ -386,11 +474,14 @@ def measure(n: int, rounds: int, proc_read: Path, spawner: Path, env: dict[str, 
             pop.ensure(need_s=t_round * 1.5 + 10)
             t0 = time.monotonic()
             counts.append(proc_counts())
+            busy0, own0, w0 = busy_cpu_s(), own_cpu_s(), time.monotonic()
             k = r % len(names)
             for name in names[k:] + names[:k]:
                 kind, argv = variants[name]
-                if kind == "inproc":
+                if name == "collect":
                     res = timed_collect(collector)
+                elif name == "py-read":
+                    res = timed_py_read()
                 else:
                     res = run_timed(argv, env, capture=(name == "floor"))
                     if res["rc"] != 0:
@@ -401,13 +492,16 @@ def measure(n: int, rounds: int, proc_read: Path, spawner: Path, env: dict[str, 
                 res["round"] = r
                 samples[name].append(res)
             t_round = time.monotonic() - t0
+            other = (busy_cpu_s() - busy0) - (own_cpu_s() - own0)
+            loads.append(max(other, 0.0) / ((time.monotonic() - w0) * (os.cpu_count() or 1)))
             log(f"# round {r + 1}/{rounds}: {t_round:.1f} s, /proc (all, user) = {counts[-1]}")
         if profile:
             extra["profile"] = profile_collect(collector)
             extra["profile_cli"] = profile_cli()
     finally:
         pop.stop()
-    return {"spawn": n, "rounds": rounds, "counts": counts, "samples": samples, "extra": extra}
+    return {"spawn": n, "rounds": rounds, "counts": counts, "other_load": loads, "samples": samples,
+            "extra": extra}
 
 
 def per_round(res: dict, name: str, key: str) -> list[float | None]:
@@ -431,7 +525,8 @@ def report(res: dict, use_smem: bool) -> dict:
     per_pid_total = sum(opens["per_pid"].values())
     print()
     print(f"## +{n} idle processes: /proc pids {summarize(pids)[0]:.0f} "
-          f"(user processes {summarize(users)[0]:.0f}); {res['rounds']} rounds")
+          f"(user processes {summarize(users)[0]:.0f}); {res['rounds']} rounds; other work "
+          f"on the machine during the rounds: {fmt3(res['other_load'], 100, 0)} % of {os.cpu_count()} CPUs")
     print(f"reads per pass: C floor {fp.get('files', 0) + fp.get('failed', 0)} per-pid opens "
           f"({fp.get('failed', 0)} failed, kernel threads' smaps_rollup) + meminfo, vmstat; "
           f"memtop collect() {per_pid_total} per-pid opens "
@@ -448,6 +543,8 @@ def report(res: dict, use_smem: bool) -> dict:
 
     rows = [
         ("C floor, read loop (proc_read cpu_ns, no exec)", floor_loop, per_round(res, "floor", "loop_wall_s")),
+        ("Python, the floor's reads, no parsing (diagnostic), in-process", per_round(res, "py-read", "cpu_s"),
+         per_round(res, "py-read", "wall_s")),
         ("memtop Collector.collect(), in-process", coll, per_round(res, "collect", "wall_s")),
         ("C floor, whole process", floor_whole, per_round(res, "floor", "wall_s")),
         ("memtop --json, whole process", mj, per_round(res, "memtop-json", "wall_s")),
@@ -455,8 +552,13 @@ def report(res: dict, use_smem: bool) -> dict:
     if use_smem:
         rows.append(('smem -c "pid pss uss rss", whole process', smem, per_round(res, "smem", "wall_s")))
     rows.append(("python -c pass (reference)", py, per_round(res, "python", "wall_s")))
-    rows.append(("memtop --json minus in-process collect (start-up, imports, JSON)",
+    imp = per_round(res, "imports", "cpu_s")
+    rows.append(("python -c 'import memtop.cli' (start-up + imports, no work)", imp,
+                 per_round(res, "imports", "wall_s")))
+    rows.append(("memtop --json minus in-process (warm) collect, per round",
                  [a - b if a is not None and b is not None else None for a, b in zip(mj, coll)], []))
+    rows.append(("memtop --json minus start-up + imports, per round (cold collect + JSON)",
+                 [a - b if a is not None and b is not None else None for a, b in zip(mj, imp)], []))
     print()
     print("| variant | CPU ms median [min–max] | wall ms median |")
     print("|---|---|---|")
@@ -467,6 +569,7 @@ def report(res: dict, use_smem: bool) -> dict:
     r_in = ratios(coll, floor_loop)
     r_whole = ratios(mj, floor_whole)
     r_smem = ratios(smem, mj) if use_smem else []
+    pyr = per_round(res, "py-read", "cpu_s")
     med_in, med_whole = summarize(r_in)[0], summarize(r_whole)[0]
     whole_goal_here = n == GOAL_WHOLE_AT
     goals = {
@@ -482,6 +585,10 @@ def report(res: dict, use_smem: bool) -> dict:
           f"| {goals['inproc_over_floor']['verdict']} |")
     print(f"| memtop --json whole / C floor whole | {fmt3(r_whole, 1, 2)} | <= {GOAL_WHOLE}x at "
           f"+{GOAL_WHOLE_AT} | {goals['json_whole_over_floor_whole']['verdict']} |")
+    print(f"| (diagnostic) Python reads, no parsing / C floor read loop | {fmt3(ratios(pyr, floor_loop), 1, 2)} "
+          f"| – | – |")
+    print(f"| (diagnostic) in-process collect / Python reads, no parsing | {fmt3(ratios(coll, pyr), 1, 2)} "
+          f"| – | – |")
     if use_smem:
         print(f"| smem / memtop --json (whole processes) | {fmt3(r_smem, 1, 2)} | – | – |")
     else:
@@ -527,9 +634,10 @@ def main() -> int:
     started = time.monotonic()
     meta = {"host": platform.node(), "kernel": platform.release(), "cpus": os.cpu_count(),
             "python": sys.version.split()[0], "rounds": a.rounds, "spawn": spawns,
-            "euid": os.geteuid(), "cwd": str(REPO)}
+            "euid": os.geteuid(), "repo": str(REPO), "git": git_state()}
     log(f"# memtop bench/collect.py: {meta['cpus']} CPUs, kernel {meta['kernel']}, Python "
         f"{meta['python']}, euid {meta['euid']}, rounds {a.rounds}, populations +{', +'.join(map(str, spawns))}")
+    log(f"# memtop source: {meta['git']}")
     if not use_smem:
         log("# note: smem is not installed (or --no-smem): the smem column is skipped "
             "(apt-get install smem to add it)")
