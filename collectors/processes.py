@@ -8,32 +8,28 @@ How /proc fails, measured on this project's kernel (feasibility.md §E):
   by PF_KTHREAD in stat (or ``Kthread: 1``), never by the error;
 - another user's process without root: EACCES on smaps_rollup and smaps, while
   stat, status, cmdline and oom_score stay readable.
+
+A pass has two phases: every file of every process is read first, then all
+are parsed (``process_build``). Interleaving them ran each parser cache-cold
+after a kernel read and doubled its cost (bench/collect.py measured it).
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable
-from dataclasses import replace
+from typing import NamedTuple
 
 from .errors import ParseError
-from .fs import decode, read_at
+from .fs import read_at
 from .models import ProcessMemory
 from .paths import HostPaths
-from .procfs import (
-    Stat,
-    memory_cgroup,
-    parse_cgroup,
-    parse_cmdline,
-    parse_int,
-    parse_kb_fields,
-    parse_stat,
-    parse_status,
-)
+from .process_build import KTHREAD, ZOMBIE, CgroupCache, build_process
+from .procfs import Stat, parse_stat
 
 DENIED = "permission denied: needs root or the same user"
-ZOMBIE = "zombie: exited, memory already released"
-KTHREAD = "kernel thread: no user address space"
+__all__ = ["DENIED", "KTHREAD", "RACED", "ZOMBIE", "ProcessReader", "RawProcess", "read_processes"]
+
 RACED = "exited while its smaps was read; figures discarded"
 
 _GONE = (FileNotFoundError, ProcessLookupError)
@@ -53,6 +49,7 @@ class ProcessReader:
         self.users = users
         self.kernel_threads = kernel_threads
         self.denied = denied
+        self._cgroups = CgroupCache()
         self._fd = os.open(paths.proc, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
 
     def close(self) -> None:
@@ -91,32 +88,35 @@ class ProcessReader:
 
         Returns (None, 0) when the pid vanished before or while it was read.
         """
-        fd = self._fd
+        raw, threads = self.read_raw(pid)
+        return (None if raw is None else self.build(raw)), threads
+
+    def build(self, raw: RawProcess) -> ProcessMemory | None:
+        proc = build_process(raw, self.users, self._cgroups)
+        if proc.kernel_thread and not self.kernel_threads:
+            return None  # said by status (Kthread: 1) though not by stat
+        return proc
+
+    def read_raw(self, pid: int) -> tuple[RawProcess | None, int]:
+        """The bytes of one process's files (phase one); (None, threads) when skipped or gone."""
         try:
-            stat = parse_stat(read_at(fd, f"{pid}/stat"))
-        except _GONE:
-            return None, 0
+            stat = parse_stat(read_at(self._fd, f"{pid}/stat"))
         except (OSError, ParseError):
             return None, 0
-        base = self._base(pid, stat)
-        if base.kernel_thread and not self.kernel_threads:
+        if stat.kernel_thread and not self.kernel_threads:
             return None, stat.threads
         try:
-            result = self._fill(pid, stat, base)
+            status = self._optional(pid, "status")
+            cmdline = self._optional(pid, "cmdline")
+            oom_score = self._optional(pid, "oom_score")
+            oom_adj = self._optional(pid, "oom_score_adj")
+            cgroup = self._optional(pid, "cgroup")
+            memory, why = None, None
+            if not stat.kernel_thread and stat.state not in "ZX":
+                memory, why = self._rollup(pid, stat.starttime)
         except _GONE:
             return None, 0
-        if result is None:
-            return None, 0
-        if result.kernel_thread and not self.kernel_threads:
-            return None, stat.threads  # said by status (Kthread: 1) though not by stat
-        return result, stat.threads
-
-    def _base(self, pid: int, stat: Stat) -> ProcessMemory:
-        return ProcessMemory(
-            pid=pid, ppid=stat.ppid, starttime=stat.starttime, name=stat.name, cmdline=(),
-            uid=None, user=None, state=stat.state, threads=stat.threads,
-            kernel_thread=stat.kernel_thread,
-        )
+        return RawProcess(pid, stat, status, cmdline, oom_score, oom_adj, cgroup, memory, why), stat.threads
 
     def _optional(self, pid: int, name: str) -> bytes | None:
         """A small file that may be missing (old kernels, captures) or refused."""
@@ -138,60 +138,10 @@ class ProcessReader:
             return True
         return False
 
-    def _fill(self, pid: int, stat: Stat, base: ProcessMemory) -> ProcessMemory | None:
-        errors: list[str] = []
-        changes: dict[str, object] = {}
-        raw_status = self._optional(pid, "status")
-        if raw_status is not None:
-            try:
-                st = parse_status(raw_status)
-            except ParseError as exc:
-                errors.append(str(exc))
-            else:
-                changes.update(
-                    uid=st.uid, rss=st.rss, vsize=st.vsize, hwm=st.hwm, anon=st.anon, file=st.file,
-                    shmem=st.shmem, swap=st.swap, hugetlb=st.hugetlb,
-                    kernel_thread=base.kernel_thread or st.kthread,
-                    user=None if st.uid is None else self.users(st.uid),
-                )
-        raw_cmdline = self._optional(pid, "cmdline")
-        if raw_cmdline:
-            changes["cmdline"] = parse_cmdline(raw_cmdline)
-        for name in ("oom_score", "oom_score_adj"):
-            raw = self._optional(pid, name)
-            if raw is not None:
-                try:
-                    changes[name] = parse_int(raw)
-                except ParseError:
-                    pass
-        raw_cgroup = self._optional(pid, "cgroup")
-        if raw_cgroup is not None:
-            try:
-                found = memory_cgroup(parse_cgroup(decode(raw_cgroup)))
-            except ParseError:
-                found = None
-            if found is not None:
-                changes["cgroup"] = found[1]
-        if changes.get("kernel_thread", base.kernel_thread):
-            errors.append(KTHREAD)
-        elif stat.state in "ZX":
-            errors.append(ZOMBIE)
-        else:
-            rollup, why = self._rollup(pid, stat.starttime)
-            if why:
-                errors.append(why)
-            if rollup is not None:
-                changes.update(_rollup_fields(rollup))
-                if rollup.get("Swap") is not None:
-                    changes["swap"] = rollup["Swap"]
-        if errors:
-            changes["error"] = "; ".join(errors)
-        return replace(base, **changes)  # type: ignore[arg-type]
-
-    def _rollup(self, pid: int, starttime: int) -> tuple[dict[str, int] | None, str | None]:
-        """smaps_rollup (4.14+), else smaps summed; (fields, reason when missing)."""
+    def _rollup(self, pid: int, starttime: int) -> tuple[bytes | None, str | None]:
+        """smaps_rollup (4.14+), else smaps (summed when parsed); (bytes, reason when missing)."""
         try:
-            return parse_kb_fields(read_at(self._fd, f"{pid}/smaps_rollup")), None
+            return read_at(self._fd, f"{pid}/smaps_rollup"), None
         except PermissionError:
             return None, DENIED
         except ProcessLookupError:
@@ -203,8 +153,6 @@ class ProcessReader:
                 raise
             if f"{pid}/smaps_rollup" in self.denied:
                 return None, DENIED  # a capture taken without root
-        except ParseError as exc:
-            return None, f"smaps_rollup: {exc}"
         except OSError as exc:
             return None, f"smaps_rollup: {exc.strerror}"
         # No smaps_rollup: kernels before 4.14, or a capture without it.
@@ -221,40 +169,33 @@ class ProcessReader:
         if self.paths.live and self._exited(pid, starttime):
             # A zombie's smaps ends early without an error: never trust it.
             return None, RACED
-        try:
-            return parse_kb_fields(raw), None
-        except ParseError as exc:
-            return None, str(exc)
+        return raw, None
 
 
-def _rollup_fields(f: dict[str, int]) -> dict[str, int | None]:
-    """Map rollup keys to ProcessMemory fields (missing keys on older kernels stay None)."""
-    private = [f[k] for k in ("Private_Clean", "Private_Dirty") if k in f]
-    hugetlb = [f[k] for k in ("Shared_Hugetlb", "Private_Hugetlb") if k in f]
-    return {
-        "pss": f.get("Pss"),
-        "uss": sum(private) if private else None,
-        "swap_pss": f.get("SwapPss"),
-        "pss_anon": f.get("Pss_Anon"),
-        "pss_file": f.get("Pss_File"),
-        "pss_shmem": f.get("Pss_Shmem"),
-        "pss_dirty": f.get("Pss_Dirty"),
-        "anon_huge": f.get("AnonHugePages"),
-        "referenced": f.get("Referenced"),
-        "locked": f.get("Locked"),
-        **({"hugetlb": sum(hugetlb)} if hugetlb else {}),
-    }
+class RawProcess(NamedTuple):
+    """The files of one process as read (phase one); None where missing or refused."""
+
+    pid: int
+    stat: Stat
+    status: bytes | None
+    cmdline: bytes | None
+    oom_score: bytes | None
+    oom_score_adj: bytes | None
+    cgroup: bytes | None
+    memory: bytes | None  # smaps_rollup, or the whole smaps on kernels before 4.14
+    why: str | None  # why memory is None
 
 
 def read_processes(
     reader: ProcessReader, pids: Iterable[int] | None = None
 ) -> tuple[tuple[ProcessMemory, ...], int]:
     """Every readable process (or just ``pids``) and the number of tasks seen."""
-    out: list[ProcessMemory] = []
+    raws: list[RawProcess] = []
     tasks = 0
     for pid in reader.pids() if pids is None else pids:
-        proc, threads = reader.read(pid)
+        raw, threads = reader.read_raw(pid)
         tasks += threads
-        if proc is not None:
-            out.append(proc)
-    return tuple(out), tasks
+        if raw is not None:
+            raws.append(raw)
+    built = (reader.build(raw) for raw in raws)
+    return tuple(p for p in built if p is not None), tasks

@@ -6,7 +6,8 @@ nothing here does I/O.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+from typing import NamedTuple
 
 from .errors import ParseError
 
@@ -24,9 +25,8 @@ def _int(digits: bytes) -> int:
 PF_KTHREAD = 0x00200000
 
 
-@dataclass(frozen=True, slots=True)
-class Stat:
-    """The fields of /proc/PID/stat memtop uses."""
+class Stat(NamedTuple):
+    """The fields of /proc/PID/stat memtop uses (a parse result, not a snapshot type)."""
 
     pid: int
     name: str
@@ -55,7 +55,7 @@ def parse_stat(raw: bytes) -> Stat:
     close_at = raw.rfind(b")")
     if open_at < 0 or close_at < open_at:
         raise ParseError("stat: no '(comm)' field")
-    rest = raw[close_at + 1 :].split()
+    rest = raw[close_at + 1 :].split(None, 20)  # fields up to starttime; the rest unsplit
     # After comm: state(3) ppid(4) ... flags(9) ... num_threads(20) ... starttime(22).
     if len(rest) < 20:
         raise ParseError("stat: too few fields after comm")
@@ -76,8 +76,7 @@ def parse_stat(raw: bytes) -> Stat:
         raise ParseError("stat: malformed numeric field") from None
 
 
-@dataclass(frozen=True, slots=True)
-class Status:
+class Status(NamedTuple):
     """The fields of /proc/PID/status memtop uses; sizes in bytes, None when absent."""
 
     uid: int | None
@@ -111,13 +110,51 @@ def _status_kb(raw: bytes, key: bytes) -> int | None:
     return _int(words[0]) * KIB
 
 
+_STATUS_TOKENS = (
+    b"VmSize:", b"VmRSS:", b"RssAnon:", b"RssFile:", b"RssShmem:", b"VmSwap:", b"VmHWM:", b"HugetlbPages:",
+)
+
+
 def parse_status(raw: bytes) -> Status:
     """Parse /proc/PID/status; Vm*/Rss* lines are absent for kernel threads and zombies.
+
+    The size lines stand together from VmPeak to HugetlbPages (fs/proc/
+    task_mmu.c, task_mem()), so that block is split into ``Key: N kB``
+    triples in one pass; any other layout takes the strict parser.
 
     Raises:
         ParseError: on a present but malformed field.
     """
-    text = b"\n" + raw  # every key, the first included, then follows a newline
+    start = raw.find(b"\nVmPeak:")  # never the first line: Name is
+    end_key = raw.find(b"\nHugetlbPages:", start)
+    if start < 0 or end_key < 0:
+        return _parse_status_strict(b"\n" + raw)
+    end = raw.find(b"\n", end_key + 1)
+    tokens = raw[start : end if end >= 0 else len(raw)].split()
+    units = tokens[2::3]
+    values = tokens[1::3]
+    if len(tokens) % 3 or units.count(b"kB") != len(units) or not b"".join(values).isdigit():
+        return _parse_status_strict(b"\n" + raw)
+    sizes = dict(zip(tokens[0::3], values))
+    uid_line = _status_value(raw, b"Uid")
+    uid_word = uid_line.split(None, 1)[0] if uid_line else b""
+    if len(sizes) != len(units) or not uid_word.isdigit():
+        return _parse_status_strict(b"\n" + raw)
+    kthread = _status_value(raw, b"Kthread")
+    try:
+        size = {k: int(sizes[k]) * KIB if k in sizes else None for k in _STATUS_TOKENS}
+        uid = int(uid_word)
+    except ValueError:  # over 4,300 digits
+        return _parse_status_strict(text)
+    return Status(
+        uid=uid,
+        kthread=kthread is not None and kthread.strip() == b"1",
+        vsize=size[b"VmSize:"], rss=size[b"VmRSS:"], anon=size[b"RssAnon:"], file=size[b"RssFile:"],
+        shmem=size[b"RssShmem:"], swap=size[b"VmSwap:"], hwm=size[b"VmHWM:"], hugetlb=size[b"HugetlbPages:"],
+    )
+
+
+def _parse_status_strict(text: bytes) -> Status:
     uid_line = _status_value(text, b"Uid")
     uid: int | None = None
     if uid_line is not None:
@@ -140,6 +177,67 @@ def parse_status(raw: bytes) -> Status:
     )
 
 
+_KB_LINE = re.compile(rb"^(\w+):[ \t]+(\d{1,30}) kB$", re.M)
+
+
+def rollup_raw(raw: bytes) -> dict[bytes, bytes] | None:
+    """smaps_rollup as {b"Key:": b"digits"} (kB), or None when the layout is anything else.
+
+    The file is a 6-token header line, then one ``Key: N kB`` line per field.
+    This is the cheapest exact parse of the file read once per process per
+    refresh (every check is one C-level pass); numbers are converted by the
+    caller, only those it needs.
+    """
+    tokens = raw.split()
+    if len(tokens) < 9 or tokens[5] != b"[rollup]" or (len(tokens) - 6) % 3:
+        return None
+    keys, values, units = tokens[6::3], tokens[7::3], tokens[8::3]
+    # Every key ends with ":" (so ": " occurs once per key), every unit is kB.
+    if units.count(b"kB") != len(units) or (b" ".join(keys) + b" ").count(b": ") != len(keys):
+        return None
+    # One line per key after the header line: nothing joined, nothing split.
+    if raw.count(b"\n") + (not raw.endswith(b"\n")) != len(keys) + 1:
+        return None
+    if not b"".join(values).isdigit() or max(map(len, values)) > 30:
+        return None
+    out = dict(zip(keys, values))
+    return out if len(out) == len(keys) else None  # a repeated key: let the summing parser do it
+
+
+def kb_fields(raw: bytes) -> dict[bytes, int]:
+    """``Key: N kB`` lines summed per key, in kB, keys as bytes (the hot path).
+
+    A rollup takes the token path; anything else one regex pass. When that
+    did not account for every line ending in " kB" (a malformed line, or a
+    header whose path ends so), the strict line-by-line parser decides.
+    """
+    fast = rollup_raw(raw)
+    if fast is not None:
+        return {k[:-1]: int(v) for k, v in fast.items()}
+    found = _KB_LINE.findall(raw)
+    kb_lines = raw.count(b" kB\n") + raw.endswith(b" kB")
+    if len(found) != kb_lines:
+        return _kb_fields_strict(raw)
+    out: dict[bytes, int] = {}
+    for key, number in found:
+        out[key] = out.get(key, 0) + int(number)
+    return out
+
+
+def _kb_fields_strict(raw: bytes) -> dict[bytes, int]:
+    out: dict[bytes, int] = {}
+    for line in raw.split(b"\n"):
+        if line.endswith(b" kB"):
+            key, sep, value = line.partition(b":")
+            if sep and b" " in key:
+                continue  # a mapping header (its device has a colon) whose path ends in " kB"
+            number = value[:-3].strip()
+            if not sep or not number.isdigit():
+                raise ParseError(f"smaps: malformed line {line[:60]!r}")
+            out[key] = out.get(key, 0) + _int(number)
+    return out
+
+
 def parse_kb_fields(raw: bytes) -> dict[str, int]:
     """Sum every ``Key: N kB`` line, in bytes.
 
@@ -150,17 +248,7 @@ def parse_kb_fields(raw: bytes) -> dict[str, int]:
     Raises:
         ParseError: on a kB line whose number is not an integer.
     """
-    out: dict[bytes, int] = {}
-    for line in raw.split(b"\n"):
-        if line.endswith(b" kB"):
-            key, sep, value = line.partition(b":")
-            if sep and b" " in key:
-                continue  # a mapping header (its device has a colon) whose path ends in " kB"
-            number = value[:-3].strip()
-            if not sep or not number.isdigit():
-                raise ParseError(f"smaps: malformed line {line[:60]!r}")
-            out[key] = out.get(key, 0) + _int(number) * KIB
-    return {k.decode("ascii", "backslashreplace"): v for k, v in out.items()}
+    return {k.decode("ascii", "backslashreplace"): v * KIB for k, v in kb_fields(raw).items()}
 
 
 def parse_cmdline(raw: bytes) -> tuple[str, ...]:

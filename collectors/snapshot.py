@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -127,8 +128,16 @@ class Collector:
                 pressure = parse_pressure(pressure_text)
             except ParseError as exc:
                 notes.append(f"pressure: {exc}")
-        with ProcessReader(paths, self._users, self.options.kernel_threads, self.facts.denied) as reader:
-            processes, tasks = read_processes(reader, self.options.pids)
+        # Thousands of small objects per pass would trigger the cyclic GC
+        # over and over; none of them forms a cycle, so pause it meanwhile.
+        gc_was_enabled = gc.isenabled()
+        gc.disable()
+        try:
+            with ProcessReader(paths, self._users, self.options.kernel_threads, self.facts.denied) as reader:
+                processes, tasks = read_processes(reader, self.options.pids)
+        finally:
+            if gc_was_enabled:
+                gc.enable()
         hidden = _hidden(paths, tasks) if self.options.pids is None else None
         # The sum of PSS means something only over every process.
         reconciliation = reconcile(system, processes) if self.options.pids is None else None

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from .fs import read_optional
+from .fs import decode, read_at
 from .models import ThpSize, ThpState
 
 THP_DIR = "kernel/mm/transparent_hugepage"
@@ -40,43 +40,64 @@ def _value(text: str) -> int | str:
         return parse_selected(stripped) or stripped
 
 
-def _read_dir_values(directory: Path) -> tuple[tuple[str, int | str], ...]:
+def _read_text(dir_fd: int, name: str) -> str | None:
     try:
-        names = sorted(os.listdir(directory))
+        return decode(read_at(dir_fd, name))
     except OSError:
-        return ()
+        return None
+
+
+def _read_dir_values(dir_fd: int, sub: str) -> tuple[tuple[str, int | str], ...] | None:
+    """Every file of one directory (relative to ``dir_fd``), or None when it is missing."""
+    try:
+        sub_fd = os.open(sub, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC, dir_fd=dir_fd)
+    except OSError:
+        return None
+    try:
+        names = sorted(os.listdir(sub_fd))
+    finally:
+        os.close(sub_fd)
     out: list[tuple[str, int | str]] = []
     for name in names:
-        text = read_optional(directory / name)
+        text = _read_text(dir_fd, f"{sub}/{name}")
         if text is not None:
             out.append((name, _value(text)))
     return tuple(out)
 
 
-def _choice(directory: Path, name: str) -> str | None:
-    text = read_optional(directory / name)
+def _choice(dir_fd: int, name: str) -> str | None:
+    text = _read_text(dir_fd, name)
     return None if text is None else parse_selected(text)
 
 
+def _size_kb(entry: str) -> int:
+    digits = entry[len("hugepages-") : -len("kB")]
+    return int(digits) if digits.isdigit() else 0
+
+
 def read_thp(sys_root: Path) -> ThpState | None:
-    """Read THP state under a sysfs root, or None when THP is absent (compiled out, containers)."""
-    base = sys_root / THP_DIR
-    if not base.is_dir():
-        return None
-    khugepaged_dir = base / "khugepaged"
-    khugepaged = _read_dir_values(khugepaged_dir) if khugepaged_dir.is_dir() else None
-    sizes: list[tuple[str, ThpSize]] = []
+    """Read THP state under a sysfs root, or None when THP is absent (compiled out, containers).
+
+    About 180 small files on a 6.x kernel with mTHP; paths are kept as strings
+    relative to one directory descriptor because this runs every refresh.
+    """
     try:
-        entries = sorted(e for e in os.listdir(base) if e.startswith("hugepages-") and e.endswith("kB"))
+        base = os.open(sys_root / THP_DIR, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
     except OSError:
-        entries = []
-    for entry in sorted(entries, key=lambda e: int(e[10:-2]) if e[10:-2].isdigit() else 0):
-        stats = tuple((k, v) for k, v in _read_dir_values(base / entry / "stats") if isinstance(v, int))
-        sizes.append((entry[len("hugepages-") :], ThpSize(_choice(base / entry, "enabled"), stats)))
-    return ThpState(
-        enabled=_choice(base, "enabled"),
-        defrag=_choice(base, "defrag"),
-        shmem_enabled=_choice(base, "shmem_enabled"),
-        khugepaged=khugepaged,
-        sizes=tuple(sizes) if sizes else None,
-    )
+        return None
+    try:
+        khugepaged = _read_dir_values(base, "khugepaged")
+        entries = sorted((e for e in os.listdir(base) if e.startswith("hugepages-") and e.endswith("kB")), key=_size_kb)
+        sizes: list[tuple[str, ThpSize]] = []
+        for entry in entries:
+            stats = tuple((k, v) for k, v in _read_dir_values(base, f"{entry}/stats") or () if isinstance(v, int))
+            sizes.append((entry[len("hugepages-") :], ThpSize(_choice(base, f"{entry}/enabled"), stats)))
+        return ThpState(
+            enabled=_choice(base, "enabled"),
+            defrag=_choice(base, "defrag"),
+            shmem_enabled=_choice(base, "shmem_enabled"),
+            khugepaged=khugepaged,
+            sizes=tuple(sizes) if sizes else None,
+        )
+    finally:
+        os.close(base)
