@@ -9,14 +9,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
 
 from memtop import __version__
-from memtop.collectors.capture import capture
 from memtop.collectors.paths import HostPaths
 from memtop.collectors.snapshot import Collector, HostError, Options
 
@@ -86,6 +84,8 @@ def host_paths(root: str | None) -> HostPaths:
 
 
 def run_capture(argv: Sequence[str]) -> int:
+    from memtop.collectors.capture import capture  # only this subcommand needs it
+
     args = capture_parser().parse_args(argv)
     dest = Path(args.dir)
     if dest.exists() and any(dest.iterdir()):
@@ -114,7 +114,7 @@ def run_once(args: argparse.Namespace) -> int:
             print(json.dumps(snapshot_json(snap, rows), separators=(",", ":") if streaming else (", ", ": ")),
                   flush=True)
         else:
-            width = shutil.get_terminal_size().columns if sys.stdout.isatty() else None
+            width = os.get_terminal_size(sys.stdout.fileno()).columns if sys.stdout.isatty() else None
             print(table(snap, rows, exact=args.bytes, width=width))
         count += 1
         if not streaming or (args.count is not None and count >= args.count):
