@@ -21,7 +21,7 @@ from memtop.collectors.snapshot import Collector, HostError, Options
 from .report import snapshot_json, table
 from .select import SelectError, check_sort_field, select
 
-HINT = "memtop: the live dashboard is not built yet; use `memtop --once` for a table or `memtop --json` for JSON"
+HINT = "memtop: stdout is not a terminal; use `memtop --once` for a table or `memtop --json` for JSON"
 
 
 class UsageError(Exception):
@@ -52,7 +52,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--version", action="version", version=f"memtop {__version__}")
     p.add_argument("--once", action="store_true", help="print one table and exit")
     p.add_argument("--json", action="store_true", help="print one JSON snapshot (memtop.snapshot/1); implies --once")
-    p.add_argument("--interval", type=_positive, metavar="SECONDS", help="with --json: one snapshot per line every SECONDS (NDJSON)")
+    p.add_argument("--interval", type=_positive, metavar="SECONDS",
+                   help="dashboard refresh (default 1, at least 0.1); with --json: one snapshot per line every SECONDS (NDJSON)")
     p.add_argument("--count", type=_count, metavar="N", help="with --interval: stop after N snapshots")
     p.add_argument("--sort", default="pss", metavar="FIELD", help="process field to sort by (default pss; sizes largest first)")
     p.add_argument("--reverse", action="store_true", help="reverse the sort order")
@@ -122,20 +123,36 @@ def run_once(args: argparse.Namespace) -> int:
         time.sleep(args.interval)
 
 
+def run_live(args: argparse.Namespace) -> int:
+    """The dashboard; textual is imported only here."""
+    check_sort_field(args.sort)
+    interval = 1.0 if args.interval is None else args.interval
+    if interval < 0.1:
+        raise UsageError("--interval must be at least 0.1 seconds")
+    collector = Collector(host_paths(args.root), Options(args.kernel_threads))
+    from .dashboard import StartOptions, run_dashboard
+
+    options = StartOptions(
+        interval=interval, sort=args.sort, text=args.filter or "",
+        pid=args.pid[0] if args.pid else None, frozen=args.root is not None,
+    )
+    return run_dashboard(collector, options)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
         if argv[:1] == ["capture"]:
             return run_capture(argv[1:])
         args = build_parser().parse_args(argv)
-        if args.interval is not None and not args.json:
-            raise UsageError("--interval needs --json for now (the live dashboard is a later release)")
-        if args.count is not None and args.interval is None:
-            raise UsageError("--count goes with --interval")
+        if args.count is not None and (args.interval is None or not args.json):
+            raise UsageError("--count goes with --json --interval")
         if args.once or args.json:
             return run_once(args)
-        print(HINT, file=sys.stderr)
-        return 2
+        if not sys.stdout.isatty():
+            print(HINT, file=sys.stderr)
+            return 2
+        return run_live(args)
     except (UsageError, SelectError, HostError) as exc:
         print(f"memtop: {exc}", file=sys.stderr)
         return 2

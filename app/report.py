@@ -11,32 +11,13 @@ from typing import Any
 
 from memtop.collectors.models import ProcessMemory, Snapshot, SystemMemory, ThpState
 
+from memtop.widgets.format import escape, human
+
 from .select import PROCESS_FIELDS
 
+__all__ = ["SCHEMA", "escape", "footnotes", "human", "process_json", "snapshot_json", "summary_line", "table"]
+
 SCHEMA = "memtop.snapshot/1"
-
-_UNITS = ("B", "KiB", "MiB", "GiB", "TiB", "PiB")
-
-
-def human(n: int | None) -> str:
-    """Binary units with one decimal (1.5 GiB); 'n/a' for a value that could not be read."""
-    if n is None:
-        return "n/a"
-    value = float(abs(n))
-    unit = 0
-    while value >= 1024 and unit < len(_UNITS) - 1:
-        value /= 1024
-        unit += 1
-    sign = "-" if n < 0 else ""
-    return f"{sign}{int(value)} B" if unit == 0 else f"{sign}{value:.1f} {_UNITS[unit]}"
-
-
-def escape(text: str) -> str:
-    """Control characters (a comm may hold a newline) shown as escapes, never raw."""
-    if text.isprintable():
-        return text
-    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
-
 
 _SYSTEM_KEYS = (
     "total", "free", "available", "available_estimated", "used", "buffers", "cached", "shmem",

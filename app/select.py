@@ -13,7 +13,7 @@ PROCESS_FIELDS: tuple[str, ...] = (
     "anon", "file", "shmem", "vsize", "hwm", "anon_huge", "hugetlb",
     "oom_score", "oom_score_adj", "cgroup", "error",
     # Added after the first schema (additions keep the version):
-    "threads", "kernel_thread", "referenced", "locked",
+    "threads", "kernel_thread", "referenced", "locked", "faults", "memory_time",
 )
 
 #: Sizes in bytes: the columns a person sorts to find the biggest.

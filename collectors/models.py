@@ -148,6 +148,12 @@ class ProcessMemory:
     oom_score_adj: int | None = None
     cgroup: str | None = None
     error: str | None = None
+    #: Minor + major page faults so far (stat): a cheap sign that memory moved.
+    faults: int = 0
+    #: When the smaps_rollup figures (pss, uss, swap_pss, pss_*, anon_huge,
+    #: referenced, locked) were read; a live view refreshes them less often
+    #: than the cheap ones, so each value knows its age.
+    memory_time: float | None = None
 
     @property
     def key(self) -> tuple[int, int]:

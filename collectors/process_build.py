@@ -78,7 +78,9 @@ def _int_or_none(raw: bytes | None) -> int | None:
         return None
 
 
-def build_process(raw: RawProcess, users: Callable[[int], str | None], cgroups: CgroupCache) -> ProcessMemory:
+def build_process(
+    raw: RawProcess, users: Callable[[int], str | None], cgroups: CgroupCache, now: float | None = None
+) -> ProcessMemory:
     stat = raw.stat
     errors: list[str] = []
     fields: dict[str, object] = {
@@ -87,6 +89,7 @@ def build_process(raw: RawProcess, users: Callable[[int], str | None], cgroups: 
         "state": stat.state, "threads": stat.threads, "kernel_thread": stat.kernel_thread,
         "oom_score": _int_or_none(raw.oom_score), "oom_score_adj": _int_or_none(raw.oom_score_adj),
         "cgroup": None if raw.cgroup is None else cgroups.path(raw.cgroup),
+        "faults": stat.faults,
     }
     if raw.status is not None:
         try:
@@ -108,6 +111,7 @@ def build_process(raw: RawProcess, users: Callable[[int], str | None], cgroups: 
         if raw.memory is not None:
             try:
                 fields.update(memory_fields(raw.memory))
+                fields["memory_time"] = now
             except ParseError as exc:
                 errors.append(f"smaps_rollup: {exc}")
     if errors:

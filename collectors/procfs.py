@@ -35,6 +35,8 @@ class Stat(NamedTuple):
     flags: int
     threads: int
     starttime: int
+    faults: int = 0  # minflt + majflt: moves whenever the process touches new memory
+    rss_pages: int = 0  # resident pages (per-CPU counters: approximate, but cheap)
 
     @property
     def kernel_thread(self) -> bool:
@@ -55,8 +57,9 @@ def parse_stat(raw: bytes) -> Stat:
     close_at = raw.rfind(b")")
     if open_at < 0 or close_at < open_at:
         raise ParseError("stat: no '(comm)' field")
-    rest = raw[close_at + 1 :].split(None, 20)  # fields up to starttime; the rest unsplit
-    # After comm: state(3) ppid(4) ... flags(9) ... num_threads(20) ... starttime(22).
+    rest = raw[close_at + 1 :].split(None, 22)  # fields up to rss; the rest unsplit
+    # After comm: state(3) ppid(4) ... flags(9) minflt(10) majflt(12) ...
+    # num_threads(20) ... starttime(22) vsize(23) rss(24); proc.rst, Table 1-4.
     if len(rest) < 20:
         raise ParseError("stat: too few fields after comm")
     try:
@@ -71,6 +74,8 @@ def parse_stat(raw: bytes) -> Stat:
             flags=int(rest[6]),
             threads=int(rest[17]),
             starttime=int(rest[19]),
+            faults=int(rest[7]) + int(rest[9]) if len(rest) > 21 else 0,
+            rss_pages=int(rest[21]) if len(rest) > 21 else 0,
         )
     except (ValueError, UnicodeDecodeError):
         raise ParseError("stat: malformed numeric field") from None

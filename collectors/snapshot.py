@@ -15,7 +15,7 @@ from .meminfo import parse_meminfo, system_memory
 from .models import ProcessMemory, Reconciliation, Snapshot, SystemMemory
 from .paths import HostPaths
 from .pressure import parse_pressure
-from .processes import ProcessReader, read_processes
+from .processes import MemoryPolicy, ProcessReader, read_processes
 from .procfs import parse_int
 from .thp import read_thp
 from .vmstat import parse_vmstat
@@ -109,7 +109,8 @@ class Collector:
         self._users = user_lookup(self.facts, paths.live)
         self.cgroup_hierarchy = read_memory_hierarchy(paths)
 
-    def collect(self) -> Snapshot:
+    def collect(self, policy: MemoryPolicy | None = None) -> Snapshot:
+        """One snapshot; ``policy`` chooses whose smaps_rollup to read (default: all)."""
         paths = self.paths
         stamp = self.clock()
         system = read_system(paths)
@@ -133,7 +134,9 @@ class Collector:
         gc_was_enabled = gc.isenabled()
         gc.disable()
         try:
-            with ProcessReader(paths, self._users, self.options.kernel_threads, self.facts.denied) as reader:
+            with ProcessReader(
+                paths, self._users, self.options.kernel_threads, self.facts.denied, policy, stamp
+            ) as reader:
                 processes, tasks = read_processes(reader, self.options.pids)
         finally:
             if gc_was_enabled:

@@ -1,0 +1,130 @@
+"""Cost-aware live collection: whose smaps_rollup to read each refresh, and history.
+
+PSS and USS need smaps_rollup, which makes the kernel walk the page tables:
+a full pass over 2,000 processes costs ~0.4 s of CPU (perf-baseline.md), half
+a core at one pass a second. So every refresh reads the cheap files for all
+processes, and smaps_rollup only for
+- the rows on screen and the selected process, every refresh;
+- a process whose RSS or page-fault count moved since its last read, within
+  two refreshes (the next one if the CPU budget allows);
+- every other process at least every ``max_age`` seconds;
+- a process seen for the first time.
+The others keep their last values, each with its age (``memory_time``).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+
+from memtop.collectors.models import ProcessMemory, Snapshot
+from memtop.collectors.processes import NOT_READ
+from memtop.collectors.procfs import Stat
+from memtop.collectors.snapshot import Collector
+
+#: smaps_rollup fields a skipped process keeps from its last read.
+MEMORY_FIELDS = (
+    "pss", "uss", "swap_pss", "pss_anon", "pss_file", "pss_shmem", "pss_dirty", "anon_huge",
+    "referenced", "locked", "memory_time",
+)
+
+Key = tuple[int, int]
+
+
+@dataclass
+class _Seen:
+    time: float
+    rss_pages: int
+    faults: int
+    cost: float
+    waiting: int = 0  # refreshes it has waited since a change was noticed
+
+
+@dataclass
+class Scheduler:
+    """The MemoryPolicy of a live session (see the module docstring)."""
+
+    interval: float
+    budget: float = 0.02  # share of one CPU for reads beyond the visible rows
+    max_age: float = 60.0
+    clock: Callable[[], float] = time.monotonic
+    visible: frozenset[int] = frozenset()
+    selected: int | None = None
+    seen: dict[Key, _Seen] = field(default_factory=dict)
+    reads: int = 0
+    _now: float = 0.0
+    _spent: float = 0.0
+    _alive: set[Key] = field(default_factory=set)
+
+    def begin(self) -> None:
+        self._now = self.clock()
+        self._spent = 0.0
+        self.reads = 0
+        self._alive = set()
+
+    def end(self) -> None:
+        for key in [k for k in self.seen if k not in self._alive]:
+            del self.seen[key]  # exited: forget it
+
+    def want(self, pid: int, stat: Stat) -> bool:
+        key = (pid, stat.starttime)
+        self._alive.add(key)
+        entry = self.seen.get(key)
+        if entry is None or pid in self.visible or pid == self.selected:
+            return True
+        if self._now - entry.time >= self.max_age:
+            return True
+        if stat.rss_pages == entry.rss_pages and stat.faults == entry.faults:
+            return False
+        if entry.waiting >= 1 or self._spent + entry.cost <= self.budget * self.interval:
+            self._spent += entry.cost
+            return True
+        entry.waiting += 1  # changed, over budget: at the latest on the next refresh
+        return False
+
+    def record(self, pid: int, stat: Stat, seconds: float) -> None:
+        self.reads += 1
+        self.seen[(pid, stat.starttime)] = _Seen(self._now, stat.rss_pages, stat.faults, seconds)
+
+
+class LiveSession:
+    """Collects snapshots with a Scheduler and keeps what the UI derives from history."""
+
+    def __init__(self, collector: Collector, scheduler: Scheduler) -> None:
+        self.collector = collector
+        self.scheduler = scheduler
+        self._memory: dict[Key, dict[str, object]] = {}
+        self._last: dict[Key, tuple[float, int]] = {}
+
+    def collect(self) -> tuple[Snapshot, dict[tuple[object, ...], float]]:
+        """One snapshot (run in a worker thread) and RSS change per second per process."""
+        self.scheduler.begin()
+        snap = self.collector.collect(self.scheduler)
+        self.scheduler.end()
+        procs = tuple(self._merge(p) for p in snap.processes)
+        rates: dict[tuple[object, ...], float] = {}
+        last: dict[Key, tuple[float, int]] = {}
+        for proc in procs:
+            if proc.rss is None:
+                continue
+            key = (proc.pid, proc.starttime)
+            before = self._last.get(key)
+            if before is not None and snap.time > before[0]:
+                rates[("p", proc.pid, proc.starttime)] = (proc.rss - before[1]) / (snap.time - before[0])
+            last[key] = (snap.time, proc.rss)
+        self._last = last
+        self._memory = {k: v for k, v in self._memory.items() if k in last}
+        return replace(snap, processes=procs), rates
+
+    def _merge(self, proc: ProcessMemory) -> ProcessMemory:
+        key = (proc.pid, proc.starttime)
+        if proc.error is None or NOT_READ not in proc.error:
+            if proc.memory_time is not None:
+                self._memory[key] = {name: getattr(proc, name) for name in MEMORY_FIELDS}
+            return proc
+        kept = self._memory.get(key)
+        if kept is None:
+            return proc
+        rest = "; ".join(e for e in proc.error.split("; ") if e != NOT_READ) or None
+        return replace(proc, **kept, error=rest)  # type: ignore[arg-type]

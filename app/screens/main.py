@@ -1,0 +1,268 @@
+"""The main screen: system pane, process table, filter, keys."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import Footer, Input, Static
+
+from memtop.collectors.models import ProcessMemory, Snapshot
+from memtop.widgets.format import human
+from memtop.widgets.process_table import ProcessTable
+from memtop.widgets.status_header import HeaderInfo, StatusHeader
+from memtop.widgets.system_pane import SystemPane
+
+from ..views import Row, ViewState, build_rows, proc_key
+from .modals import DetailsScreen, HelpScreen, SignalScreen, SortScreen
+
+if TYPE_CHECKING:
+    from ..dashboard import MemtopApp
+    from ..messages import SnapshotReady
+
+#: PSS/USS older than this many refreshes is shown dimmed and marked "~".
+STALE_REFRESHES = 3
+
+
+class MainScreen(Screen[None]):
+    """Where the machine's memory is, and which processes own it."""
+
+    BINDINGS = [
+        Binding("slash", "filter", "Filter", tooltip="Filter by name, command line, user or pid"),
+        Binding("s,f6", "sort_menu", "Sort", tooltip="Choose the sort column"),
+        Binding("M", "sort_by('pss')", "By PSS", show=False, tooltip="Sort by memory (PSS)"),
+        Binding("I", "invert", "Invert", tooltip="Invert the sort order"),
+        Binding("t,f5", "tree", "Tree", tooltip="Processes under their parents, memory summed per subtree"),
+        Binding("plus", "fold(False)", "Expand", show=False, tooltip="Expand the subtree (tree view)"),
+        Binding("minus", "fold(True)", "Collapse", show=False, tooltip="Collapse the subtree (tree view)"),
+        Binding("g", "group", "Group", tooltip="Group by program, then by user, then back"),
+        Binding("z,Z", "pause", "Pause", tooltip="Freeze the display; collection goes on"),
+        Binding("left_square_bracket", "speed(1)", "Slower", show=False, tooltip="Refresh less often"),
+        Binding("right_square_bracket", "speed(-1)", "Faster", show=False, tooltip="Refresh more often"),
+        Binding("f9", "signal", "Kill", tooltip="Send a signal to the selected process"),
+        Binding("question_mark,h,f1", "help", "Help"),
+        Binding("escape", "clear_filter", "Clear filter", show=False),
+        Binding("q,f10", "app.quit", "Quit"),
+    ]
+
+    def __init__(self, options: object) -> None:
+        super().__init__()
+        self.view = ViewState(sort=getattr(options, "sort", "pss"), text=getattr(options, "text", ""))
+        self.want_pid: int | None = getattr(options, "pid", None)
+        self.frozen = bool(getattr(options, "frozen", False))
+        self.paused = False
+        self.snapshot: Snapshot | None = None
+        self.message: SnapshotReady | None = None
+        self.selected: ProcessMemory | None = None
+        self.exited: ProcessMemory | None = None
+        self.error: str | None = None
+        self._filter_before = ""
+
+    @property
+    def memtop(self) -> MemtopApp:
+        return self.app  # type: ignore[return-value]
+
+    def compose(self) -> ComposeResult:
+        yield StatusHeader(id="header")
+        yield SystemPane(id="system")
+        with Horizontal(id="body"):
+            with Vertical(id="processes"):
+                yield ProcessTable(id="table")
+                yield Static(id="totals")
+            # The THP/compaction panel and the heap-vs-RSS chart go here (next issue).
+        yield Input(placeholder="filter: name, command line, user or pid (Enter keeps, Esc cancels)", id="filter")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#filter", Input).display = False
+        self.query_one(ProcessTable).focus()
+
+    # -- data ---------------------------------------------------------------
+    def show(self, message: SnapshotReady) -> None:
+        self.message = message
+        self.error = None
+        if not self.paused or self.snapshot is None:
+            self.snapshot = message.snapshot
+            self.refresh_view()
+        else:
+            self._update_header()
+
+    def show_error(self, error: str) -> None:
+        self.error = error
+        self._update_header()
+
+    def refresh_view(self) -> None:
+        snap = self.snapshot
+        if snap is None:
+            return
+        table = self.query_one(ProcessTable)
+        system = self.query_one(SystemPane)
+        system.system = snap.system
+        system.pressure = snap.pressure
+        system.reconciliation = snap.reconciliation
+        if self.selected is not None and self.exited is None:
+            alive = {(p.pid, p.starttime) for p in snap.processes}
+            if (self.selected.pid, self.selected.starttime) not in alive:
+                self.exited = self.selected  # keep it shown, marked, until the user moves
+        stale_before = None
+        interval = self.memtop.interval if hasattr(self.memtop, "interval") else 1.0
+        if snap.time:
+            stale_before = snap.time - STALE_REFRESHES * max(interval, 1.0) - 0.5
+        rates = self.message.rates if self.message is not None else {}
+        rows, totals = build_rows(snap.processes, self.view, rates, self.exited, stale_before)
+        table.set_rows(rows)
+        if self.want_pid is not None and table.select_key(("p", self.want_pid)):
+            self.want_pid = None
+        self._update_selected(table.selected)
+        hidden = f"   {snap.hidden_processes} tasks hidden by /proc" if snap.hidden_processes else ""
+        unknown = f"   PSS n/a for {totals.unknown_pss} (needs root)" if totals.unknown_pss else ""
+        mode = "" if self.view.mode == "list" else f"   view: {self.view.mode}"
+        text = f" filter: {self.view.text!r}" if self.view.text else ""
+        empty = "   no match" if self.view.text and not rows else ""
+        self.query_one("#totals", Static).update(
+            f"{totals.count} processes{text}{empty}   PSS {human(totals.values['pss'])}   "
+            f"USS {human(totals.values['uss'])}   RSS {human(totals.values['rss'])} (over-counts shared)   "
+            f"swap {human(totals.values['swap'])}{unknown}{hidden}{mode}"
+        )
+        self._update_header()
+
+    def _update_header(self) -> None:
+        snap = self.snapshot
+        message = self.message
+        self.query_one(StatusHeader).info = HeaderInfo(
+            hostname=snap.hostname if snap else "",
+            kernel=snap.kernel if snap else "",
+            interval=None if self.frozen else self.memtop.interval,
+            paused=self.paused,
+            own_cpu=message.own_cpu if message else None,
+            own_rss=message.own_rss if message else None,
+            processes=len(snap.processes) if snap else 0,
+            hidden=snap.hidden_processes if snap else None,
+            frozen=self.frozen,
+            error=self.error,
+        )
+
+    def _update_selected(self, row: Row | None) -> None:
+        snap = self.snapshot
+        if row is None or row.pid is None or snap is None:
+            self.selected = None if row is None or row.pid is None else self.selected
+        else:
+            found = next((p for p in snap.processes if proc_key(p) == row.key), None)
+            self.selected = found or (self.exited if self.exited and proc_key(self.exited) == row.key else None)
+        visible = self.query_one(ProcessTable)._visible
+        if hasattr(self.memtop, "watch_visible"):
+            self.memtop.watch_visible(visible, self.selected.pid if self.selected else None)
+
+    @on(ProcessTable.Selected)
+    def _selected(self, event: ProcessTable.Selected) -> None:
+        if event.moved and self.exited is not None:
+            self.exited = None  # the user moved on: drop the exited row
+            self.refresh_view()
+            return
+        self._update_selected(self.query_one(ProcessTable).selected)
+
+    @on(ProcessTable.Visible)
+    def _visible(self, event: ProcessTable.Visible) -> None:
+        if hasattr(self.memtop, "watch_visible"):
+            self.memtop.watch_visible(event.pids, self.selected.pid if self.selected else None)
+
+    @on(ProcessTable.Activated)
+    def _activated(self, event: ProcessTable.Activated) -> None:
+        if self.selected is not None:
+            self.app.push_screen(DetailsScreen(self.selected))
+
+    # -- filter -------------------------------------------------------------
+    def action_filter(self) -> None:
+        box = self.query_one("#filter", Input)
+        self._filter_before = self.view.text
+        box.value = self.view.text
+        box.display = True
+        box.focus()
+
+    @on(Input.Changed, "#filter")
+    def _filter_changed(self, event: Input.Changed) -> None:
+        self._set_view(text=event.value)
+
+    @on(Input.Submitted, "#filter")
+    def _filter_submitted(self, event: Input.Submitted) -> None:
+        table = self.query_one(ProcessTable)
+        if event.value and not table.rows:
+            return  # "no match" stays on screen with the input open
+        self.query_one("#filter", Input).display = False
+        table.focus()
+        table.action_edge(-1)
+
+    def action_clear_filter(self) -> None:
+        box = self.query_one("#filter", Input)
+        if box.display:
+            box.display = False
+            self._set_view(text="")
+            self.query_one(ProcessTable).focus()
+        elif self.view.text:
+            self._set_view(text="")
+
+    # -- view keys ------------------------------------------------------------
+    def _set_view(self, **changes: object) -> None:
+        values = {name: getattr(self.view, name) for name in ViewState.__dataclass_fields__}
+        values.update(changes)
+        self.view = ViewState(**values)  # type: ignore[arg-type]
+        self.refresh_view()
+
+    def action_sort_menu(self) -> None:
+        def chosen(field: str | None) -> None:
+            if field:
+                self.action_sort_by(field)
+
+        self.app.push_screen(SortScreen(self.view.sort), chosen)
+
+    def action_sort_by(self, field: str) -> None:
+        self._set_view(sort=field, reverse=False)
+
+    def action_invert(self) -> None:
+        self._set_view(reverse=not self.view.reverse)
+
+    def action_tree(self) -> None:
+        self._set_view(mode="list" if self.view.mode == "tree" else "tree")
+
+    def action_group(self) -> None:
+        order = ("list", "program", "user")
+        current = self.view.mode if self.view.mode in order else "list"
+        self._set_view(mode=order[(order.index(current) + 1) % len(order)])
+
+    def action_fold(self, collapse: bool) -> None:
+        row = self.query_one(ProcessTable).selected
+        if self.view.mode != "tree" or row is None or row.pid is None:
+            return
+        folded = set(self.view.collapsed)
+        (folded.add if collapse else folded.discard)(row.pid)
+        self._set_view(collapsed=frozenset(folded))
+
+    def action_pause(self) -> None:
+        self.paused = not self.paused
+        if not self.paused and self.message is not None:
+            self.snapshot = self.message.snapshot
+            self.refresh_view()
+        self._update_header()
+
+    def action_speed(self, step: int) -> None:
+        from ..dashboard import INTERVALS
+
+        current = self.memtop.interval
+        index = min(range(len(INTERVALS)), key=lambda i: abs(INTERVALS[i] - current))
+        index = max(0, min(index + step, len(INTERVALS) - 1))
+        self.memtop.set_interval_seconds(INTERVALS[index])
+        self._update_header()
+
+    def action_signal(self) -> None:
+        if self.selected is not None and self.exited is None:
+            self.app.push_screen(SignalScreen(self.selected))
+        else:
+            self.notify("select a running process first", severity="warning")
+
+    def action_help(self) -> None:
+        self.app.push_screen(HelpScreen(self))
+

@@ -1,0 +1,170 @@
+"""Small screens over the main one: help, sort column, signal, process details."""
+
+from __future__ import annotations
+
+import os
+import signal
+from typing import TYPE_CHECKING
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Button, OptionList, Static
+from textual.widgets.option_list import Option
+
+from memtop.collectors.models import ProcessMemory
+from memtop.widgets.format import escape, human
+from memtop.widgets.process_table import COLUMNS, ProcessTable
+from memtop.widgets.system_pane import AVAILABLE_MEANS
+
+from ..select import PROCESS_FIELDS
+
+if TYPE_CHECKING:
+    from textual.screen import Screen
+
+HELP_NOTES = (
+    "PSS adds up: the sum of PSS over processes is what they use together. "
+    "The sum of RSS over-counts every shared page (libraries, shared memory) once per process.",
+    "PSS, USS and THP come from smaps_rollup, which costs the kernel a page-table walk per process. "
+    "memtop reads it every refresh for the rows on screen and the selected process, soon after a "
+    "process's RSS or page faults move, and at least every 60 s otherwise. Values older than three "
+    "refreshes are dimmed and marked '~'.",
+    "n/a: the figure could not be read (another user's process without root, a zombie, a kernel thread).",
+    AVAILABLE_MEANS + ". free is small on a healthy machine: the kernel uses idle memory as cache.",
+    "Reconciliation (wide terminals): PSS of all processes against AnonPages + Shmem + Mapped; "
+    "the difference is in no process (unmapped page cache and shmem, kernel memory).",
+)
+
+
+def _key_label(keys: str) -> str:
+    names = {"slash": "/", "question_mark": "?", "plus": "+", "minus": "-", "escape": "Esc",
+             "left_square_bracket": "[", "right_square_bracket": "]"}
+    return ", ".join(names.get(k, k.upper() if k.startswith("f") and k[1:].isdigit() else k) for k in keys.split(","))
+
+
+class HelpScreen(ModalScreen[None]):
+    """Keys (from the screens' own bindings), columns and what the numbers mean."""
+
+    BINDINGS = [Binding("escape,q,question_mark,h,f1", "app.pop_screen", "Close")]
+
+    def __init__(self, owner: Screen[object]) -> None:
+        super().__init__()
+        self.owner = owner
+
+    def compose(self) -> ComposeResult:
+        lines = ["[b]Keys[/b]"]
+        for binding in [*ProcessTable.BINDINGS, *self.owner.BINDINGS]:
+            if isinstance(binding, Binding):
+                text = binding.tooltip or binding.description
+                lines.append(f"  {_key_label(binding.key):<18} {text}")
+        lines.append("  ctrl+p             command palette")
+        lines.append("")
+        lines.append("[b]Columns[/b]")
+        lines += [f"  {c.label:<8} {c.help}" for c in COLUMNS]
+        lines.append("")
+        lines.append("[b]Notes[/b]")
+        lines += [f"  {note}" for note in HELP_NOTES]
+        with VerticalScroll(id="help"):
+            yield Static("\n".join(lines), markup=True)
+
+
+class SortScreen(ModalScreen[str | None]):
+    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+
+    def __init__(self, current: str) -> None:
+        super().__init__()
+        self.current = current
+
+    def compose(self) -> ComposeResult:
+        fields = [f for f in PROCESS_FIELDS if f not in ("cmdline", "error", "kernel_thread")]
+        options = OptionList(*[Option(f, id=f) for f in fields], id="sort")
+        with Vertical(id="sort-box"):
+            yield Static("Sort by (Enter chooses, Esc cancels)")
+            yield options
+
+    def on_mount(self) -> None:
+        options = self.query_one(OptionList)
+        index = next((i for i in range(options.option_count) if options.get_option_at_index(i).id == self.current), 0)
+        options.highlighted = index
+        options.focus()
+
+    @on(OptionList.OptionSelected)
+    def _chosen(self, event: OptionList.OptionSelected) -> None:
+        self.dismiss(event.option.id)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class SignalScreen(ModalScreen[bool]):
+    """F9: which signal, for whom, and what killing it would free."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+
+    def __init__(self, proc: ProcessMemory) -> None:
+        super().__init__()
+        self.proc = proc
+
+    def compose(self) -> ComposeResult:
+        p = self.proc
+        frees = human(p.uss) if p.uss is not None else "unknown (USS n/a)"
+        with Vertical(id="signal-box"):
+            yield Static(
+                f"Send a signal to {escape(p.name)} (pid {p.pid}, user {p.user})?\n"
+                f"{escape(' '.join(p.cmdline))[:200]}\n\n"
+                f"Killing it would free about {frees} (its USS, private memory).",
+                id="signal-text",
+            )
+            with Horizontal(id="signal-buttons"):
+                yield Button("SIGTERM", id="term", variant="warning")
+                yield Button("SIGKILL", id="kill", variant="error")
+                yield Button("Cancel", id="cancel")
+
+    def on_mount(self) -> None:
+        self.query_one("#term", Button).focus()  # SIGTERM is the default
+
+    @on(Button.Pressed)
+    def _pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "cancel":
+            self.dismiss(False)
+            return
+        sig = signal.SIGKILL if event.button.id == "kill" else signal.SIGTERM
+        try:
+            os.kill(self.proc.pid, sig)
+        except PermissionError:
+            self.app.notify(f"not permitted to signal pid {self.proc.pid} (needs root or the same user)", severity="error")
+        except ProcessLookupError:
+            self.app.notify(f"pid {self.proc.pid} has already exited", severity="warning")
+        else:
+            self.app.notify(f"sent {sig.name} to {self.proc.name} ({self.proc.pid})")
+        self.dismiss(True)
+
+    def action_cancel(self) -> None:
+        self.dismiss(False)
+
+
+class DetailsScreen(ModalScreen[None]):
+    """Enter: every figure memtop has for the process (the mapping drill-down is a later issue)."""
+
+    BINDINGS = [Binding("escape,enter,backspace,q", "app.pop_screen", "Close")]
+
+    def __init__(self, proc: ProcessMemory) -> None:
+        super().__init__()
+        self.proc = proc
+
+    def compose(self) -> ComposeResult:
+        p = self.proc
+        lines = [f"[b]{escape(p.name)}[/b]  pid {p.pid}  ppid {p.ppid}  user {p.user}  state {p.state}  threads {p.threads}"]
+        lines.append(escape(" ".join(p.cmdline)))
+        lines.append("")
+        for name in PROCESS_FIELDS:
+            if name in ("pid", "ppid", "name", "cmdline", "user", "state", "threads"):
+                continue
+            value = getattr(p, name)
+            shown = human(value) if isinstance(value, int) and not isinstance(value, bool) and name not in (
+                "uid", "starttime", "oom_score", "oom_score_adj", "faults") else str(value)
+            lines.append(f"  {name:<15} {escape(shown)}")
+        with VerticalScroll(id="details"):
+            yield Static("\n".join(lines), markup=True)

@@ -1,0 +1,225 @@
+"""What the process table shows: rows built from a snapshot for a view mode.
+
+Pure functions of (processes, view state), so the table widget only draws and
+the tests need no terminal. Modes: a flat list, a tree under parents, and
+groups by program or by user (as smem -u and ps_mem do).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from memtop.collectors.models import ProcessMemory
+
+from .select import DESCENDING, matches, sort_processes
+
+MODES = ("list", "tree", "program", "user")
+
+#: Sizes that add up over processes (a tree's subtree, a group).
+SUMMED = ("rss", "pss", "uss", "swap", "anon_huge", "anon", "file", "shmem", "hugetlb")
+
+RowKey = tuple[object, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    """One line of the process table."""
+
+    key: RowKey
+    pid: int | None
+    user: str
+    name: str
+    command: str
+    values: Mapping[str, int | None]
+    rate: float | None = None
+    depth: int = 0
+    members: int = 1
+    has_children: bool = False
+    collapsed: bool = False
+    exited: bool = False
+    stale: bool = False
+    oom_score: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Totals:
+    count: int
+    values: Mapping[str, int]
+    unknown_pss: int
+
+
+@dataclass(frozen=True, slots=True)
+class ViewState:
+    """How the user asked to see the processes."""
+
+    sort: str = "pss"
+    reverse: bool = False
+    text: str = ""
+    mode: str = "list"
+    collapsed: frozenset[int] = field(default_factory=frozenset)
+
+
+def proc_key(proc: ProcessMemory) -> RowKey:
+    return ("p", proc.pid, proc.starttime)
+
+
+def _values(proc: ProcessMemory) -> dict[str, int | None]:
+    return {name: getattr(proc, name) for name in SUMMED}
+
+
+def _row(proc: ProcessMemory, rates: Mapping[RowKey, float], stale_before: float | None, **extra: object) -> Row:
+    key = proc_key(proc)
+    stale = stale_before is not None and proc.memory_time is not None and proc.memory_time < stale_before
+    return Row(
+        key=key, pid=proc.pid, user=proc.user or (str(proc.uid) if proc.uid is not None else "?"),
+        name=proc.name, command=" ".join(proc.cmdline) or f"[{proc.name}]", values=_values(proc),
+        rate=rates.get(key), oom_score=proc.oom_score, stale=stale, **extra,  # type: ignore[arg-type]
+    )
+
+
+def _sum(procs: Iterable[ProcessMemory]) -> dict[str, int | None]:
+    out: dict[str, int | None] = {}
+    procs = list(procs)
+    for name in SUMMED:
+        known = [v for p in procs if (v := getattr(p, name)) is not None]
+        out[name] = sum(known) if known else None
+    return out
+
+
+def totals(procs: Sequence[ProcessMemory]) -> Totals:
+    """Sums over the processes that match the filter (PSS adds up; RSS over-counts shared pages)."""
+    sums = _sum(procs)
+    return Totals(
+        count=len(procs),
+        values={k: v or 0 for k, v in sums.items()},
+        unknown_pss=sum(1 for p in procs if p.pss is None and not p.kernel_thread),
+    )
+
+
+def build_rows(
+    procs: Sequence[ProcessMemory],
+    state: ViewState,
+    rates: Mapping[RowKey, float] | None = None,
+    exited: ProcessMemory | None = None,
+    stale_before: float | None = None,
+) -> tuple[list[Row], Totals]:
+    """Rows for the table and the totals over what matches the filter.
+
+    ``exited`` is a selected process that has gone: it stays in its place,
+    marked, until the user moves (the screen decides when to drop it).
+    """
+    rates = rates or {}
+    matched = [p for p in procs if matches(p, state.text)] if state.text else list(procs)
+    if exited is not None and all(p.pid != exited.pid for p in matched):
+        matched.append(exited)
+    gone = None if exited is None else proc_key(exited)
+    if state.mode == "tree":
+        rows = _tree_rows(procs, matched, state, rates, stale_before)
+    elif state.mode in ("program", "user"):
+        rows = _group_rows(matched, state)
+    else:
+        rows = [_row(p, rates, stale_before) for p in sort_processes(matched, state.sort, state.reverse)]
+    if gone is not None:
+        rows = [Row(**{**_asdict(r), "exited": True}) if r.key == gone else r for r in rows]
+    return rows, totals([p for p in matched if gone is None or proc_key(p) != gone])
+
+
+def _asdict(row: Row) -> dict[str, object]:
+    return {name: getattr(row, name) for name in Row.__dataclass_fields__}
+
+
+def _sort_value(values: Mapping[str, int | None], name: str, fallback: object) -> object:
+    return values.get(name, fallback) if name in SUMMED else fallback
+
+
+def _group_rows(matched: Sequence[ProcessMemory], state: ViewState) -> list[Row]:
+    groups: dict[str, list[ProcessMemory]] = defaultdict(list)
+    for proc in matched:
+        label = proc.name if state.mode == "program" else (proc.user or str(proc.uid))
+        groups[label].append(proc)
+    rows = [
+        Row(
+            key=("g", state.mode, label), pid=None,
+            user=members[0].user or "?" if state.mode == "user" else f"{len({m.user for m in members})} users",
+            name=label, command=f"{label} ({len(members)} processes)", values=_sum(members),
+            members=len(members),
+        )
+        for label, members in groups.items()
+    ]
+    field_name = state.sort if state.sort in SUMMED else "pss"
+    known = [r for r in rows if r.values.get(field_name) is not None]
+    unknown = sorted((r for r in rows if r.values.get(field_name) is None), key=lambda r: r.name)
+    descending = (field_name in DESCENDING) != state.reverse
+    if state.sort == "name":
+        known.sort(key=lambda r: r.name.casefold(), reverse=state.reverse)
+    else:
+        known.sort(key=lambda r: r.values[field_name] or 0, reverse=descending)
+    return known + unknown
+
+
+def _tree_rows(
+    procs: Sequence[ProcessMemory],
+    matched: Sequence[ProcessMemory],
+    state: ViewState,
+    rates: Mapping[RowKey, float],
+    stale_before: float | None,
+) -> list[Row]:
+    by_pid = {p.pid: p for p in procs}
+    for p in matched:
+        by_pid.setdefault(p.pid, p)
+    keep: set[int] = set()
+    for p in matched:  # a match keeps its ancestors, so it stays in context
+        pid: int | None = p.pid
+        while pid is not None and pid not in keep and pid in by_pid:
+            keep.add(pid)
+            parent = by_pid[pid].ppid
+            pid = parent if parent != pid else None
+    children: dict[int | None, list[ProcessMemory]] = defaultdict(list)
+    for pid in keep:
+        proc = by_pid[pid]
+        parent = proc.ppid if proc.ppid in keep and proc.ppid != pid else None
+        children[parent].append(proc)
+    subtree: dict[int, dict[str, int | None]] = {}
+
+    def total(proc: ProcessMemory) -> dict[str, int | None]:
+        if proc.pid not in subtree:
+            sums = _values(proc)
+            for child in children.get(proc.pid, ()):
+                for name, value in total(child).items():
+                    if value is not None:
+                        sums[name] = (sums[name] or 0) + value
+            subtree[proc.pid] = sums
+        return subtree[proc.pid]
+
+    field_name = state.sort if state.sort in SUMMED else None
+    descending = (state.sort in DESCENDING) != state.reverse
+
+    def ordered(group: list[ProcessMemory]) -> list[ProcessMemory]:
+        if field_name is None:
+            return sort_processes(group, state.sort, state.reverse)
+        known = [p for p in group if total(p)[field_name] is not None]
+        unknown = sorted((p for p in group if total(p)[field_name] is None), key=lambda p: p.pid)
+        known.sort(key=lambda p: p.pid)
+        known.sort(key=lambda p: total(p)[field_name] or 0, reverse=descending)
+        return known + unknown
+
+    rows: list[Row] = []
+    stack: list[tuple[ProcessMemory, int]] = [(p, 0) for p in reversed(ordered(children[None]))]
+    while stack:
+        proc, depth = stack.pop()
+        kids = children.get(proc.pid, [])
+        collapsed = proc.pid in state.collapsed and bool(kids)
+        row = _row(proc, rates, stale_before, depth=depth, has_children=bool(kids), collapsed=collapsed)
+        if collapsed:  # a folded subtree shows what it holds in all
+            row = Row(**{**_asdict(row), "values": total(proc), "members": 1 + _count(proc, children)})
+        rows.append(row)
+        if not collapsed:
+            stack.extend((kid, depth + 1) for kid in reversed(ordered(kids)))
+    return rows
+
+
+def _count(proc: ProcessMemory, children: Mapping[int | None, list[ProcessMemory]]) -> int:
+    kids = children.get(proc.pid, [])
+    return len(kids) + sum(_count(k, children) for k in kids)

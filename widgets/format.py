@@ -1,0 +1,60 @@
+"""Formatting of sizes and names, shared by the widgets and the text report.
+
+Pure functions, no textual import: ``memtop --once`` uses them too.
+"""
+
+from __future__ import annotations
+
+_UNITS = ("B", "KiB", "MiB", "GiB", "TiB", "PiB")
+_SHORT = ("B", "K", "M", "G", "T", "P")
+
+
+def human(n: int | None) -> str:
+    """Binary units with one decimal (1.5 GiB); 'n/a' for a value that could not be read."""
+    if n is None:
+        return "n/a"
+    value = float(abs(n))
+    unit = 0
+    while value >= 1024 and unit < len(_UNITS) - 1:
+        value /= 1024
+        unit += 1
+    sign = "-" if n < 0 else ""
+    return f"{sign}{int(value)} B" if unit == 0 else f"{sign}{value:.1f} {_UNITS[unit]}"
+
+
+def compact(n: int | None) -> str:
+    """At most 6 characters for a table cell: 812K, 13.4M, 1.2G; '-' when unknown."""
+    if n is None:
+        return "-"
+    value = float(abs(n))
+    unit = 0
+    while value >= 1024 and unit < len(_SHORT) - 1:
+        value /= 1024
+        unit += 1
+    sign = "-" if n < 0 else ""
+    if unit == 0:
+        return f"{sign}{int(value)}B"
+    return f"{sign}{value:.1f}{_SHORT[unit]}" if value < 100 else f"{sign}{value:.0f}{_SHORT[unit]}"
+
+
+def rate(bytes_per_second: float | None) -> str:
+    """A signed change per second for the table (+1.2M/s); blank when still."""
+    if bytes_per_second is None:
+        return "-"
+    if abs(bytes_per_second) < 1024:
+        return ""
+    sign = "+" if bytes_per_second > 0 else "-"
+    return sign + compact(int(abs(bytes_per_second)))
+
+
+def escape(text: str) -> str:
+    """Control characters (a comm may hold a newline) shown as escapes, never raw."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
+def percent(part: int | None, whole: int | None) -> str:
+    if part is None or not whole:
+        return "-"
+    return f"{part * 100 / whole:.1f}%"

@@ -1,0 +1,56 @@
+"""One line on top: host, refresh interval, paused, and memtop's own cost."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rich.text import Text
+from textual.reactive import reactive
+from textual.widget import Widget
+
+from .format import human
+
+
+@dataclass(frozen=True, slots=True)
+class HeaderInfo:
+    """What the header shows; the app fills it (widgets read no clock and no /proc)."""
+
+    hostname: str = ""
+    kernel: str = ""
+    interval: float | None = None
+    paused: bool = False
+    own_cpu: float | None = None
+    own_rss: int | None = None
+    processes: int = 0
+    hidden: int | None = None
+    frozen: bool = False  # a captured tree (--root): nothing moves
+    error: str | None = None
+
+
+class StatusHeader(Widget):
+    DEFAULT_CSS = """
+    StatusHeader { height: 1; background: $panel; padding: 0 1; }
+    StatusHeader > .status-header--alert { color: $error; text-style: bold reverse; }
+    """
+    COMPONENT_CLASSES = {"status-header--alert"}
+
+    info: reactive[HeaderInfo] = reactive(HeaderInfo)
+
+    def render(self) -> Text:
+        info = self.info
+        line = Text.assemble(("memtop", "bold"), f"  {info.hostname}  {info.kernel}  ")
+        if info.frozen:
+            line.append("captured tree (frozen)  ")
+        elif info.interval is not None:
+            line.append(f"every {info.interval:g}s  ")
+        if info.paused:
+            line.append(" PAUSED ", style=self.get_component_rich_style("status-header--alert"))
+            line.append("  ")
+        line.append(f"{info.processes} processes  ")
+        if info.hidden:
+            line.append(f"{info.hidden} hidden by /proc  ", style=self.get_component_rich_style("status-header--alert"))
+        if info.own_cpu is not None:
+            line.append(f"memtop: CPU {info.own_cpu:.1f}%  RSS {human(info.own_rss)}")
+        if info.error:
+            line.append(f"  collector: {info.error}", style=self.get_component_rich_style("status-header--alert"))
+        return line

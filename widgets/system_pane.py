@@ -1,0 +1,158 @@
+"""The machine at a glance: MemTotal as a stacked bar of its parts, available, swap, pressure.
+
+Each part has a colour *and* a glyph, so the bar reads without colour too
+(NO_COLOR). The order puts what the kernel can reclaim next to free memory,
+so the *available* tick falls inside the cache it counts.
+"""
+
+from __future__ import annotations
+
+from rich.console import Group, RenderableType
+from rich.text import Text
+from textual.reactive import reactive
+from textual.widget import Widget
+
+from memtop.collectors.models import Pressure, Reconciliation, SystemMemory
+
+from .format import human, percent
+
+#: Bar order, label, glyph. Reclaimable parts sit beside free on the right.
+PARTS: tuple[tuple[str, str, str], ...] = (
+    ("anon", "anon", "█"),
+    ("shmem", "shmem", "▓"),
+    ("hugetlb", "hugetlb", "▒"),
+    ("kernel_stack", "kstack", "▚"),
+    ("page_tables", "pagetbl", "▞"),
+    ("percpu", "percpu", "▗"),
+    ("zswap", "zswap", "▘"),
+    ("other_kernel", "kernel", "▙"),
+    ("slab_unreclaimable", "slab-u", "▜"),
+    ("slab_reclaimable", "slab-r", "▛"),
+    ("buffers", "buffers", "▟"),
+    ("page_cache", "cache", "░"),
+    ("free", "free", "·"),
+)
+
+AVAILABLE_MEANS = "available = free plus reclaimable cache and slab: what new programs can get without swapping"
+
+
+class SystemPane(Widget):
+    """System memory: taxonomy bar with legend, available vs free, swap and PSI."""
+
+    DEFAULT_CSS = """
+    SystemPane { height: auto; padding: 0 1; }
+    SystemPane > .system-pane--anon { color: $error; }
+    SystemPane > .system-pane--shmem { color: $warning; }
+    SystemPane > .system-pane--hugetlb { color: $warning-darken-2; }
+    SystemPane > .system-pane--kernel_stack { color: $secondary; }
+    SystemPane > .system-pane--page_tables { color: $secondary-lighten-1; }
+    SystemPane > .system-pane--percpu { color: $secondary-darken-1; }
+    SystemPane > .system-pane--zswap { color: $accent-darken-1; }
+    SystemPane > .system-pane--other_kernel { color: $secondary-darken-2; }
+    SystemPane > .system-pane--slab_unreclaimable { color: $accent; }
+    SystemPane > .system-pane--slab_reclaimable { color: $success-darken-1; }
+    SystemPane > .system-pane--buffers { color: $success-lighten-1; }
+    SystemPane > .system-pane--page_cache { color: $success; }
+    SystemPane > .system-pane--free { color: $text-muted; }
+    SystemPane > .system-pane--tick { color: $text; text-style: bold; }
+    SystemPane > .system-pane--alert { color: $error; text-style: bold; }
+    SystemPane > .system-pane--muted { color: $text-muted; }
+    """
+
+    COMPONENT_CLASSES = {f"system-pane--{name}" for name, _l, _g in PARTS} | {
+        "system-pane--tick", "system-pane--alert", "system-pane--muted",
+    }
+
+    system: reactive[SystemMemory | None] = reactive(None, layout=True)
+    pressure: reactive[Pressure | None] = reactive(None)
+    reconciliation: reactive[Reconciliation | None] = reactive(None)
+    has_pressure: reactive[bool] = reactive(True)
+
+    def _style(self, name: str):  # noqa: ANN202 - a rich Style
+        return self.get_component_rich_style(f"system-pane--{name}")
+
+    def render(self) -> RenderableType:
+        system = self.system
+        width = max(self.size.width, 20)
+        if system is None or not system.total:
+            return Text("system memory: waiting for the first snapshot", style=self._style("muted"))
+        total = system.total
+        parts = dict((p.name, p.bytes) for p in system.taxonomy)
+        bar_width = max(width - 14, 10)
+        lines: list[RenderableType] = []
+        # The available tick above the bar: everything right of it is available.
+        bar = Text("mem ", style="bold")
+        tick_line = Text(" " * 4)
+        cells: list[tuple[str, int]] = []
+        acc = 0
+        for name, _label, _glyph in PARTS:
+            value = parts.get(name)
+            if not value:
+                continue
+            start = round(acc * bar_width / total)
+            acc += value
+            cells.append((name, round(acc * bar_width / total) - start))
+        for name, count in cells:
+            glyph = next(g for n, _l, g in PARTS if n == name)
+            bar.append(glyph * count, style=self._style(name))
+        bar.append(f" {human(total)}")
+        if system.available is not None:
+            at = min(max(round((total - system.available) * bar_width / total), 0), bar_width - 1)
+            tick_line.append(" " * at + "▼ available", style=self._style("tick"))
+        lines += [tick_line, bar]
+        legend = Text()
+        for name, label, glyph in PARTS:
+            if name not in parts:
+                continue
+            item = Text.assemble((glyph, self._style(name)), f" {label} {human(parts[name])} {percent(parts[name], total)}  ")
+            if legend.cell_len + item.cell_len > width:
+                lines.append(legend)
+                legend = Text()
+            legend.append_text(item)
+        lines.append(legend)
+        avail = Text.assemble(
+            ("available ", "bold"), f"{human(system.available)} ({percent(system.available, total)})",
+            ("  free ", "bold"), f"{human(system.free)} ({percent(system.free, total)})",
+            ("  used ", "bold"), human(system.used),
+        )
+        if system.available_estimated:
+            avail.append("  (available estimated: kernel before 3.14)", style=self._style("muted"))
+        if system.overcount:
+            avail.append(f"  parts overshoot MemTotal by {human(system.overcount)}", style=self._style("muted"))
+        lines.append(avail)
+        lines.append(Text(AVAILABLE_MEANS, style=self._style("muted")))
+        lines.append(self._swap_and_pressure(system, bar_width))
+        if self.reconciliation is not None and width >= 150:
+            rec = self.reconciliation
+            line = Text(
+                f"PSS of all processes {human(rec.pss_sum)} vs anon+shmem+mapped {human(rec.anon_shmem_mapped)}: "
+                f"{human(rec.difference)} mapped by no process (unmapped cache, kernel)",
+                style=self._style("muted"),
+            )
+            if rec.unreadable:
+                line.append(f"; {rec.unreadable} processes unreadable")
+            lines.append(line)
+        return Group(*lines)
+
+    def _swap_and_pressure(self, system: SystemMemory, bar_width: int) -> Text:
+        line = Text("swap ", style="bold")
+        if not system.swap_total:
+            line.append("none configured")
+        else:
+            used = system.swap_total - (system.swap_free or 0)
+            width = max(min(bar_width // 3, 30), 5)
+            filled = round(used * width / system.swap_total)
+            line.append("█" * filled, style=self._style("anon"))
+            line.append("·" * (width - filled), style=self._style("free"))
+            line.append(f" {human(used)} of {human(system.swap_total)}")
+        line.append("   pressure ", style="bold")
+        psi = self.pressure
+        if psi is None:
+            line.append("n/a (no /proc/pressure: PSI off or kernel before 4.20)", style=self._style("muted"))
+            return line
+        some = psi.some.avg10 if psi.some else None
+        full = psi.full.avg10 if psi.full else None
+        alert = (full or 0) > 0 or (some or 0) >= 10
+        text = f"some {some if some is not None else '-'}%  full {full if full is not None else '-'}% (avg10)"
+        line.append(("! " if alert else "") + text, style=self._style("alert") if alert else "")
+        return line
