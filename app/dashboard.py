@@ -9,6 +9,7 @@ the event loop never waits on /proc. A pass that raises is shown and retried.
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -64,6 +65,9 @@ class MemtopApp(App[int]):
         self.session = LiveSession(collector, self.scheduler) if collector is not None else None
         self.passes = 0
         self._me = psutil.Process() if own_stats else None
+        # A cancelled worker cannot stop its thread mid-read: this lock makes a
+        # replacement loop wait for it, so two passes never run at once.
+        self._pass_lock = threading.Lock()
 
     def on_mount(self) -> None:
         self.push_screen(MainScreen(self.options))
@@ -81,7 +85,7 @@ class MemtopApp(App[int]):
         while True:
             started = self.clock()
             try:
-                snap, rates = await asyncio.to_thread(session.collect)
+                snap, rates = await asyncio.to_thread(self._one_pass, session)
             except Exception as exc:  # noqa: BLE001 - any failure is shown, then retried
                 self.post_message(CollectorFailed(f"{type(exc).__name__}: {exc}"))
             else:
@@ -95,6 +99,10 @@ class MemtopApp(App[int]):
                 return
             elapsed = self.clock() - started
             await asyncio.sleep(max(self.interval - elapsed, self.interval / 4))
+
+    def _one_pass(self, session: LiveSession) -> tuple[Snapshot, dict[tuple[object, ...], float]]:
+        with self._pass_lock:
+            return session.collect()
 
     def on_snapshot_ready(self, message: SnapshotReady) -> None:
         screen = self.screen

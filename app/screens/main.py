@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -123,11 +124,11 @@ class MainScreen(Screen[None]):
         mode = "" if self.view.mode == "list" else f"   view: {self.view.mode}"
         text = f" filter: {self.view.text!r}" if self.view.text else ""
         empty = "   no match" if self.view.text and not rows else ""
-        self.query_one("#totals", Static).update(
+        self.query_one("#totals", Static).update(Text(
             f"{totals.count} processes{text}{empty}   PSS {human(totals.values['pss'])}   "
             f"USS {human(totals.values['uss'])}   RSS {human(totals.values['rss'])} (over-counts shared)   "
             f"swap {human(totals.values['swap'])}{unknown}{hidden}{mode}"
-        )
+        ))
         self._update_header()
 
     def _update_header(self) -> None:
@@ -159,11 +160,10 @@ class MainScreen(Screen[None]):
 
     @on(ProcessTable.Selected)
     def _selected(self, event: ProcessTable.Selected) -> None:
+        self._update_selected(self.query_one(ProcessTable).selected)
         if event.moved and self.exited is not None:
             self.exited = None  # the user moved on: drop the exited row
             self.refresh_view()
-            return
-        self._update_selected(self.query_one(ProcessTable).selected)
 
     @on(ProcessTable.Visible)
     def _visible(self, event: ProcessTable.Visible) -> None:

@@ -6,6 +6,7 @@ import os
 import signal
 from typing import TYPE_CHECKING
 
+from rich.markup import escape as markup_escape
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -58,14 +59,14 @@ class HelpScreen(ModalScreen[None]):
         for binding in [*ProcessTable.BINDINGS, *self.owner.BINDINGS]:
             if isinstance(binding, Binding):
                 text = binding.tooltip or binding.description
-                lines.append(f"  {_key_label(binding.key):<18} {text}")
+                lines.append(markup_escape(f"  {_key_label(binding.key):<18} {text}"))
         lines.append("  ctrl+p             command palette")
         lines.append("")
         lines.append("[b]Columns[/b]")
-        lines += [f"  {c.label:<8} {c.help}" for c in COLUMNS]
+        lines += [markup_escape(f"  {c.label:<8} {c.help}") for c in COLUMNS]
         lines.append("")
         lines.append("[b]Notes[/b]")
-        lines += [f"  {note}" for note in HELP_NOTES]
+        lines += [markup_escape(f"  {note}") for note in HELP_NOTES]
         with VerticalScroll(id="help"):
             yield Static("\n".join(lines), markup=True)
 
@@ -116,6 +117,7 @@ class SignalScreen(ModalScreen[bool]):
                 f"{escape(' '.join(p.cmdline))[:200]}\n\n"
                 f"Killing it would free about {frees} (its USS, private memory).",
                 id="signal-text",
+                markup=False,
             )
             with Horizontal(id="signal-buttons"):
                 yield Button("SIGTERM", id="term", variant="warning")
@@ -156,8 +158,8 @@ class DetailsScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         p = self.proc
-        lines = [f"[b]{escape(p.name)}[/b]  pid {p.pid}  ppid {p.ppid}  user {p.user}  state {p.state}  threads {p.threads}"]
-        lines.append(escape(" ".join(p.cmdline)))
+        lines = [f"[b]{markup_escape(escape(p.name))}[/b]  pid {p.pid}  ppid {p.ppid}  user {p.user}  state {p.state}  threads {p.threads}"]
+        lines.append(markup_escape(escape(" ".join(p.cmdline))))
         lines.append("")
         for name in PROCESS_FIELDS:
             if name in ("pid", "ppid", "name", "cmdline", "user", "state", "threads"):
@@ -165,6 +167,6 @@ class DetailsScreen(ModalScreen[None]):
             value = getattr(p, name)
             shown = human(value) if isinstance(value, int) and not isinstance(value, bool) and name not in (
                 "uid", "starttime", "oom_score", "oom_score_adj", "faults") else str(value)
-            lines.append(f"  {name:<15} {escape(shown)}")
+            lines.append(markup_escape(f"  {name:<15} {escape(shown)}"))
         with VerticalScroll(id="details"):
             yield Static("\n".join(lines), markup=True)

@@ -1,0 +1,60 @@
+#!/usr/bin/env python3
+"""Render the dashboard from fixture data into screenshots/ (SVG, and PNG where a converter exists).
+
+Usage: python scripts/screenshots.py   (from the repo, with the test extra installed)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from memtop.dashboard import MemtopApp, StartOptions  # noqa: E402
+from tests.dashboard_fixtures import made  # noqa: E402
+
+SHOTS = (
+    ("main-160x45", (160, 45), ()),
+    ("main-80x24", (80, 24), ()),
+    ("tree-160x45", (160, 45), ("t",)),
+    ("group-by-program-160x45", (160, 45), ("g",)),
+    ("help-120x40", (120, 40), ("question_mark",)),
+)
+
+
+async def shoot(name: str, size: tuple[int, int], keys: tuple[str, ...], out: Path) -> Path:
+    app = MemtopApp(None, StartOptions(), snapshot=made(), own_stats=False)
+    async with app.run_test(size=size) as pilot:
+        await pilot.pause()
+        await pilot.press(*keys)
+        await pilot.pause()
+        path = out / f"{name}.svg"
+        app.save_screenshot(filename=path.name, path=str(out))
+    return path
+
+
+def main() -> int:
+    out = REPO / "screenshots"
+    out.mkdir(exist_ok=True)
+    converter = shutil.which("rsvg-convert")
+    for name, size, keys in SHOTS:
+        svg = asyncio.run(shoot(name, size, keys, out))
+        print(svg.relative_to(REPO))
+        if converter:
+            # rsvg draws &#160; with no width: hand it ordinary, preserved spaces.
+            text = svg.read_text().replace("&#160;", " ").replace("<svg ", '<svg xml:space="preserve" ', 1)
+            png = svg.with_suffix(".png")
+            subprocess.run([converter, "-o", str(png)], input=text.encode(), check=True)
+            print(png.relative_to(REPO))
+    if not converter:
+        print("no rsvg-convert (apt-get install librsvg2-bin): SVG only")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
