@@ -10,36 +10,59 @@ with shared/bench-peers/spawn_procs.py), interleaved: each round runs every vari
 in an order rotated by one each round, and every ratio is taken per round, then the median
 [min-max] over rounds is printed (the protocol of shared/research/perf-baseline.md):
 
-  floor          shared/bench-peers/proc_read.c, built with gcc into a temporary folder, run as
-                 ``proc_read -g -s -f smaps_rollup,stat,status,oom_score,oom_score_adj,cgroup,cmdline``:
-                 it opens and reads until EOF (no parsing) the per-pid files memtop reads, plus
-                 meminfo and vmstat. -s stops at a pid's first file that fails or is empty, so
-                 smaps_rollup comes first (kernel threads fail it with ESRCH: one file for a kernel
-                 thread, where memtop reads one, stat) and cmdline last (empty for zombies); a user
-                 process gets the same seven files memtop reads. Two figures come out of one run:
-                 its own read-loop CPU (cpu_ns, CLOCK_PROCESS_CPUTIME_ID, no exec) and its
-                 whole-process CPU (user+sys from wait4's rusage).
-  py-read        (diagnostic) the floor's exact open/read-until-EOF/close loop in Python, in this
-                 process, no parsing: what Python's syscall wrappers cost before memtop parses.
+  floor          bench/floor.c (gcc -O2 into a temporary folder): the files one snapshot reads,
+                 opened, read until EOF and closed, no parsing. Its host files are recorded, per
+                 population, from one Collector.collect() of this process: os.open is patched to
+                 note every path it opens that is not under /proc/<pid>/, names relative to a
+                 directory fd (the THP reader's) joined to that fd's /proc/self/fd link: meminfo,
+                 vmstat, pressure/memory, loadavg, self/status, self/mountinfo and every file
+                 under /sys/kernel/mm/transparent_hugepage (khugepaged/*, hugepages-*kB/enabled
+                 and stats/*), ~180 in all, in memtop's order and including those whose open
+                 fails (memtop tried them). They go, one absolute path a line, into a list file:
+                 ``floor -l LIST -f smaps_rollup,stat,status,oom_score,oom_score_adj,cgroup,cmdline``.
+                 Per-pid files are read for every numeric /proc entry and stop at a pid's first
+                 file that fails or is empty (proc_read -s's semantics), so smaps_rollup comes
+                 first (kernel threads fail it with ESRCH: one open for a kernel thread, where
+                 memtop reads one, stat) and cmdline last (empty for zombies); a user process
+                 gets the same seven files memtop reads. The open counts of both are printed
+                 and checked to agree. Not in the floor: the directories memtop lists to find
+                 THP's files (about ten opens + getdents; the count is printed). Two figures come
+                 out of one run: its own read-loop CPU (cpu_ns, CLOCK_PROCESS_CPUTIME_ID over the
+                 whole pass, no exec) and its whole-process CPU (user+sys from wait4's rusage).
+                 The goals are judged against this floor.
+  proc_read      (reference) the earlier floor, shared/bench-peers/proc_read.c run as
+                 ``proc_read -g -s -f <the same per-pid files>``: the per-pid files plus only
+                 meminfo and vmstat (no PSI, loadavg, self/*, THP). Printed, with its ratios, as
+                 labelled reference rows; no goal is judged against it.
+  py-read        (diagnostic) bench/floor.c's exact open/read-until-EOF/close loop in Python, in
+                 this process, no parsing: what Python's syscall wrappers cost before memtop parses.
   in-process     time.process_time() around one Collector(HostPaths(), Options()).collect(),
                  after a warm-up collect(); the Collector is built once per population (as a
-                 live session would).
-  memtop --json  the venv's ``memtop`` console script (else ``python -m memtop``) as a whole
-                 process, stdout to /dev/null; user+sys from wait4.
+                 live session would). This imports memtop from the project's venv (editable).
+  memtop --json  memtop as a user installs it (README: ``pip install .``, not editable): once per
+                 run the working tree (without .git, .venv, build/, bench/) is copied into a
+                 temporary folder and installed with ``python -m venv TMP/venv &&
+                 TMP/venv/bin/pip install TMP/src``; pip compiles the bytecode on install, so no
+                 run recompiles under PYTHONDONTWRITEBYTECODE=1 (set on this machine, so the
+                 editable checkout has no .pyc) and no editable finder sits on the import path.
+                 ``TMP/venv/bin/memtop --json`` runs as a whole process, stdout to /dev/null;
+                 user+sys from wait4. The output says which install and source were timed.
   smem           ``smem -c "pid pss uss rss"``, whole process (skipped with a note if absent).
-  python         ``python -c pass`` with the same interpreter, for reference, and
-                 ``python -c 'import memtop.cli'`` (start-up + the imports of memtop --json, no work).
+  python         ``TMP/venv/bin/python -c pass``, for reference, and
+                 ``TMP/venv/bin/python -c 'import memtop.cli'`` (start-up + the imports of
+                 memtop --json from the same install, no work).
 
 Each population's header also gives the CPU that other work used during the rounds
 (/proc/stat busy time minus this script's and its children's): on a shared machine it
 inflates the CPU times, and the per-round ratios are what to compare.
 
-Goals (fixed; judged on the median of the per-round ratios):
+Goals (fixed; judged on the median of the per-round ratios, against bench/floor.c):
   in-process collect / C floor read loop            <= 1.2x  (every population)
   memtop --json whole / C floor whole process       <= 1.3x  at +2000
 
 It also checks that ``memtop --once`` and ``memtop --json`` never import textual
-(``python -X importtime``), and counts the files one collect() opens against the floor's.
+(``python -X importtime -m memtop``, with the non-editable install's interpreter), and counts
+the files one collect() opens against the floor's.
 ``--profile`` adds a cProfile of one collect() and of memtop --json's main() run in-process,
 per population (top functions by tottime).
 """
@@ -73,6 +96,7 @@ from memtop.collectors.snapshot import Collector, Options
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_SHARED = Path(__file__).resolve().parents[2] / "shared"
+FLOOR_SRC = Path(__file__).resolve().parent / "floor.c"
 PER_PID_FILES = ("stat", "status", "smaps_rollup", "cmdline", "oom_score", "oom_score_adj", "cgroup")
 # With -s, proc_read stops at a pid's first failed or empty file: smaps_rollup first (a kernel
 # thread fails it with ESRCH, so it costs one file, as in memtop), cmdline last (empty for zombies).
@@ -84,6 +108,9 @@ GOAL_WHOLE_AT = 2000
 UI_MODULES = ("textual", "rich", "plotext")
 
 _PASS_RE = re.compile(r"pids=(\d+) files=(\d+) failed=(\d+) bytes=(\d+) wall_ns=(\d+) cpu_ns=(\d+)")
+_HOST_RE = re.compile(r"host_files=(\d+) host_failed=(\d+)")
+_PID_PATH_RE = re.compile(r"/proc/(\d+)/(.+)")
+PIDS_MARKER = "@pids"  # in the host list: where, in memtop's order, the per-pid reads come
 
 
 def log(msg: str) -> None:
@@ -249,25 +276,73 @@ class Population:
 # --- the floor --------------------------------------------------------------------------
 
 
+def build_c(src: Path, outdir: Path) -> Path:
+    if not src.is_file():
+        sys.exit(f"no {src}")
+    cc = shutil.which("gcc") or shutil.which("cc")
+    if cc is None:
+        sys.exit("gcc is needed to build the C floor")
+    out = outdir / src.stem
+    subprocess.run([cc, "-O2", "-o", str(out), str(src)], check=True)
+    return out
+
+
 def build_proc_read(shared: Path, outdir: Path) -> Path:
     src = shared / "bench-peers" / "proc_read.c"
     if not src.is_file():
         sys.exit(f"no {src}; pass --shared DIR (the folder holding bench-peers/)")
-    cc = shutil.which("gcc") or shutil.which("cc")
-    if cc is None:
-        sys.exit("gcc is needed to build the C floor")
-    out = outdir / "proc_read"
-    subprocess.run([cc, "-O2", "-o", str(out), str(src)], check=True)
-    return out
+    return build_c(src, outdir)
 
 
 def parse_pass(out: str) -> dict:
     m = _PASS_RE.search(out)
     if not m:
         return {}
-    return {"pids": int(m.group(1)), "files": int(m.group(2)), "failed": int(m.group(3)),
-            "bytes": int(m.group(4)), "loop_wall_s": int(m.group(5)) / 1e9,
-            "loop_cpu_s": int(m.group(6)) / 1e9}
+    res = {"pids": int(m.group(1)), "files": int(m.group(2)), "failed": int(m.group(3)),
+           "bytes": int(m.group(4)), "loop_wall_s": int(m.group(5)) / 1e9,
+           "loop_cpu_s": int(m.group(6)) / 1e9}
+    h = _HOST_RE.search(out)
+    if h:
+        res.update(host_files=int(h.group(1)), host_failed=int(h.group(2)))
+    return res
+
+
+# --- the install timed as a whole process -----------------------------------------------
+
+
+def _copy_ignore(folder: str, names: list[str]) -> set[str]:
+    """Not copied: VCS, venvs, build output, caches; at the top also bench/ (not installed)."""
+    skip = {n for n in names if n in ("__pycache__", ".pytest_cache", ".hypothesis")}
+    if Path(folder).resolve() == REPO:
+        skip |= {n for n in names if n in (".git", ".venv", "build", "dist", "bench") or n.endswith(".egg-info")}
+    return skip
+
+
+def build_install(tmp: Path) -> dict:
+    """A non-editable install of the working tree, as the README installs memtop (pip install .).
+
+    The tree is copied first (pip builds in the source folder; the copy keeps build/ and
+    *.egg-info out of the checkout and freezes the source measured), then
+    ``python -m venv TMP/venv && TMP/venv/bin/pip install TMP/src``: pip compiles every
+    module's bytecode on install, so runs do not recompile under PYTHONDONTWRITEBYTECODE=1,
+    and no editable finder is on the import path.
+    """
+    src, venv = tmp / "src", tmp / "venv"
+    t0 = time.monotonic()
+    state = git_state()
+    shutil.copytree(REPO, src, ignore=_copy_ignore, symlinks=True)
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    p = subprocess.run([str(venv / "bin" / "pip"), "install", "-q", str(src)], capture_output=True, text=True)
+    if p.returncode != 0:
+        sys.exit(f"pip install of the working tree failed:\n{p.stdout}{p.stderr}")
+    py = venv / "bin" / "python"
+    probe = subprocess.run([str(py), "-c", "import importlib.util as u, memtop.cli as c; "
+                            "print(c.__file__); print(u.cache_from_source(c.__file__))"],
+                           capture_output=True, text=True, check=True).stdout.split("\n")
+    cli_file, cli_pyc = probe[0], probe[1]
+    script = venv / "bin" / "memtop"
+    return {"venv": str(venv), "python": str(py), "memtop": str(script), "cli_file": cli_file,
+            "pyc": Path(cli_pyc).is_file(), "source": state, "build_s": time.monotonic() - t0}
 
 
 # --- memtop -----------------------------------------------------------------------------
@@ -286,13 +361,10 @@ def _read_all(dir_fd: int, name: str) -> int:
         os.close(fd)
 
 
-def py_read_same() -> int:
-    """proc_read -g -s -f FLOOR_FILES in Python: the same opens and reads, no parsing; files read."""
+def _py_per_pid() -> int:
     proc = os.open("/proc", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
     nread = 0
     try:
-        for name in ("meminfo", "vmstat"):
-            _read_all(proc, name)
         for pid in os.listdir(proc):
             if not pid.isdigit():
                 continue
@@ -310,19 +382,31 @@ def py_read_same() -> int:
     return nread
 
 
-def timed_py_read() -> dict:
+def py_read_same(host: list[str]) -> int:
+    """bench/floor.c in Python: the same opens and reads in the same order, no parsing; files read."""
+    nread = 0
+    did_pids = False
+    for path in host:
+        if path == PIDS_MARKER:
+            nread += _py_per_pid()
+            did_pids = True
+            continue
+        try:
+            _read_all(None, path)
+            nread += 1
+        except OSError:
+            pass
+    if not did_pids:
+        nread += _py_per_pid()
+    return nread
+
+
+def timed_py_read(host: list[str]) -> dict:
     gc.collect()
     w0, c0 = time.perf_counter(), time.process_time()
-    n = py_read_same()
+    n = py_read_same(host)
     w1, c1 = time.perf_counter(), time.process_time()
     return {"wall_s": w1 - w0, "cpu_s": c1 - c0, "files": n}
-
-
-def memtop_argv() -> list[str]:
-    script = Path(sys.executable).with_name("memtop")
-    if script.is_file() and os.access(script, os.X_OK):
-        return [str(script)]
-    return [sys.executable, "-m", "memtop"]
 
 
 def timed_collect(collector: Collector) -> dict:
@@ -333,28 +417,62 @@ def timed_collect(collector: Collector) -> dict:
     return {"wall_s": w1 - w0, "cpu_s": c1 - c0, "processes": len(snap.processes)}
 
 
-def count_opens(collector: Collector) -> tuple[Counter, int]:
-    """Files one collect() opens: per-pid ones by name (relative to the /proc fd), and the rest."""
+def record_opens(collector: Collector) -> dict:
+    """Every os.open of one collect(), resolved to an absolute path.
+
+    A name relative to a directory fd (the /proc fd of ProcessReader, the THP directory fd
+    of collectors/thp.py) is joined to that fd's /proc/self/fd link. Returns:
+    per_pid: Counter of per-pid file names (any path /proc/<digits>/NAME);
+    host: the other files in the order opened, PIDS_MARKER where the first per-pid open came
+    (the list given to bench/floor.c); host_failed: those whose open failed;
+    dirs: directory opens (O_DIRECTORY; memtop lists them, the floor does not);
+    floor_rule: the per-pid opens bench/floor.c makes for the same pids (all FLOOR_FILES when
+    smaps_rollup opens, else one), and partial: the pids where memtop reads more than that
+    (smaps_rollup refused or a zombie: memtop still reads their other files) with its extra opens.
+    """
     per_pid: Counter = Counter()
-    host = 0
+    by_pid: dict[str, list] = {}  # pid -> [opens, smaps_rollup opened]
+    host: list[str] = []
+    host_failed: list[str] = []
+    dirs: list[str] = []
     real_open = os.open
 
-    def counting_open(path, flags, mode=0o777, *, dir_fd=None):
-        nonlocal host
+    def recording_open(path, flags, mode=0o777, *, dir_fd=None):
         name = os.fsdecode(path)
-        first, _, rest = name.partition("/")
-        if dir_fd is not None and first.isdigit() and rest:
-            per_pid[rest] += 1
-        elif not (flags & os.O_DIRECTORY):
-            host += 1
-        return real_open(path, flags, mode, dir_fd=dir_fd)
+        if dir_fd is not None and not name.startswith("/"):
+            name = os.path.join(os.readlink(f"/proc/self/fd/{dir_fd}"), name)
+        name = os.path.normpath(name)
+        m = _PID_PATH_RE.fullmatch(name)
+        is_host = False
+        if flags & os.O_DIRECTORY:
+            dirs.append(name)
+        elif m:
+            per_pid[m.group(2)] += 1
+            by_pid.setdefault(m.group(1), [0, False])[0] += 1
+            if PIDS_MARKER not in host:
+                host.append(PIDS_MARKER)
+        else:
+            host.append(name)
+            is_host = True
+        try:
+            fd = real_open(path, flags, mode, dir_fd=dir_fd)
+        except OSError:
+            if is_host:
+                host_failed.append(name)
+            raise
+        if m and m.group(2) == FLOOR_FILES[0]:
+            by_pid[m.group(1)][1] = True
+        return fd
 
-    os.open = counting_open
+    os.open = recording_open
     try:
         collector.collect()
     finally:
         os.open = real_open
-    return per_pid, host
+    floor_rule = sum(len(FLOOR_FILES) if ok else 1 for _, ok in by_pid.values())
+    partial = [(pid, n - 1) for pid, (n, ok) in by_pid.items() if not ok and n > 1]
+    return {"per_pid": per_pid, "host": host, "host_failed": host_failed, "dirs": dirs,
+            "floor_rule": floor_rule, "partial": partial}
 
 
 def profile_collect(collector: Collector, top: int = 20) -> str:
@@ -387,11 +505,11 @@ def _top(prof: cProfile.Profile, top: int) -> str:
     return "\n".join(lines[start:])
 
 
-def import_check(env: dict[str, str]) -> list[dict]:
+def import_check(python: str, env: dict[str, str]) -> list[dict]:
     """Which modules `python -X importtime -m memtop --once/--json` imports."""
     results = []
     for flag in ("--once", "--json"):
-        p = subprocess.run([sys.executable, "-X", "importtime", "-m", "memtop", flag],
+        p = subprocess.run([python, "-X", "importtime", "-m", "memtop", flag],
                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                            stderr=subprocess.PIPE, env=env, timeout=120)
         names, top_us = [], 0
@@ -428,27 +546,8 @@ def git_state() -> str:
 # --- one population ---------------------------------------------------------------------
 
 
-def measure(n: int, rounds: int, proc_read: Path, spawner: Path, env: dict[str, str],
-            use_smem: bool, profile: bool) -> dict:
-    floor_argv = [str(proc_read), "-g", "-s", "-f", ",".join(FLOOR_FILES)]
-    memtop = memtop_argv()
-    variants: dict[str, tuple[str, object]] = {
-        "floor": ("proc", floor_argv),
-        "collect": ("inproc", None),
-        "py-read": ("inproc", None),
-        "memtop-json": ("proc", memtop + ["--json"]),
-    }
-    if use_smem:
-        variants["smem"] = ("proc", ["smem", "-c", "pid pss uss rss"])
-    variants["python"] = ("proc", [sys.executable, "-c", "pass"])
-    # start-up + the imports of `memtop --json` (argparse, json, the collectors, the report), no work
-    variants["imports"] = ("proc", [sys.executable, "-c", "import memtop.cli"])
-    names = list(variants)
-    samples: dict[str, list[dict]] = {k: [] for k in names}
-    counts: list[tuple[int, int]] = []
-    loads: list[float] = []
-    extra: dict = {"spawn": n, "floor_argv": floor_argv, "memtop_argv": memtop + ["--json"]}
-
+def measure(n: int, rounds: int, floor: Path, proc_read: Path | None, install: dict, tmp: Path,
+            spawner: Path, env: dict[str, str], use_smem: bool, profile: bool) -> dict:
     log(f"\n# === +{n} idle processes ===")
     pop = Population(spawner, n)
     try:
@@ -456,19 +555,50 @@ def measure(n: int, rounds: int, proc_read: Path, spawner: Path, env: dict[str, 
         collector = Collector(HostPaths(), Options())
         # warm-up: imports, caches, page cache for every executable; checks each one works
         collector.collect()
-        py_read_same()
+        # the host files one collect() reads, for bench/floor.c and py-read
+        opens = record_opens(collector)
+        host = opens["host"]
+        host_list = tmp / f"host-files-{n}.txt"
+        host_list.write_text("".join(f"{h}\n" for h in host))
+        floor_argv = [str(floor), "-l", str(host_list), "-f", ",".join(FLOOR_FILES)]
+        variants: dict[str, tuple[str, object]] = {
+            "floor": ("proc", floor_argv),
+            "collect": ("inproc", None),
+            "py-read": ("inproc", None),
+            "memtop-json": ("proc", [install["memtop"], "--json"]),
+        }
+        if proc_read is not None:
+            variants["proc_read"] = ("proc", [str(proc_read), "-g", "-s", "-f", ",".join(FLOOR_FILES)])
+        if use_smem:
+            variants["smem"] = ("proc", ["smem", "-c", "pid pss uss rss"])
+        variants["python"] = ("proc", [install["python"], "-c", "pass"])
+        # start-up + the imports of `memtop --json` (argparse, json, the collectors, the report), no work
+        variants["imports"] = ("proc", [install["python"], "-c", "import memtop.cli"])
+        names = list(variants)
+        samples: dict[str, list[dict]] = {k: [] for k in names}
+        counts: list[tuple[int, int]] = []
+        loads: list[float] = []
+        extra: dict = {"spawn": n, "floor_argv": floor_argv, "host_files": host,
+                       "memtop_argv": [install["memtop"], "--json"],
+                       "proc_read_argv": variants.get("proc_read", (None, None))[1]}
+        py_read_same(host)
         for name in names:
             kind, argv = variants[name]
             if kind == "proc":
-                r = run_timed(argv, env, capture=(name in ("floor", "memtop-json")))
+                r = run_timed(argv, env, capture=(name in ("floor", "proc_read", "memtop-json")))
                 if r["rc"] != 0:
                     raise RuntimeError(f"{name}: {' '.join(argv)} exited {r['rc']}")
-                if name == "floor":
-                    extra["floor_pass"] = parse_pass(r["out"])
+                if name in ("floor", "proc_read"):
+                    extra[f"{name}_pass"] = parse_pass(r["out"])
                 elif name == "memtop-json":
                     extra["memtop_json_processes"] = len(json.loads(r["out"])["processes"])
-        per_pid, host = count_opens(collector)
-        extra["memtop_opens"] = {"per_pid": dict(per_pid), "host": host}
+        # counted again now (the population may have moved since the first record)
+        again = record_opens(collector)
+        extra["memtop_opens"] = {"per_pid": dict(again["per_pid"]),
+                                 "host": sum(1 for h in again["host"] if h != PIDS_MARKER),
+                                 "host_failed": again["host_failed"], "dirs": len(again["dirs"]),
+                                 "same_host_files": again["host"] == host, "floor_rule": again["floor_rule"],
+                                 "partial": again["partial"]}
         t_round = 0.0
         for r in range(rounds):
             pop.ensure(need_s=t_round * 1.5 + 10)
@@ -481,12 +611,12 @@ def measure(n: int, rounds: int, proc_read: Path, spawner: Path, env: dict[str, 
                 if name == "collect":
                     res = timed_collect(collector)
                 elif name == "py-read":
-                    res = timed_py_read()
+                    res = timed_py_read(host)
                 else:
-                    res = run_timed(argv, env, capture=(name == "floor"))
+                    res = run_timed(argv, env, capture=(name in ("floor", "proc_read")))
                     if res["rc"] != 0:
                         log(f"# warning: {name} exited {res['rc']} in round {r + 1}")
-                    if name == "floor":
+                    if name in ("floor", "proc_read"):
                         res.update(parse_pass(res["out"]))
                     res.pop("out", None)
                 res["round"] = r
@@ -527,12 +657,34 @@ def report(res: dict, use_smem: bool) -> dict:
     print(f"## +{n} idle processes: /proc pids {summarize(pids)[0]:.0f} "
           f"(user processes {summarize(users)[0]:.0f}); {res['rounds']} rounds; other work "
           f"on the machine during the rounds: {fmt3(res['other_load'], 100, 0)} % of {os.cpu_count()} CPUs")
-    print(f"reads per pass: C floor {fp.get('files', 0) + fp.get('failed', 0)} per-pid opens "
-          f"({fp.get('failed', 0)} failed, kernel threads' smaps_rollup) + meminfo, vmstat; "
-          f"memtop collect() {per_pid_total} per-pid opens "
+    floor_pid = fp.get("files", 0) + fp.get("failed", 0)
+    floor_host = fp.get("host_files", 0) + fp.get("host_failed", 0)
+    # the floor also sees itself, a user process: all of FLOOR_FILES
+    expect_pid = opens["floor_rule"] + len(FLOOR_FILES)
+    agree = floor_pid == expect_pid and floor_host == opens["host"] and opens.get("same_host_files")
+    extra_opens = sum(k for _, k in opens["partial"])
+    print(f"opens per pass (warm-up pass of each): C floor (bench/floor.c) {floor_pid} per-pid "
+          f"({fp.get('failed', 0)} failed: smaps_rollup of kernel threads, zombies, refused) + "
+          f"{floor_host} host files ({fp.get('host_failed', 0)} failed); "
+          f"memtop collect() {per_pid_total} per-pid "
           f"({', '.join(f'{k} {v}' for k, v in sorted(opens['per_pid'].items()))}) "
-          f"+ {opens['host']} host files (/proc, /sys incl. THP); "
-          f"memtop --json listed {ex.get('memtop_json_processes')} processes")
+          f"+ {opens['host']} host files ({len(opens['host_failed'])} failed"
+          f"{': ' + ', '.join(opens['host_failed']) if opens['host_failed'] else ''}) "
+          f"+ {opens['dirs']} directory opens (listed; not in the floor)")
+    print(f"  check: the floor's rule over memtop's pids gives {opens['floor_rule']} per-pid opens "
+          f"+ {len(FLOOR_FILES)} for the floor itself = {expect_pid}, measured {floor_pid}; host "
+          f"{opens['host']} vs {floor_host} -> "
+          f"{'counts agree' if agree else 'COUNTS DIFFER (the population moved between the passes?)'}"
+          + (f"; memtop reads {extra_opens} more per-pid files than the floor, at the "
+             f"{len(opens['partial'])} pid(s) whose smaps_rollup fails but which are no kernel "
+             f"thread (refused or zombie: pid {', '.join(p for p, _ in opens['partial'][:5])})"
+             if opens["partial"] else ""))
+    if "proc_read_pass" in ex:
+        pr = ex["proc_read_pass"]
+        print(f"reference proc_read -g -s: {pr.get('files', 0) + pr.get('failed', 0)} per-pid opens "
+              f"+ meminfo, vmstat only; memtop --json listed {ex.get('memtop_json_processes')} processes")
+    else:
+        print(f"memtop --json listed {ex.get('memtop_json_processes')} processes")
 
     floor_loop = per_round(res, "floor", "loop_cpu_s")
     floor_whole = per_round(res, "floor", "cpu_s")
@@ -541,14 +693,23 @@ def report(res: dict, use_smem: bool) -> dict:
     smem = per_round(res, "smem", "cpu_s") if use_smem else []
     py = per_round(res, "python", "cpu_s")
 
-    rows = [
-        ("C floor, read loop (proc_read cpu_ns, no exec)", floor_loop, per_round(res, "floor", "loop_wall_s")),
+    pr_loop = per_round(res, "proc_read", "loop_cpu_s")
+    pr_whole = per_round(res, "proc_read", "cpu_s")
+    has_pr = "proc_read" in res["samples"]
+    rows = [("C floor, same files, read loop (bench/floor.c cpu_ns, no exec)", floor_loop,
+             per_round(res, "floor", "loop_wall_s"))]
+    if has_pr:
+        rows.append(("(reference) C proc_read -g -s, per-pid + meminfo, vmstat only, read loop", pr_loop,
+                     per_round(res, "proc_read", "loop_wall_s")))
+    rows += [
         ("Python, the floor's reads, no parsing (diagnostic), in-process", per_round(res, "py-read", "cpu_s"),
          per_round(res, "py-read", "wall_s")),
         ("memtop Collector.collect(), in-process", coll, per_round(res, "collect", "wall_s")),
-        ("C floor, whole process", floor_whole, per_round(res, "floor", "wall_s")),
-        ("memtop --json, whole process", mj, per_round(res, "memtop-json", "wall_s")),
+        ("C floor, same files, whole process", floor_whole, per_round(res, "floor", "wall_s")),
     ]
+    if has_pr:
+        rows.append(("(reference) C proc_read -g -s, whole process", pr_whole, per_round(res, "proc_read", "wall_s")))
+    rows.append(("memtop --json, whole process (non-editable install)", mj, per_round(res, "memtop-json", "wall_s")))
     if use_smem:
         rows.append(('smem -c "pid pss uss rss", whole process', smem, per_round(res, "smem", "wall_s")))
     rows.append(("python -c pass (reference)", py, per_round(res, "python", "wall_s")))
@@ -581,14 +742,19 @@ def report(res: dict, use_smem: bool) -> dict:
     print()
     print("| ratio (per round, then median [min–max]) | value | goal | verdict |")
     print("|---|---|---|---|")
-    print(f"| in-process collect / C floor read loop | {fmt3(r_in, 1, 2)} | <= {GOAL_INPROC}x "
+    print(f"| in-process collect / C floor (same files) read loop | {fmt3(r_in, 1, 2)} | <= {GOAL_INPROC}x "
           f"| {goals['inproc_over_floor']['verdict']} |")
-    print(f"| memtop --json whole / C floor whole | {fmt3(r_whole, 1, 2)} | <= {GOAL_WHOLE}x at "
+    print(f"| memtop --json whole / C floor (same files) whole | {fmt3(r_whole, 1, 2)} | <= {GOAL_WHOLE}x at "
           f"+{GOAL_WHOLE_AT} | {goals['json_whole_over_floor_whole']['verdict']} |")
     print(f"| (diagnostic) Python reads, no parsing / C floor read loop | {fmt3(ratios(pyr, floor_loop), 1, 2)} "
           f"| – | – |")
     print(f"| (diagnostic) in-process collect / Python reads, no parsing | {fmt3(ratios(coll, pyr), 1, 2)} "
           f"| – | – |")
+    if has_pr:
+        print(f"| (reference) in-process collect / proc_read read loop | {fmt3(ratios(coll, pr_loop), 1, 2)} "
+              f"| – | – |")
+        print(f"| (reference) memtop --json whole / proc_read whole | {fmt3(ratios(mj, pr_whole), 1, 2)} "
+              f"| – | – |")
     if use_smem:
         print(f"| smem / memtop --json (whole processes) | {fmt3(r_smem, 1, 2)} | – | – |")
     else:
@@ -644,20 +810,32 @@ def main() -> int:
     if os.geteuid() != 0:
         log("# note: not root: other users' smaps_rollup is unreadable to both memtop and the floor")
 
-    imports = import_check(env)
     results, goals = [], {}
-    with tempfile.TemporaryDirectory(prefix="memtop-bench-") as tmp:
-        proc_read = build_proc_read(a.shared, Path(tmp))
+    with tempfile.TemporaryDirectory(prefix="memtop-bench-") as tmp_s:
+        tmp = Path(tmp_s)
+        floor = build_c(FLOOR_SRC, tmp)
+        proc_read = build_proc_read(a.shared, tmp)
+        install = build_install(tmp)
+        meta["install"] = install
+        log(f"# whole-process runs time a non-editable install: pip install of a copy of the working tree "
+            f"({install['source']}) into a temporary venv, built in {install['build_s']:.0f} s; memtop from "
+            f"{install['cli_file']}, bytecode {'compiled by pip' if install['pyc'] else 'MISSING'}")
+        imports = import_check(install["python"], env)
         for n in spawns:
-            results.append(measure(n, a.rounds, proc_read, spawner, env, use_smem, a.profile))
+            results.append(measure(n, a.rounds, floor, proc_read, install, tmp, spawner, env, use_smem,
+                                   a.profile))
 
     print()
-    print(f"# Results (CPU = user+sys; floor = proc_read -g -s -f {','.join(FLOOR_FILES)})")
+    print(f"# Results (CPU = user+sys; floor = bench/floor.c -l <the host files one collect() opens> "
+          f"-f {','.join(FLOOR_FILES)}; reference proc_read -g -s -f {','.join(FLOOR_FILES)}; "
+          f"memtop --json, python -c pass and import memtop.cli from the non-editable install "
+          f"{meta['install']['venv']} (removed at exit))")
     for res in results:
         goals[res["spawn"]] = report(res, use_smem)
 
     print()
-    print("## memtop --once / --json never import textual (python -X importtime -m memtop ...)")
+    print("## memtop --once / --json never import textual (python -X importtime -m memtop ..., "
+          "non-editable install)")
     ok = True
     for r in imports:
         bad = {m: v for m, v in r["ui"].items() if v}
