@@ -28,6 +28,29 @@ def read_at(dir_fd: int | None, name: str) -> bytes:
         os.close(fd)
 
 
+def read_record(dir_fd: int | None, name: str) -> bytes:
+    """Read a /proc file that the kernel generates whole on the first read().
+
+    stat, status, smaps_rollup, cgroup, oom_score (single_open seq files,
+    fs/seq_file.c) and oom_score_adj (simple_read_from_buffer) hand the whole
+    text to a read() that asks for more than its size, so a short first read
+    is the end and the read that would return b"" is saved: one syscall of
+    four per file, thousands per pass. Longer texts are read to the end.
+    """
+    fd = os.open(name, os.O_RDONLY | os.O_CLOEXEC, dir_fd=dir_fd)
+    try:
+        data = os.read(fd, _CHUNK)
+        if len(data) < _CHUNK:
+            return data
+        chunks = [data]
+        while data:
+            data = os.read(fd, _CHUNK)
+            chunks.append(data)
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
+
+
 def read_file(path: Path) -> bytes:
     """Read a whole file (raises OSError)."""
     return read_at(None, str(path))

@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterable
 from typing import NamedTuple, Protocol
 
 from .errors import ParseError
-from .fs import read_at
+from .fs import read_at, read_record
 from .models import ProcessMemory
 from .paths import HostPaths
 from .process_build import KTHREAD, ZOMBIE, CgroupCache, build_process
@@ -119,7 +119,7 @@ class ProcessReader:
     def read_raw(self, pid: int) -> tuple[RawProcess | None, int]:
         """The bytes of one process's files (phase one); (None, threads) when skipped or gone."""
         try:
-            stat = parse_stat(read_at(self._fd, f"{pid}/stat"))
+            stat = parse_stat(read_record(self._fd, f"{pid}/stat"))
         except (OSError, ParseError):
             return None, 0
         if stat.kernel_thread and not self.kernel_threads:
@@ -148,7 +148,7 @@ class ProcessReader:
     def _optional(self, pid: int, name: str) -> bytes | None:
         """A small file that may be missing (old kernels, captures) or refused."""
         try:
-            return read_at(self._fd, f"{pid}/{name}")
+            return read_record(self._fd, f"{pid}/{name}")
         except ProcessLookupError:
             raise
         except FileNotFoundError:
@@ -168,7 +168,7 @@ class ProcessReader:
     def _rollup(self, pid: int, starttime: int) -> tuple[bytes | None, str | None]:
         """smaps_rollup (4.14+), else smaps (summed when parsed); (bytes, reason when missing)."""
         try:
-            return read_at(self._fd, f"{pid}/smaps_rollup"), None
+            return read_record(self._fd, f"{pid}/smaps_rollup"), None
         except PermissionError:
             return None, DENIED
         except ProcessLookupError:

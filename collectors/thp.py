@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from .fs import decode, read_at
+from .fs import decode, read_record
 from .models import ThpSize, ThpState
 
 THP_DIR = "kernel/mm/transparent_hugepage"
@@ -42,7 +42,7 @@ def _value(text: str) -> int | str:
 
 def _read_text(dir_fd: int, name: str) -> str | None:
     try:
-        return decode(read_at(dir_fd, name))
+        return decode(read_record(dir_fd, name))
     except OSError:
         return None
 

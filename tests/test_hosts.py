@@ -301,13 +301,14 @@ def _reader(root: Path, live: bool = False) -> ProcessReader:
 
 def _patch_read_at(monkeypatch, hook):
     """Call ``hook(name)`` before each per-process read; it may raise or change the tree."""
-    real = processes_module.read_at
+    for reader_name in ("read_at", "read_record"):  # whole-file and one-shot reads alike
+        real = getattr(processes_module, reader_name)
 
-    def read_at(dir_fd, name):
-        hook(name)
-        return real(dir_fd, name)
+        def read(dir_fd, name, real=real):
+            hook(name)
+            return real(dir_fd, name)
 
-    monkeypatch.setattr(processes_module, "read_at", read_at)
+        monkeypatch.setattr(processes_module, reader_name, read)
 
 
 def test_process_exits_after_its_stat_was_read(tree, monkeypatch):

@@ -33,6 +33,9 @@ PARTS: tuple[tuple[str, str, str], ...] = (
     ("free", "free", "·"),
 )
 
+#: Below this many terminal lines the pane keeps to four lines.
+COMPACT_BELOW = 36
+
 AVAILABLE_MEANS = "available = free plus reclaimable cache and slab: what new programs can get without swapping"
 
 
@@ -100,12 +103,16 @@ class SystemPane(Widget):
             at = min(max(round((total - system.available) * bar_width / total), 0), bar_width - 1)
             tick_line.append(" " * at + "▼ available", style=self._style("tick"))
         lines += [tick_line, bar]
+        compact = self.screen.size.height < COMPACT_BELOW
         legend = Text()
-        for name, label, glyph in PARTS:
-            if name not in parts:
-                continue
+        shown = [p for p in PARTS if p[0] in parts]
+        if compact:  # the biggest parts on one line; the help and wide screens have the rest
+            shown = sorted(shown, key=lambda p: -parts[p[0]])
+        for name, label, glyph in shown:
             item = Text.assemble((glyph, self._style(name)), f" {label} {human(parts[name])} {percent(parts[name], total)}  ")
             if legend.cell_len + item.cell_len > width:
+                if compact:
+                    break
                 lines.append(legend)
                 legend = Text()
             legend.append_text(item)
@@ -119,6 +126,11 @@ class SystemPane(Widget):
             avail.append("  (available estimated: kernel before 3.14)", style=self._style("muted"))
         if system.overcount:
             avail.append(f"  parts overshoot MemTotal by {human(system.overcount)}", style=self._style("muted"))
+        if compact:
+            avail.append("  ")
+            avail.append_text(self._swap_and_pressure(system, bar_width))
+            lines.append(avail)
+            return Group(*lines)
         lines.append(avail)
         lines.append(Text(AVAILABLE_MEANS, style=self._style("muted")))
         lines.append(self._swap_and_pressure(system, bar_width))
@@ -137,7 +149,7 @@ class SystemPane(Widget):
     def _swap_and_pressure(self, system: SystemMemory, bar_width: int) -> Text:
         line = Text("swap ", style="bold")
         if not system.swap_total:
-            line.append("none configured")
+            line.append("none")
         else:
             used = system.swap_total - (system.swap_free or 0)
             width = max(min(bar_width // 3, 30), 5)

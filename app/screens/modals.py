@@ -6,7 +6,7 @@ import os
 import signal
 from typing import TYPE_CHECKING
 
-from rich.markup import escape as markup_escape
+from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -55,20 +55,20 @@ class HelpScreen(ModalScreen[None]):
         self.owner = owner
 
     def compose(self) -> ComposeResult:
-        lines = ["[b]Keys[/b]"]
+        text = Text()
+        text.append("Keys\n", style="bold")
         for binding in [*ProcessTable.BINDINGS, *self.owner.BINDINGS]:
             if isinstance(binding, Binding):
-                text = binding.tooltip or binding.description
-                lines.append(markup_escape(f"  {_key_label(binding.key):<18} {text}"))
-        lines.append("  ctrl+p             command palette")
-        lines.append("")
-        lines.append("[b]Columns[/b]")
-        lines += [markup_escape(f"  {c.label:<8} {c.help}") for c in COLUMNS]
-        lines.append("")
-        lines.append("[b]Notes[/b]")
-        lines += [markup_escape(f"  {note}") for note in HELP_NOTES]
+                text.append(f"  {_key_label(binding.key):<18} {binding.tooltip or binding.description}\n")
+        text.append("  ctrl+p             command palette\n\n")
+        text.append("Columns\n", style="bold")
+        for column in COLUMNS:
+            text.append(f"  {column.label:<8} {column.help}\n")
+        text.append("\nNotes\n", style="bold")
+        for note in HELP_NOTES:
+            text.append(f"  {note}\n")
         with VerticalScroll(id="help"):
-            yield Static("\n".join(lines), markup=True)
+            yield Static(text)
 
 
 class SortScreen(ModalScreen[str | None]):
@@ -158,15 +158,16 @@ class DetailsScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         p = self.proc
-        lines = [f"[b]{markup_escape(escape(p.name))}[/b]  pid {p.pid}  ppid {p.ppid}  user {p.user}  state {p.state}  threads {p.threads}"]
-        lines.append(markup_escape(escape(" ".join(p.cmdline))))
-        lines.append("")
+        text = Text()
+        text.append(escape(p.name), style="bold")
+        text.append(f"  pid {p.pid}  ppid {p.ppid}  user {p.user}  state {p.state}  threads {p.threads}\n")
+        text.append(escape(" ".join(p.cmdline)) + "\n\n")
         for name in PROCESS_FIELDS:
             if name in ("pid", "ppid", "name", "cmdline", "user", "state", "threads"):
                 continue
             value = getattr(p, name)
             shown = human(value) if isinstance(value, int) and not isinstance(value, bool) and name not in (
                 "uid", "starttime", "oom_score", "oom_score_adj", "faults") else str(value)
-            lines.append(markup_escape(f"  {name:<15} {escape(shown)}"))
+            text.append(f"  {name:<15} {escape(shown)}\n")
         with VerticalScroll(id="details"):
-            yield Static("\n".join(lines), markup=True)
+            yield Static(text)
