@@ -95,6 +95,7 @@ class LiveSession:
         self.collector = collector
         self.scheduler = scheduler
         self._memory: dict[Key, dict[str, object]] = {}
+        self._reasons: dict[Key, str] = {}  # why a rollup could not be read (denied, ...)
         self._last: dict[Key, tuple[float, int]] = {}
 
     def collect(self) -> tuple[Snapshot, dict[tuple[object, ...], float]]:
@@ -115,6 +116,7 @@ class LiveSession:
             last[key] = (snap.time, proc.rss)
         self._last = last
         self._memory = {k: v for k, v in self._memory.items() if k in last}
+        self._reasons = {k: v for k, v in self._reasons.items() if k in last}
         return replace(snap, processes=procs), rates
 
     def _merge(self, proc: ProcessMemory) -> ProcessMemory:
@@ -122,9 +124,11 @@ class LiveSession:
         if proc.error is None or NOT_READ not in proc.error:
             if proc.memory_time is not None:
                 self._memory[key] = {name: getattr(proc, name) for name in MEMORY_FIELDS}
-            return proc
-        kept = self._memory.get(key)
-        if kept is None:
+            elif proc.error:
+                self._reasons[key] = proc.error
             return proc
         rest = "; ".join(e for e in proc.error.split("; ") if e != NOT_READ) or None
+        kept = self._memory.get(key)
+        if kept is None:  # never read: say why it last failed, if it did
+            return replace(proc, error=self._reasons.get(key, proc.error))
         return replace(proc, **kept, error=rest)  # type: ignore[arg-type]
