@@ -21,7 +21,7 @@ from dataclasses import dataclass, field, replace
 from memtop.collectors.models import ProcessMemory, Snapshot
 from memtop.collectors.processes import NOT_READ
 from memtop.collectors.procfs import Stat
-from memtop.collectors.snapshot import Collector
+from memtop.collectors.snapshot import Collector, reconcile
 
 #: smaps_rollup fields a skipped process keeps from its last read.
 MEMORY_FIELDS = (
@@ -117,7 +117,9 @@ class LiveSession:
         self._last = last
         self._memory = {k: v for k, v in self._memory.items() if k in last}
         self._reasons = {k: v for k, v in self._reasons.items() if k in last}
-        return replace(snap, processes=procs), rates
+        # The collector reconciled before older values were merged back in.
+        rec = reconcile(snap.system, procs) if snap.system and snap.reconciliation else snap.reconciliation
+        return replace(snap, processes=procs, reconciliation=rec), rates
 
     def _merge(self, proc: ProcessMemory) -> ProcessMemory:
         key = (proc.pid, proc.starttime)
