@@ -263,3 +263,30 @@ async def test_slow_collector_never_overlaps_and_keys_still_work() -> None:
         assert peak == 1  # never two passes at once
         assert threading.get_ident() not in threads  # /proc was read off the event loop
         release.set()
+
+
+async def test_a_failing_collector_is_shown_and_retried() -> None:
+    calls = 0
+    snapshot = made()
+
+    class FlakySession:
+        def collect(self) -> tuple[Snapshot, dict]:
+            nonlocal calls
+            calls += 1
+            if calls == 1:
+                raise OSError(5, "Input/output error")
+            return snapshot, {}
+
+    app = MemtopApp(None, StartOptions(interval=0.1), own_stats=False)
+    app.session = FlakySession()  # type: ignore[assignment]
+    async with app.run_test(size=(160, 45)) as pilot:
+        seen_error = False
+        for _ in range(40):
+            await pilot.pause(0.05)
+            header = str(main_screen(app).query_one("#header").render())
+            seen_error = seen_error or "Input/output error" in header
+            if calls >= 2 and pids(app):
+                break
+        assert seen_error  # shown on screen...
+        assert pids(app)[0] == 300  # ...and the next pass worked
+        assert "collector:" not in str(main_screen(app).query_one("#header").render())
