@@ -9,15 +9,21 @@ _UNITS = ("B", "KiB", "MiB", "GiB", "TiB", "PiB")
 _SHORT = ("B", "K", "M", "G", "T", "P")
 
 
-def human(n: int | None) -> str:
-    """Binary units with one decimal (1.5 GiB); 'n/a' for a value that could not be read."""
-    if n is None:
-        return "n/a"
+def _scale(n: int) -> tuple[float, int]:
+    """abs(n) in the largest binary unit that keeps it at or above 1, and that unit's index."""
     value = float(abs(n))
     unit = 0
     while value >= 1024 and unit < len(_UNITS) - 1:
         value /= 1024
         unit += 1
+    return value, unit
+
+
+def human(n: int | None) -> str:
+    """Binary units with one decimal (1.5 GiB); 'n/a' for a value that could not be read."""
+    if n is None:
+        return "n/a"
+    value, unit = _scale(n)
     sign = "-" if n < 0 else ""
     return f"{sign}{int(value)} B" if unit == 0 else f"{sign}{value:.1f} {_UNITS[unit]}"
 
@@ -26,11 +32,7 @@ def compact(n: int | None) -> str:
     """At most 6 characters for a table cell: 812K, 13.4M, 1.2G; '-' when unknown."""
     if n is None:
         return "-"
-    value = float(abs(n))
-    unit = 0
-    while value >= 1024 and unit < len(_SHORT) - 1:
-        value /= 1024
-        unit += 1
+    value, unit = _scale(n)
     sign = "-" if n < 0 else ""
     if unit == 0:
         return f"{sign}{int(value)}B"
