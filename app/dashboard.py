@@ -121,7 +121,7 @@ class MemtopApp(App[int]):
         self.interval = seconds
         self.scheduler.interval = seconds
 
-    def watch_visible(self, pids: frozenset[int], selected: int | None) -> None:
+    def track_on_screen(self, pids: frozenset[int], selected: int | None) -> None:
         """The screen tells which pids are on screen: their PSS is read every refresh."""
         self.scheduler.visible = pids
         self.scheduler.selected = selected

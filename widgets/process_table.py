@@ -166,6 +166,10 @@ class ProcessTable(ScrollView, can_focus=True):
         return False
 
     @property
+    def visible_pids(self) -> frozenset[int]:
+        return self._visible
+
+    @property
     def selected(self) -> Any | None:
         return self.rows[self.cursor] if self.rows else None
 

@@ -110,9 +110,9 @@ class MainScreen(Screen[None]):
             if (self.selected.pid, self.selected.starttime) not in alive:
                 self.exited = self.selected  # keep it shown, marked, until the user moves
         stale_before = None
-        interval = self.memtop.interval if hasattr(self.memtop, "interval") else 1.0
-        if snap.time:
-            stale_before = snap.time - STALE_REFRESHES * max(interval, 1.0) - 0.5
+        if snap.time and not self.frozen:
+            # Older than a few refreshes (but never under a few seconds): dimmed, marked "~".
+            stale_before = snap.time - STALE_REFRESHES * max(self.memtop.interval, 1.0) - 0.5
         rates = self.message.rates if self.message is not None else {}
         rows, totals = build_rows(snap.processes, self.view, rates, self.exited, stale_before)
         table.set_rows(rows)
@@ -154,9 +154,7 @@ class MainScreen(Screen[None]):
         else:
             found = next((p for p in snap.processes if proc_key(p) == row.key), None)
             self.selected = found or (self.exited if self.exited and proc_key(self.exited) == row.key else None)
-        visible = self.query_one(ProcessTable)._visible
-        if hasattr(self.memtop, "watch_visible"):
-            self.memtop.watch_visible(visible, self.selected.pid if self.selected else None)
+        self.memtop.track_on_screen(self.query_one(ProcessTable).visible_pids, self.selected.pid if self.selected else None)
 
     @on(ProcessTable.Selected)
     def _selected(self, event: ProcessTable.Selected) -> None:
@@ -167,8 +165,7 @@ class MainScreen(Screen[None]):
 
     @on(ProcessTable.Visible)
     def _visible(self, event: ProcessTable.Visible) -> None:
-        if hasattr(self.memtop, "watch_visible"):
-            self.memtop.watch_visible(event.pids, self.selected.pid if self.selected else None)
+        self.memtop.track_on_screen(event.pids, self.selected.pid if self.selected else None)
 
     @on(ProcessTable.Activated)
     def _activated(self, event: ProcessTable.Activated) -> None:
