@@ -104,18 +104,18 @@ class MemtopApp(App[int]):
         with self._pass_lock:
             return session.collect()
 
+    @property
+    def main_screen(self) -> MainScreen | None:
+        """The dashboard screen, also while a help or signal screen is on top of it."""
+        return next((s for s in self.screen_stack if isinstance(s, MainScreen)), None)
+
     def on_snapshot_ready(self, message: SnapshotReady) -> None:
-        screen = self.screen
-        for candidate in self.screen_stack:
-            if isinstance(candidate, MainScreen):
-                screen = candidate
-        if isinstance(screen, MainScreen):
-            screen.show(message)
+        if self.main_screen is not None:
+            self.main_screen.show(message)
 
     def on_collector_failed(self, message: CollectorFailed) -> None:
-        for candidate in self.screen_stack:
-            if isinstance(candidate, MainScreen):
-                candidate.show_error(message.error)
+        if self.main_screen is not None:
+            self.main_screen.show_error(message.error)
 
     def set_interval_seconds(self, seconds: float) -> None:
         self.interval = seconds
