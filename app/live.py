@@ -2,8 +2,12 @@
 
 PSS and USS need smaps_rollup, which makes the kernel walk the page tables:
 a full pass over 2,000 processes costs ~0.4 s of CPU (perf-baseline.md), half
-a core at one pass a second. So every refresh reads the cheap files for all
-processes, and smaps_rollup only for
+a core at one pass a second. Even the small files (status, cmdline, cgroup,
+oom_*) cost a third of a core there when read for everyone every second
+(bench/live.py). So every refresh reads stat for every process; a process
+whose stat shows no change (resident pages, page faults, state, threads,
+name) keeps its last record whole; the others get their small files, and
+smaps_rollup only for
 - the rows on screen and the selected process, every refresh;
 - a process whose RSS or page-fault count moved since its last read, within
   two refreshes (the next one if the CPU budget allows);
@@ -18,7 +22,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
-from memtop.collectors.models import ProcessMemory, Snapshot
+from memtop.collectors.models import ProcessMemory, Snapshot, ThpState
 from memtop.collectors.processes import NOT_READ
 from memtop.collectors.procfs import Stat
 from memtop.collectors.snapshot import Collector, reconcile
@@ -30,6 +34,9 @@ MEMORY_FIELDS = (
 )
 
 Key = tuple[int, int]
+
+#: Read the THP sysfs files on every n-th pass only.
+THP_EVERY = 10
 
 
 @dataclass
@@ -52,7 +59,10 @@ class Scheduler:
     visible: frozenset[int] = frozenset()
     selected: int | None = None
     seen: dict[Key, _Seen] = field(default_factory=dict)
+    previous: dict[Key, ProcessMemory] = field(default_factory=dict)
+    signatures: dict[Key, tuple[object, ...]] = field(default_factory=dict)
     reads: int = 0
+    reused: int = 0
     _now: float = 0.0
     _spent: float = 0.0
     _alive: set[Key] = field(default_factory=set)
@@ -61,11 +71,29 @@ class Scheduler:
         self._now = self.clock()
         self._spent = 0.0
         self.reads = 0
+        self.reused = 0
         self._alive = set()
 
     def end(self) -> None:
-        for key in [k for k in self.seen if k not in self._alive]:
-            del self.seen[key]  # exited: forget it
+        for table in (self.seen, self.signatures):
+            for key in [k for k in table if k not in self._alive]:
+                del table[key]  # exited: forget it
+
+    def reuse(self, pid: int, stat: Stat) -> ProcessMemory | None:
+        key = (pid, stat.starttime)
+        self._alive.add(key)
+        signature = (stat.rss_pages, stat.faults, stat.state, stat.threads, stat.name, stat.ppid)
+        before = self.signatures.get(key)
+        self.signatures[key] = signature
+        entry = self.seen.get(key)
+        if before != signature or entry is None or pid in self.visible or pid == self.selected:
+            return None
+        if self._now - entry.time >= self.max_age:
+            return None
+        kept = self.previous.get(key)
+        if kept is not None:
+            self.reused += 1
+        return kept
 
     def want(self, pid: int, stat: Stat) -> bool:
         key = (pid, stat.starttime)
@@ -97,13 +125,22 @@ class LiveSession:
         self._memory: dict[Key, dict[str, object]] = {}
         self._reasons: dict[Key, str] = {}  # why a rollup could not be read (denied, ...)
         self._last: dict[Key, tuple[float, int]] = {}
+        self._passes = 0
+        self._thp: ThpState | None = None
 
     def collect(self) -> tuple[Snapshot, dict[tuple[object, ...], float]]:
         """One snapshot (run in a worker thread) and RSS change per second per process."""
-        self.scheduler.begin()
-        snap = self.collector.collect(self.scheduler)
-        self.scheduler.end()
-        procs = tuple(self._merge(p) for p in snap.processes)
+        scheduler = self.scheduler
+        scheduler.begin()
+        # THP policy and per-size counters (~180 sysfs files) change seldom and
+        # nothing on this screen shows them per refresh: read them now and then.
+        fresh_thp = self._passes % THP_EVERY == 0
+        snap = self.collector.collect(scheduler, thp=True if fresh_thp else self._thp)
+        self._passes += 1
+        self._thp = snap.thp
+        scheduler.end()
+        previous = scheduler.previous
+        procs = tuple(p if previous.get((p.pid, p.starttime)) is p else self._merge(p) for p in snap.processes)
         rates: dict[tuple[object, ...], float] = {}
         last: dict[Key, tuple[float, int]] = {}
         for proc in procs:
@@ -111,10 +148,11 @@ class LiveSession:
                 continue
             key = (proc.pid, proc.starttime)
             before = self._last.get(key)
-            if before is not None and snap.time > before[0]:
+            if before is not None and snap.time > before[0] and proc.rss != before[1]:
                 rates[("p", proc.pid, proc.starttime)] = (proc.rss - before[1]) / (snap.time - before[0])
             last[key] = (snap.time, proc.rss)
         self._last = last
+        scheduler.previous = {(p.pid, p.starttime): p for p in procs}
         self._memory = {k: v for k, v in self._memory.items() if k in last}
         self._reasons = {k: v for k, v in self._reasons.items() if k in last}
         # The collector reconciled before older values were merged back in.

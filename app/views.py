@@ -98,32 +98,71 @@ def totals(procs: Sequence[ProcessMemory]) -> Totals:
     )
 
 
+class RowCache:
+    """Rows of the list view kept across refreshes and key presses.
+
+    A process that did not change is the same record from one snapshot to the
+    next (the live session reuses it), so its Row is built once, and a re-sort
+    or a refresh only reorders existing rows: at 5,000 processes building the
+    rows took most of a key press (bench/live.py).
+    """
+
+    def __init__(self) -> None:
+        self._rows: dict[RowKey, tuple[ProcessMemory, float | None, bool, Row]] = {}
+
+    def row(self, proc: ProcessMemory, rates: Mapping[RowKey, float], stale_before: float | None) -> Row:
+        key = proc_key(proc)
+        rate = rates.get(key)
+        stale = stale_before is not None and proc.memory_time is not None and proc.memory_time < stale_before
+        hit = self._rows.get(key)
+        if hit is not None and hit[0] is proc and hit[1] == rate and hit[2] == stale:
+            return hit[3]
+        row = _row(proc, rates, stale_before)
+        self._rows[key] = (proc, rate, stale, row)
+        return row
+
+    def prune(self, procs: Sequence[ProcessMemory]) -> None:
+        if len(self._rows) > 2 * len(procs) + 64:
+            alive = {proc_key(p) for p in procs}
+            self._rows = {k: v for k, v in self._rows.items() if k in alive}
+
+
+def matching(procs: Sequence[ProcessMemory], text: str, exited: ProcessMemory | None = None) -> list[ProcessMemory]:
+    """The processes the filter keeps (an exited selection stays in)."""
+    matched = [p for p in procs if matches(p, text)] if text else list(procs)
+    if exited is not None and all(p.pid != exited.pid for p in matched):
+        matched.append(exited)
+    return matched
+
+
 def build_rows(
     procs: Sequence[ProcessMemory],
     state: ViewState,
     rates: Mapping[RowKey, float] | None = None,
     exited: ProcessMemory | None = None,
     stale_before: float | None = None,
-) -> tuple[list[Row], Totals]:
-    """Rows for the table and the totals over what matches the filter.
+    cache: RowCache | None = None,
+    matched: list[ProcessMemory] | None = None,
+) -> list[Row]:
+    """Rows for the table in the view's mode and order.
 
     ``exited`` is a selected process that has gone: it stays in its place,
     marked, until the user moves (the screen decides when to drop it).
     """
     rates = rates or {}
-    matched = [p for p in procs if matches(p, state.text)] if state.text else list(procs)
-    if exited is not None and all(p.pid != exited.pid for p in matched):
-        matched.append(exited)
+    if matched is None:
+        matched = matching(procs, state.text, exited)
     gone = None if exited is None else proc_key(exited)
     if state.mode == "tree":
         rows = _tree_rows(procs, matched, state, rates, stale_before)
     elif state.mode in ("program", "user"):
         rows = _group_rows(matched, state)
     else:
-        rows = [_row(p, rates, stale_before) for p in sort_processes(matched, state.sort, state.reverse)]
+        cache = cache or RowCache()
+        rows = [cache.row(p, rates, stale_before) for p in sort_processes(matched, state.sort, state.reverse)]
     if gone is not None:
         rows = [Row(**{**_asdict(r), "exited": True}) if r.key == gone else r for r in rows]
-    return rows, totals([p for p in matched if gone is None or proc_key(p) != gone])
+    return rows
 
 
 def _asdict(row: Row) -> dict[str, object]:

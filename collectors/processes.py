@@ -45,9 +45,17 @@ class MemoryPolicy(Protocol):
     reads it for some processes per pass and keeps the others' last values.
     """
 
-    def want(self, pid: int, stat: Stat) -> bool: ...
+    def reuse(self, pid: int, stat: Stat) -> ProcessMemory | None:
+        """The last record of a process whose stat says nothing moved: kept as is, no file read."""
+        ...
 
-    def record(self, pid: int, stat: Stat, seconds: float) -> None: ...
+    def want(self, pid: int, stat: Stat) -> bool:
+        """Read this process's smaps_rollup now?"""
+        ...
+
+    def record(self, pid: int, stat: Stat, seconds: float) -> None:
+        """A rollup was read, at this cost."""
+        ...
 
 
 class ProcessReader:
@@ -116,14 +124,22 @@ class ProcessReader:
             return None  # said by status (Kthread: 1) though not by stat
         return proc
 
-    def read_raw(self, pid: int) -> tuple[RawProcess | None, int]:
-        """The bytes of one process's files (phase one); (None, threads) when skipped or gone."""
+    def read_raw(self, pid: int) -> tuple[RawProcess | ProcessMemory | None, int]:
+        """The bytes of one process's files (phase one); (None, threads) when skipped or gone.
+
+        A live policy may hand back the last record of a process whose stat
+        shows no change: then only stat was read.
+        """
         try:
             stat = parse_stat(read_record(self._fd, f"{pid}/stat"))
         except (OSError, ParseError):
             return None, 0
         if stat.kernel_thread and not self.kernel_threads:
             return None, stat.threads
+        if self.policy is not None:
+            kept = self.policy.reuse(pid, stat)
+            if kept is not None:
+                return kept, stat.threads
         try:
             status = self._optional(pid, "status")
             cmdline = self._optional(pid, "cmdline")
@@ -217,12 +233,12 @@ def read_processes(
     reader: ProcessReader, pids: Iterable[int] | None = None
 ) -> tuple[tuple[ProcessMemory, ...], int]:
     """Every readable process (or just ``pids``) and the number of tasks seen."""
-    raws: list[RawProcess] = []
+    raws: list[RawProcess | ProcessMemory] = []
     tasks = 0
     for pid in reader.pids() if pids is None else pids:
         raw, threads = reader.read_raw(pid)
         tasks += threads
         if raw is not None:
             raws.append(raw)
-    built = (reader.build(raw) for raw in raws)
+    built = (raw if isinstance(raw, ProcessMemory) else reader.build(raw) for raw in raws)
     return tuple(p for p in built if p is not None), tasks

@@ -12,7 +12,7 @@ from .errors import ParseError
 from .fs import read_file, read_optional
 from .host import HostFacts, load_facts, user_lookup
 from .meminfo import parse_meminfo, system_memory
-from .models import ProcessMemory, Reconciliation, Snapshot, SystemMemory
+from .models import ProcessMemory, Reconciliation, Snapshot, SystemMemory, ThpState
 from .paths import HostPaths
 from .pressure import parse_pressure
 from .processes import MemoryPolicy, ProcessReader, read_processes
@@ -72,18 +72,21 @@ def reconcile(system: SystemMemory, processes: Iterable[ProcessMemory]) -> Recon
     )
 
 
-def _hidden(paths: HostPaths, visible_tasks: int) -> int | None:
-    """Tasks /proc does not show, when hiding is possible (hidepid, a PID namespace).
+def can_hide(paths: HostPaths) -> bool:
+    """Whether /proc may hide processes from us: a hidepid mount, or a child PID namespace."""
+    status = read_optional(paths.proc / "self" / "status") or ""
+    nested = any(line.startswith("NSpid:") and len(line.split()) > 2 for line in status.splitlines())
+    return nested or proc_hidepid(paths)
+
+
+def hidden_tasks(paths: HostPaths, visible_tasks: int) -> int | None:
+    """Tasks /proc does not show.
 
     loadavg's fourth field counts every task of the kernel, not of the
     namespace, so its excess over the tasks we saw is what is hidden (an upper
     bound on hidden processes, which have at least one task each).
     """
     loadavg = read_optional(paths.proc / "loadavg")
-    status = read_optional(paths.proc / "self" / "status") or ""
-    nested = any(line.startswith("NSpid:") and len(line.split()) > 2 for line in status.splitlines())
-    if not (nested or proc_hidepid(paths)):
-        return 0
     try:
         total = int(loadavg.split()[3].split("/")[1]) if loadavg else None
     except (IndexError, ValueError):
@@ -108,9 +111,15 @@ class Collector:
         self.facts: HostFacts = load_facts(paths)
         self._users = user_lookup(self.facts, paths.live)
         self.cgroup_hierarchy = read_memory_hierarchy(paths)
+        self.can_hide = can_hide(paths)  # mount options and namespaces do not change under us
 
-    def collect(self, policy: MemoryPolicy | None = None) -> Snapshot:
-        """One snapshot; ``policy`` chooses whose smaps_rollup to read (default: all)."""
+    def collect(self, policy: MemoryPolicy | None = None, thp: bool | ThpState | None = True) -> Snapshot:
+        """One snapshot.
+
+        ``policy`` chooses whose files to read (default: every file of every
+        process). ``thp`` False skips the ~180 THP files and a ThpState given
+        is used instead (a live view reads them less often than the rest).
+        """
         paths = self.paths
         stamp = self.clock()
         system = read_system(paths)
@@ -141,7 +150,9 @@ class Collector:
         finally:
             if gc_was_enabled:
                 gc.enable()
-        hidden = _hidden(paths, tasks) if self.options.pids is None else None
+        hidden = None
+        if self.options.pids is None:
+            hidden = hidden_tasks(paths, tasks) if self.can_hide else 0
         # The sum of PSS means something only over every process.
         reconciliation = reconcile(system, processes) if self.options.pids is None else None
         return Snapshot(
@@ -153,7 +164,7 @@ class Collector:
             reconciliation=reconciliation,
             pressure=pressure,
             vmstat=tuple(vmstat.items()),
-            thp=read_thp(paths.sys),
+            thp=read_thp(paths.sys) if thp is True else (thp or None),
             processes=processes,
             hidden_processes=hidden,
             cgroup_hierarchy=self.cgroup_hierarchy,

@@ -99,7 +99,7 @@ class FakeCollector:
     def __init__(self, snaps: list[Snapshot]) -> None:
         self.snaps = snaps
 
-    def collect(self, policy: Scheduler) -> Snapshot:
+    def collect(self, policy: Scheduler, thp: object = True) -> Snapshot:
         snap = self.snaps.pop(0)
         out = []
         for p in snap.processes:
@@ -127,3 +127,30 @@ def test_skipped_processes_keep_their_last_values_with_their_age() -> None:
     assert by_pid[201].memory_time == 101.0  # its RSS moved: read again
     assert rates[("p", 201, 100)] == 8192 * 4096  # bytes per second over one second
     assert by_pid[1].pss is None and by_pid[1].error and "permission denied" in by_pid[1].error
+
+
+def test_unchanged_processes_are_reused_whole_and_changed_ones_read() -> None:
+    clock = Clock()
+    sched = Scheduler(interval=1.0, clock=clock, max_age=60)
+    record = PROCESSES[3]
+    key = (record.pid, 1)
+    sched.previous = {key: record}
+    still = stat(record.pid)
+    sched.begin()
+    assert sched.reuse(record.pid, still) is None  # first sight: read it
+    sched.record(record.pid, still, 0.001)
+    sched.end()
+    clock.now += 1
+    sched.begin()
+    assert sched.reuse(record.pid, still) is record  # nothing moved: kept, no file read
+    assert sched.reuse(record.pid, stat(record.pid, faults=6)) is None  # it touched memory
+    sched.end()
+    sched.visible = frozenset({record.pid})
+    sched.begin()
+    assert sched.reuse(record.pid, stat(record.pid, faults=6)) is None  # on screen: fresh every refresh
+    sched.end()
+    sched.visible = frozenset()
+    clock.now += 60
+    sched.begin()
+    assert sched.reuse(record.pid, stat(record.pid, faults=6)) is None  # a minute old: read again
+    sched.end()

@@ -137,13 +137,18 @@ class ProcessTable(ScrollView, can_focus=True):
         self.cursor = 0
         self.cursor_key: tuple[object, ...] | None = None
         self._visible: frozenset[int] = frozenset()
-        self._cache: dict[tuple[int, int, bool], Strip] = {}
+        # Strips by row object: the app reuses the Row of a process that did
+        # not change, so an idle refresh redraws nothing it drew before.
+        self._cache: dict[tuple[int, int, bool, bool], tuple[Any, Strip]] = {}
 
     # -- data -------------------------------------------------------------
     def set_rows(self, rows: Sequence[Any], keep: Callable[[Any], bool] | None = None) -> None:
         """New rows; the cursor stays on the same key when that row is still there."""
+        old = self.rows
+        old_cursor = self.cursor
         self.rows = rows
-        self._cache.clear()
+        if len(self._cache) > 4096:
+            self._cache.clear()
         index = next((i for i, r in enumerate(rows) if r.key == self.cursor_key), None)
         if index is None:
             index = min(self.cursor, max(len(rows) - 1, 0))
@@ -151,9 +156,17 @@ class ProcessTable(ScrollView, can_focus=True):
         new_key = rows[index].key if rows else None
         changed = new_key != self.cursor_key
         self.cursor_key = new_key
-        self.virtual_size = Size(self.size.width, len(rows) + 1)
+        size = Size(self.size.width, len(rows) + 1)
+        if size != self.virtual_size:
+            self.virtual_size = size
+        top = int(self.scroll_offset.y)
         self._scroll_to_cursor()
-        self.refresh()
+        if top != int(self.scroll_offset.y) or len(old) != len(rows) or old_cursor != index:
+            self.refresh()
+        else:  # same shape: redraw only the lines on screen whose row changed
+            for i in range(top, min(top + self.size.height, len(rows))):
+                if rows[i] is not old[i]:
+                    self.refresh_line(i + 1)
         self._post_visible()
         if changed:
             self.post_message(self.Selected(new_key, moved=False))
@@ -192,7 +205,6 @@ class ProcessTable(ScrollView, can_focus=True):
             return
         self.cursor = max(0, min(index, len(self.rows) - 1))
         self.cursor_key = self.rows[self.cursor].key
-        self._cache.clear()
         self._scroll_to_cursor()
         self.refresh()
         self.post_message(self.Selected(self.cursor_key, moved=moved))
@@ -207,12 +219,10 @@ class ProcessTable(ScrollView, can_focus=True):
 
     def watch_scroll_y(self, old: float, new: float) -> None:
         super().watch_scroll_y(old, new)
-        self._cache.clear()
         self._post_visible()
 
     def on_resize(self) -> None:
         self.virtual_size = Size(self.size.width, len(self.rows) + 1)
-        self._cache.clear()
         self._post_visible()
 
     def _post_visible(self) -> None:
@@ -248,10 +258,11 @@ class ProcessTable(ScrollView, can_focus=True):
         if index >= len(self.rows):
             return Strip.blank(width, self.rich_style)
         is_cursor = index == self.cursor
-        cache_key = (index, width, is_cursor)
-        if cache_key in self._cache:
-            return self._cache[cache_key]
         row = self.rows[index]
+        cache_key = (id(row), width, is_cursor, self.has_focus)
+        hit = self._cache.get(cache_key)
+        if hit is not None and hit[0] is row:
+            return hit[1]
         style = self.rich_style
         if row.pid is None:
             style += self.get_component_rich_style("process-table--group")
@@ -263,5 +274,5 @@ class ProcessTable(ScrollView, can_focus=True):
         dim_keys = {i for i, (c, _w) in enumerate(cols) if c.key in ROLLUP_COLUMNS}
         strip = self._line([(_cell(row, c.key, command), w, c.right) for c, w in cols], style, dim, dim_keys)
         strip = strip.extend_cell_length(width, style).crop(0, width)
-        self._cache[cache_key] = strip
+        self._cache[cache_key] = (row, strip)
         return strip

@@ -1,4 +1,4 @@
-"""One line on top: host, refresh interval, paused, and memtop's own cost."""
+"""One-line bars: the header (host, refresh, paused, memtop's own cost) and the totals line."""
 
 from __future__ import annotations
 
@@ -54,3 +54,20 @@ class StatusHeader(Widget):
         if info.error:
             line.append(f"  collector: {info.error}", style=self.get_component_rich_style("status-header--alert"))
         return line
+
+
+class TotalsLine(Widget):
+    """Sums over the processes that match the filter.
+
+    A reactive repaint, not Static.update(): that re-lays out the screen
+    every refresh, which was most of memtop's idle cost (bench/live.py).
+    """
+
+    DEFAULT_CSS = """
+    TotalsLine { height: 1; background: $panel; padding: 0 1; }
+    """
+
+    text: reactive[Text] = reactive(Text)
+
+    def render(self) -> Text:
+        return self.text

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from rich.console import Group, RenderableType
 from rich.text import Text
-from textual.reactive import reactive
 from textual.widget import Widget
 
 from memtop.collectors.models import Pressure, Reconciliation, SystemMemory
@@ -66,10 +65,27 @@ class SystemPane(Widget):
         "system-pane--tick", "system-pane--alert", "system-pane--muted",
     }
 
-    system: reactive[SystemMemory | None] = reactive(None, layout=True)
-    pressure: reactive[Pressure | None] = reactive(None)
-    reconciliation: reactive[Reconciliation | None] = reactive(None)
-    has_pressure: reactive[bool] = reactive(True)
+    # Set together by show(); repainted only when what is drawn would change.
+    system: SystemMemory | None = None
+    pressure: Pressure | None = None
+    reconciliation: Reconciliation | None = None
+    _shown: tuple[object, ...] = ()
+    _lines = 0
+
+    def show(self, system: SystemMemory | None, pressure: Pressure | None, reconciliation: Reconciliation | None) -> None:
+        """New figures; a repaint only when a number as displayed (0.1 MiB, 0.01 %) moved."""
+        self.system, self.pressure, self.reconciliation = system, pressure, reconciliation
+        shown: tuple[object, ...] = (
+            None if system is None else (
+                tuple((p.name, human(p.bytes)) for p in system.taxonomy),
+                human(system.available), human(system.free), human(system.swap_total), human(system.swap_free),
+            ),
+            None if pressure is None else (pressure.some, pressure.full),
+            None if reconciliation is None else (human(reconciliation.pss_sum), human(reconciliation.difference)),
+        )
+        if shown != self._shown:
+            self._shown = shown
+            self.refresh()
 
     def _style(self, name: str):  # noqa: ANN202 - a rich Style
         return self.get_component_rich_style(f"system-pane--{name}")
@@ -130,7 +146,7 @@ class SystemPane(Widget):
             avail.append("  ")
             avail.append_text(self._swap_and_pressure(system, bar_width))
             lines.append(avail)
-            return Group(*lines)
+            return self._sized(lines)
         lines.append(avail)
         lines.append(Text(AVAILABLE_MEANS, style=self._style("muted")))
         lines.append(self._swap_and_pressure(system, bar_width))
@@ -144,6 +160,14 @@ class SystemPane(Widget):
             if rec.unreadable:
                 line.append(f"; {rec.unreadable} processes unreadable")
             lines.append(line)
+        return self._sized(lines)
+
+    def _sized(self, lines: list[RenderableType]) -> Group:
+        # Height is auto: lay the screen out again only when the line count
+        # changes, not on every refresh (a full re-layout is costly).
+        if len(lines) != self._lines:
+            self._lines = len(lines)
+            self.call_after_refresh(self.refresh, layout=True)
         return Group(*lines)
 
     def _swap_and_pressure(self, system: SystemMemory, bar_width: int) -> Text:

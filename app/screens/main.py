@@ -10,15 +10,15 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import Footer, Input, Static
+from textual.widgets import Footer, Input
 
 from memtop.collectors.models import ProcessMemory, Snapshot
 from memtop.widgets.format import human
 from memtop.widgets.process_table import ProcessTable
-from memtop.widgets.status_header import HeaderInfo, StatusHeader
+from memtop.widgets.status_header import HeaderInfo, StatusHeader, TotalsLine
 from memtop.widgets.system_pane import SystemPane
 
-from ..views import Row, ViewState, build_rows, proc_key
+from ..views import Row, RowCache, ViewState, build_rows, matching, proc_key, totals
 from .modals import DetailsScreen, HelpScreen, SignalScreen, SortScreen
 
 if TYPE_CHECKING:
@@ -62,6 +62,10 @@ class MainScreen(Screen[None]):
         self.exited: ProcessMemory | None = None
         self.error: str | None = None
         self._filter_before = ""
+        self._rows = RowCache()
+        self._matched: list[ProcessMemory] = []
+        self._matched_key: tuple[object, ...] | None = None
+        self._totals = totals([])
 
     @property
     def memtop(self) -> MemtopApp:
@@ -73,7 +77,7 @@ class MainScreen(Screen[None]):
         with Horizontal(id="body"):
             with Vertical(id="processes"):
                 yield ProcessTable(id="table")
-                yield Static(id="totals")
+                yield TotalsLine(id="totals")
             # The THP/compaction panel and the heap-vs-RSS chart go here (next issue).
         yield Input(placeholder="filter: name, command line, user or pid (Enter keeps, Esc cancels)", id="filter")
         yield Footer()
@@ -101,10 +105,7 @@ class MainScreen(Screen[None]):
         if snap is None:
             return
         table = self.query_one(ProcessTable)
-        system = self.query_one(SystemPane)
-        system.system = snap.system
-        system.pressure = snap.pressure
-        system.reconciliation = snap.reconciliation
+        self.query_one(SystemPane).show(snap.system, snap.pressure, snap.reconciliation)
         if self.selected is not None and self.exited is None:
             alive = {(p.pid, p.starttime) for p in snap.processes}
             if (self.selected.pid, self.selected.starttime) not in alive:
@@ -114,21 +115,29 @@ class MainScreen(Screen[None]):
             # Older than a few refreshes (but never under a few seconds): dimmed, marked "~".
             stale_before = snap.time - STALE_REFRESHES * max(self.memtop.interval, 1.0) - 0.5
         rates = self.message.rates if self.message is not None else {}
-        rows, totals = build_rows(snap.processes, self.view, rates, self.exited, stale_before)
+        matched_key = (id(snap.processes), self.view.text, self.exited)
+        if matched_key != self._matched_key:  # filter and totals only when they can change
+            self._matched = matching(snap.processes, self.view.text, self.exited)
+            gone = None if self.exited is None else proc_key(self.exited)
+            self._totals = totals([p for p in self._matched if gone is None or proc_key(p) != gone])
+            self._matched_key = matched_key
+            self._rows.prune(snap.processes)
+        rows = build_rows(snap.processes, self.view, rates, self.exited, stale_before, self._rows, self._matched)
         table.set_rows(rows)
         if self.want_pid is not None and table.select_key(("p", self.want_pid)):
             self.want_pid = None
         self._update_selected(table.selected)
         hidden = f"   {snap.hidden_processes} tasks hidden by /proc" if snap.hidden_processes else ""
-        unknown = f"   PSS n/a for {totals.unknown_pss} (needs root)" if totals.unknown_pss else ""
+        sums = self._totals
+        unknown = f"   PSS n/a for {sums.unknown_pss} (needs root)" if sums.unknown_pss else ""
         mode = "" if self.view.mode == "list" else f"   view: {self.view.mode}"
         text = f" filter: {self.view.text!r}" if self.view.text else ""
         empty = "   no match" if self.view.text and not rows else ""
-        self.query_one("#totals", Static).update(Text(
-            f"{totals.count} processes{text}{empty}   PSS {human(totals.values['pss'])}   "
-            f"USS {human(totals.values['uss'])}   RSS {human(totals.values['rss'])} (over-counts shared)   "
-            f"swap {human(totals.values['swap'])}{unknown}{hidden}{mode}"
-        ))
+        self.query_one(TotalsLine).text = Text(
+            f"{sums.count} processes{text}{empty}   PSS {human(sums.values['pss'])}   "
+            f"USS {human(sums.values['uss'])}   RSS {human(sums.values['rss'])} (over-counts shared)   "
+            f"swap {human(sums.values['swap'])}{unknown}{hidden}{mode}"
+        )
         self._update_header()
 
     def _update_header(self) -> None:
