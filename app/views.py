@@ -118,6 +118,8 @@ class RowCache:
         if hit is not None and hit[0] is proc and hit[1] == rate and hit[2] == stale:
             return hit[3]
         row = _row(proc, rates, stale_before)
+        if hit is not None and hit[3] == row:
+            row = hit[3]  # re-read, same figures (rows on screen are read every refresh): nothing to redraw
         self._rows[key] = (proc, rate, stale, row)
         return row
 

@@ -45,6 +45,10 @@ class MemoryPolicy(Protocol):
     reads it for some processes per pass and keeps the others' last values.
     """
 
+    def reuse_raw(self, pid: int, raw_stat: bytes) -> ProcessMemory | None:
+        """The last record of a process whose stat is byte for byte the last one: not even parsed."""
+        ...
+
     def reuse(self, pid: int, stat: Stat) -> ProcessMemory | None:
         """The last record of a process whose stat says nothing moved: kept as is, no file read."""
         ...
@@ -130,14 +134,20 @@ class ProcessReader:
         A live policy may hand back the last record of a process whose stat
         shows no change: then only stat was read.
         """
+        policy = self.policy
         try:
-            stat = parse_stat(read_record(self._fd, f"{pid}/stat"))
+            raw_stat = read_record(self._fd, f"{pid}/stat")
+            if policy is not None:
+                kept = policy.reuse_raw(pid, raw_stat)
+                if kept is not None:
+                    return kept, kept.threads
+            stat = parse_stat(raw_stat)
         except (OSError, ParseError):
             return None, 0
         if stat.kernel_thread and not self.kernel_threads:
             return None, stat.threads
-        if self.policy is not None:
-            kept = self.policy.reuse(pid, stat)
+        if policy is not None:
+            kept = policy.reuse(pid, stat)
             if kept is not None:
                 return kept, stat.threads
         try:
@@ -148,7 +158,6 @@ class ProcessReader:
             cgroup = self._optional(pid, "cgroup")
             memory, why = None, None
             if not stat.kernel_thread and stat.state not in "ZX":
-                policy = self.policy
                 if policy is None:
                     memory, why = self._rollup(pid, stat.starttime)
                 elif policy.want(pid, stat):
