@@ -151,7 +151,6 @@ class LiveSession:
     def __init__(self, collector: Collector, scheduler: Scheduler) -> None:
         self.collector = collector
         self.scheduler = scheduler
-        self._memory: dict[Key, dict[str, object]] = {}
         self._reasons: dict[Key, str] = {}  # why a rollup could not be read (denied, ...)
         self._last: dict[Key, tuple[float, int]] = {}
         self._passes = 0
@@ -182,8 +181,8 @@ class LiveSession:
             last[key] = (snap.time, proc.rss)
         self._last = last
         scheduler.remember({(p.pid, p.starttime): p for p in procs})
-        self._memory = {k: v for k, v in self._memory.items() if k in last}
-        self._reasons = {k: v for k, v in self._reasons.items() if k in last}
+        if self._reasons:
+            self._reasons = {k: v for k, v in self._reasons.items() if k in last}
         # The collector reconciled before older values were merged back in.
         rec = reconcile(snap.system, procs) if snap.system and snap.reconciliation else snap.reconciliation
         return replace(snap, processes=procs, reconciliation=rec), rates
@@ -191,13 +190,12 @@ class LiveSession:
     def _merge(self, proc: ProcessMemory) -> ProcessMemory:
         key = (proc.pid, proc.starttime)
         if proc.error is None or NOT_READ not in proc.error:
-            if proc.memory_time is not None:
-                self._memory[key] = {name: getattr(proc, name) for name in MEMORY_FIELDS}
-            elif proc.error:
+            if proc.memory_time is None and proc.error:
                 self._reasons[key] = proc.error
             return proc
         rest = "; ".join(e for e in proc.error.split("; ") if e != NOT_READ) or None
-        kept = self._memory.get(key)
-        if kept is None:  # never read: say why it last failed, if it did
+        # The last record holds the last smaps_rollup figures (no second copy kept).
+        kept = self.scheduler.previous.get(key)
+        if kept is None or kept.memory_time is None:  # never read: say why it last failed, if it did
             return replace(proc, error=self._reasons.get(key, proc.error))
-        return replace(proc, **kept, error=rest)  # type: ignore[arg-type]
+        return replace(proc, **{name: getattr(kept, name) for name in MEMORY_FIELDS}, error=rest)  # type: ignore[arg-type]
