@@ -40,9 +40,9 @@ def compact(n: int | None) -> str:
 
 
 def rate(bytes_per_second: float | None) -> str:
-    """A signed change per second for the table (+1.2M/s); blank when still."""
+    """A signed change per second for the table (+1.2M/s); blank when still or not yet known."""
     if bytes_per_second is None:
-        return "-"
+        return ""
     if abs(bytes_per_second) < 1024:
         return ""
     sign = "+" if bytes_per_second > 0 else "-"
