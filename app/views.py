@@ -88,12 +88,16 @@ def _sum(procs: Iterable[ProcessMemory]) -> dict[str, int | None]:
     return out
 
 
+#: What the totals line shows.
+TOTALLED = ("rss", "pss", "uss", "swap")
+
+
 def totals(procs: Sequence[ProcessMemory]) -> Totals:
     """Sums over the processes that match the filter (PSS adds up; RSS over-counts shared pages)."""
-    sums = _sum(procs)
+    sums = {name: sum(v for p in procs if (v := getattr(p, name)) is not None) for name in TOTALLED}
     return Totals(
         count=len(procs),
-        values={k: v or 0 for k, v in sums.items()},
+        values=sums,
         unknown_pss=sum(1 for p in procs if p.pss is None and not p.kernel_thread),
     )
 

@@ -106,10 +106,10 @@ class MainScreen(Screen[None]):
             return
         table = self.query_one(ProcessTable)
         self.query_one(SystemPane).show(snap.system, snap.pressure, snap.reconciliation)
-        if self.selected is not None and self.exited is None:
-            alive = {(p.pid, p.starttime) for p in snap.processes}
-            if (self.selected.pid, self.selected.starttime) not in alive:
-                self.exited = self.selected  # keep it shown, marked, until the user moves
+        chosen = self.selected
+        if chosen is not None and self.exited is None:
+            if not any(p.pid == chosen.pid and p.starttime == chosen.starttime for p in snap.processes):
+                self.exited = chosen  # keep it shown, marked, until the user moves
         stale_before = None
         if snap.time and not self.frozen:
             # Older than a few refreshes (but never under a few seconds): dimmed, marked "~".
