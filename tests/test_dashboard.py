@@ -256,9 +256,11 @@ async def test_slow_collector_never_overlaps_and_keys_still_work() -> None:
         # The collector is blocked inside a pass: the UI still answers keys.
         await pilot.press("I")
         assert main_screen(app).view.reverse
-        for _ in range(3):
-            release.set()
-            await pilot.pause(0.3)
+        release.set()
+        for _ in range(100):  # up to 10 s on a loaded machine
+            await pilot.pause(0.1)
+            if app.passes >= 2:
+                break
         assert app.passes >= 2
         assert peak == 1  # never two passes at once
         assert threading.get_ident() not in threads  # /proc was read off the event loop
