@@ -94,6 +94,8 @@ class MemtopApp(App[int]):
                 if self._me is not None:
                     cpu = self._me.cpu_percent()
                     rss = self._me.memory_info().rss
+                    if self.passes == 1:
+                        cpu = None  # the first pass reads everything: not a steady cost
                 self.post_message(SnapshotReady(snap, rates, cpu, rss))
             if self.options.frozen:
                 return

@@ -179,7 +179,7 @@ class MainScreen(Screen[None]):
     @on(ProcessTable.Activated)
     def _activated(self, event: ProcessTable.Activated) -> None:
         if self.selected is not None:
-            self.app.push_screen(DetailsScreen(self.selected))
+            self.app.push_screen(DetailsScreen(self.selected, self.snapshot.time if self.snapshot else None))
 
     # -- filter -------------------------------------------------------------
     def action_filter(self) -> None:

@@ -152,22 +152,33 @@ class DetailsScreen(ModalScreen[None]):
 
     BINDINGS = [Binding("escape,enter,backspace,q", "app.pop_screen", "Close")]
 
-    def __init__(self, proc: ProcessMemory) -> None:
+    def __init__(self, proc: ProcessMemory, now: float | None = None) -> None:
         super().__init__()
         self.proc = proc
+        self.now = now  # the snapshot's time, to say how old the smaps_rollup figures are
 
     def compose(self) -> ComposeResult:
         p = self.proc
         text = Text()
         text.append(escape(p.name), style="bold")
         text.append(f"  pid {p.pid}  ppid {p.ppid}  user {p.user}  state {p.state}  threads {p.threads}\n")
-        text.append(escape(" ".join(p.cmdline)) + "\n\n")
+        text.append(escape(" ".join(p.cmdline)) + "\n")
+        if p.error:
+            text.append(f"n/a below: {p.error}\n")
+        text.append("\n")
         for name in PROCESS_FIELDS:
-            if name in ("pid", "ppid", "name", "cmdline", "user", "state", "threads"):
+            if name in ("pid", "ppid", "name", "cmdline", "user", "state", "threads", "error"):
                 continue
             value = getattr(p, name)
-            shown = human(value) if isinstance(value, int) and not isinstance(value, bool) and name not in (
-                "uid", "starttime", "oom_score", "oom_score_adj", "faults") else str(value)
+            if name == "memory_time" and value is not None and self.now:
+                shown = f"read {max(self.now - value, 0):.0f} s before this snapshot"
+            elif value is None:
+                shown = "n/a"
+            elif isinstance(value, int) and not isinstance(value, bool) and name not in (
+                    "uid", "starttime", "oom_score", "oom_score_adj", "faults"):
+                shown = human(value)
+            else:
+                shown = str(value)
             text.append(f"  {name:<15} {escape(shown)}\n")
         with VerticalScroll(id="details"):
             yield Static(text)
