@@ -150,7 +150,7 @@ def parse_status(raw: bytes) -> Status:
         size = {k: int(sizes[k]) * KIB if k in sizes else None for k in _STATUS_TOKENS}
         uid = int(uid_word)
     except ValueError:  # over 4,300 digits
-        return _parse_status_strict(text)
+        return _parse_status_strict(b"\n" + raw)
     return Status(
         uid=uid,
         kthread=kthread is not None and kthread.strip() == b"1",

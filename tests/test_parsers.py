@@ -954,3 +954,16 @@ def test_absurd_numbers_raise_parse_error_only(call):
         pass
     except Exception as exc:  # noqa: BLE001 - the point of the test
         pytest.fail(f"raised {type(exc).__name__} instead of ParseError: {str(exc)[:80]}")
+
+
+def test_parse_status_fast_path_with_an_absurd_number_raises_parse_error():
+    """The token path (VmPeak..HugetlbPages all present) must not leak another exception."""
+    from memtop.collectors.errors import ParseError
+    from memtop.collectors.procfs import parse_status
+
+    lines = ["Name:\tx", "Uid:\t0\t0\t0\t0"]
+    for key in ("VmPeak", "VmSize", "VmLck", "VmPin", "VmHWM", "VmRSS", "RssAnon", "RssFile", "RssShmem",
+                "VmData", "VmStk", "VmExe", "VmLib", "VmPTE", "VmSwap", "HugetlbPages"):
+        lines.append(f"{key}:\t{'9' * 5000 if key == 'VmRSS' else '4'} kB")
+    with pytest.raises(ParseError):
+        parse_status(("\n".join(lines) + "\n").encode())

@@ -8,7 +8,7 @@ key (pid and starttime), never its index, so re-sorts do not move it.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -142,7 +142,7 @@ class ProcessTable(ScrollView, can_focus=True):
         self._cache: dict[tuple[int, int, bool, bool], tuple[Any, Strip]] = {}
 
     # -- data -------------------------------------------------------------
-    def set_rows(self, rows: Sequence[Any], keep: Callable[[Any], bool] | None = None) -> None:
+    def set_rows(self, rows: Sequence[Any]) -> None:
         """New rows; the cursor stays on the same key when that row is still there."""
         old = self.rows
         old_cursor = self.cursor
