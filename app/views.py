@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from memtop.collectors.models import ProcessMemory
 
@@ -167,12 +167,8 @@ def build_rows(
         cache = cache or RowCache()
         rows = [cache.row(p, rates, stale_before) for p in sort_processes(matched, state.sort, state.reverse)]
     if gone is not None:
-        rows = [Row(**{**_asdict(r), "exited": True}) if r.key == gone else r for r in rows]
+        rows = [replace(r, exited=True) if r.key == gone else r for r in rows]
     return rows
-
-
-def _asdict(row: Row) -> dict[str, object]:
-    return {name: getattr(row, name) for name in Row.__dataclass_fields__}
 
 
 def _sort_value(values: Mapping[str, int | None], name: str, fallback: object) -> object:
@@ -258,7 +254,7 @@ def _tree_rows(
         collapsed = proc.pid in state.collapsed and bool(kids)
         row = _row(proc, rates, stale_before, depth=depth, has_children=bool(kids), collapsed=collapsed)
         if collapsed:  # a folded subtree shows what it holds in all
-            row = Row(**{**_asdict(row), "values": total(proc), "members": 1 + _count(proc, children)})
+            row = replace(row, values=total(proc), members=1 + _count(proc, children))
         rows.append(row)
         if not collapsed:
             stack.extend((kid, depth + 1) for kid in reversed(ordered(kids)))

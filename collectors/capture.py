@@ -89,9 +89,9 @@ def capture(paths: HostPaths, dest: Path, keep_cmdline: bool = False, smaps: boo
         if status.exists():
             uid = parse_status_uid(status)
             if uid is not None:
-                name = lookup(uid)
-                if name is not None:
-                    users[uid] = name
+                user = lookup(uid)
+                if user is not None:
+                    users[uid] = user
         files += copied
         processes += copied > 0
     stored = HostFacts(facts.hostname, facts.kernel, facts.page_size, facts.clock_ticks, users, frozenset(denied))

@@ -18,7 +18,7 @@ def read_at(dir_fd: int | None, name: str) -> bytes:
     try:
         # seq_file-backed /proc files return a page or a record per read(),
         # not the whole file, so a short read is not EOF: read until b"".
-        chunks = []
+        chunks: list[bytes] = []
         while True:
             data = os.read(fd, _CHUNK)
             if not data:

@@ -62,12 +62,16 @@ def load_facts(paths: HostPaths) -> HostFacts:
         value = stored.get(key)
         return value if value is not None else fallback
 
+    def number(key: str, fallback: int) -> int:
+        value = stored.get(key)
+        return value if isinstance(value, int) and value > 0 else fallback  # a hand-edited file: ignore
+
     live = paths.live
     return HostFacts(
         hostname=str(pick("hostname", _proc_text(paths, "hostname") or (uname.nodename if live else "unknown"))),
         kernel=str(pick("kernel", _proc_text(paths, "osrelease") or (uname.release if live else "unknown"))),
-        page_size=int(pick("page_size", os.sysconf("SC_PAGE_SIZE")) or 4096),  # type: ignore[arg-type]
-        clock_ticks=int(pick("clock_ticks", os.sysconf("SC_CLK_TCK")) or 100),  # type: ignore[arg-type]
+        page_size=number("page_size", os.sysconf("SC_PAGE_SIZE") or 4096),
+        clock_ticks=number("clock_ticks", os.sysconf("SC_CLK_TCK") or 100),
         users=users,
         denied=denied,
     )

@@ -120,7 +120,9 @@ class ProcessReader:
         Returns (None, 0) when the pid vanished before or while it was read.
         """
         raw, threads = self.read_raw(pid)
-        return (None if raw is None else self.build(raw)), threads
+        if raw is None or isinstance(raw, ProcessMemory):  # gone, or kept whole by a live policy
+            return raw, threads
+        return self.build(raw), threads
 
     def build(self, raw: RawProcess) -> ProcessMemory | None:
         proc = build_process(raw, self.users, self._cgroups, self.now)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 from textual import on
@@ -50,7 +50,7 @@ class HelpScreen(ModalScreen[None]):
 
     BINDINGS = [Binding("escape,q,question_mark,h,f1", "app.pop_screen", "Close")]
 
-    def __init__(self, owner: Screen[object]) -> None:
+    def __init__(self, owner: Screen[Any]) -> None:
         super().__init__()
         self.owner = owner
 
