@@ -168,7 +168,7 @@ class LiveSession:
         self._thp = snap.thp
         scheduler.end()
         previous = scheduler.previous
-        procs = tuple(p if previous.get((p.pid, p.starttime)) is p else self._merge(p) for p in snap.processes)
+        procs: tuple[ProcessMemory, ...] = tuple(p if previous.get((p.pid, p.starttime)) is p else self._merge(p) for p in snap.processes)
         rates: dict[tuple[object, ...], float] = {}
         last: dict[Key, tuple[float, int]] = {}
         for proc in procs:

@@ -61,3 +61,12 @@ def test_nothing_generic_lands_in_site_packages() -> None:
     assert Path(memtop.__file__).parent.name == "app"  # the app/ folder *is* the memtop package
     assert memtop.collectors.__name__ == "memtop.collectors"
     assert memtop.widgets.__name__ == "memtop.widgets"
+
+
+def test_the_code_type_checks(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "mypy", "--ignore-missing-imports", "--cache-dir", str(tmp_path / "cache"),
+         "collectors", "app", "widgets"],
+        cwd=REPO, capture_output=True, text=True,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
