@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Render the dashboard from fixture data into screenshots/ (SVG, and PNG where a converter exists).
 
-Usage: python scripts/screenshots.py   (from the repo, with the test extra installed)
+Usage: python screenshots/render.py   (from the repo, with the test extra installed)
 """
 
 from __future__ import annotations
