@@ -171,10 +171,6 @@ def build_rows(
     return rows
 
 
-def _sort_value(values: Mapping[str, int | None], name: str, fallback: object) -> object:
-    return values.get(name, fallback) if name in SUMMED else fallback
-
-
 def _group_rows(matched: Sequence[ProcessMemory], state: ViewState) -> list[Row]:
     groups: dict[str, list[ProcessMemory]] = defaultdict(list)
     for proc in matched:
