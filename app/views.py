@@ -171,6 +171,11 @@ def build_rows(
     return rows
 
 
+def _users(members: Sequence[ProcessMemory]) -> str:
+    names = {m.user for m in members}
+    return next(iter(names)) or "?" if len(names) == 1 else f"{len(names)} users"
+
+
 def _group_rows(matched: Sequence[ProcessMemory], state: ViewState) -> list[Row]:
     groups: dict[str, list[ProcessMemory]] = defaultdict(list)
     for proc in matched:
@@ -179,7 +184,7 @@ def _group_rows(matched: Sequence[ProcessMemory], state: ViewState) -> list[Row]
     rows = [
         Row(
             key=("g", state.mode, label), pid=None,
-            user=members[0].user or "?" if state.mode == "user" else f"{len({m.user for m in members})} users",
+            user=(members[0].user or "?") if state.mode == "user" else _users(members),
             name=label, command=f"{label} ({len(members)} processes)", values=_sum(members),
             members=len(members),
         )
