@@ -313,3 +313,18 @@ async def test_enter_shows_every_figure_and_why_one_is_missing() -> None:
         assert "pss             n/a" in text and "rss             2.0 MiB" in text
         await pilot.press("escape")
         assert isinstance(app.screen, MainScreen)
+
+
+async def test_keys_typed_in_one_burst_with_slash_land_in_the_filter() -> None:
+    """A fast typist or a paste: "/bash" arrives at once, before the input is even laid out."""
+    from textual import events
+
+    app = app_for()
+    async with app.run_test(size=(160, 45)) as pilot:
+        await pilot.pause()
+        for key, char in [("slash", "/"), *((c, c) for c in "sshd")]:
+            app.post_message(events.Key(key, char))  # no pause between them
+        await pilot.pause(0.3)
+        assert main_screen(app).query_one("#filter").value == "sshd"
+        assert isinstance(app.screen, MainScreen)  # "s" and "h" did not open sort or help
+        assert pids(app) == [100]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from rich.text import Text
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -24,6 +24,9 @@ from .modals import DetailsScreen, HelpScreen, SignalScreen, SortScreen
 if TYPE_CHECKING:
     from ..dashboard import MemtopApp
     from ..messages import SnapshotReady
+
+#: Actions bound to printable keys: off while the filter input is open.
+_LETTER_ACTIONS = frozenset({"sort_menu", "sort_by", "invert", "tree", "fold", "group", "pause", "speed", "help", "filter"})
 
 #: PSS/USS older than this many refreshes is shown dimmed and marked "~".
 STALE_REFRESHES = 3
@@ -188,6 +191,30 @@ class MainScreen(Screen[None]):
         box.value = self.view.text
         box.display = True
         box.focus()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # While the filter is open, letters are text, also those still queued
+        # behind the "/" that opened it: no letter-key action may fire.
+        if action in _LETTER_ACTIONS and self.query_one("#filter", Input).display:
+            return False
+        return True
+
+    def on_key(self, event: events.Key) -> None:
+        # Keys typed in the same burst as "/" (a fast typist, a paste) were
+        # queued for the table before the input opened: hand them over.
+        box = self.query_one("#filter", Input)
+        if event.key == "slash" and not box.display:
+            # Open it here, not through the binding's action (which runs only
+            # after the keys queued behind it were delivered): the footer and
+            # help still show the binding.
+            event.stop()
+            event.prevent_default()
+            self.action_filter()
+            return
+        if box.display and event.is_printable and event.character:
+            box.insert_text_at_cursor(event.character)
+            event.stop()
+            event.prevent_default()
 
     @on(Input.Changed, "#filter")
     def _filter_changed(self, event: Input.Changed) -> None:
