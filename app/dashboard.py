@@ -9,6 +9,7 @@ the event loop never waits on /proc. A pass that raises is shown and retried.
 from __future__ import annotations
 
 import asyncio
+import gc
 import threading
 import time
 from collections.abc import Callable
@@ -131,6 +132,10 @@ class MemtopApp(App[int]):
 
 def run_dashboard(collector: Collector, options: StartOptions) -> int:
     # NO_COLOR is honoured by Textual itself; memtop shows no state by colour alone.
+    # Thousands of long-lived records make the cyclic GC's full passes long
+    # pauses that a key press can land behind; none of them forms a cycle.
+    gc.freeze()
+    gc.set_threshold(20_000, 50, 1_000)
     app = MemtopApp(collector, options)
     result = app.run()
     return result or 0
