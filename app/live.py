@@ -95,16 +95,10 @@ class Scheduler:
         # next: compare the bytes and skip even the parse (2,000 a second).
         before = self.raw_stats.get(pid)
         self.raw_stats[pid] = raw_stat
-        if before != raw_stat or pid in self.visible or pid == self.selected:
-            return None
         kept = self._by_pid.get(pid)
-        if kept is None:
+        if before != raw_stat or kept is None or not self._may_keep(pid, (pid, kept.starttime)):
             return None
-        key = (pid, kept.starttime)
-        entry = self.seen.get(key)
-        if entry is None or self._now - entry.time >= self.max_age:
-            return None
-        self._alive.add(key)
+        self._alive.add((pid, kept.starttime))
         self.reused += 1
         return kept
 
@@ -114,15 +108,19 @@ class Scheduler:
         signature = (stat.rss_pages, stat.faults, stat.state, stat.threads, stat.name, stat.ppid)
         before = self.signatures.get(key)
         self.signatures[key] = signature
-        entry = self.seen.get(key)
-        if before != signature or entry is None or pid in self.visible or pid == self.selected:
-            return None
-        if self._now - entry.time >= self.max_age:
-            return None
         kept = self.previous.get(key)
-        if kept is not None:
-            self.reused += 1
+        if before != signature or kept is None or not self._may_keep(pid, key):
+            return None
+        self.reused += 1
         return kept
+
+    def _may_keep(self, pid: int, key: Key) -> bool:
+        """Off screen, not selected, and its rollup younger than max_age."""
+        entry = self.seen.get(key)
+        return (
+            entry is not None and pid not in self.visible and pid != self.selected
+            and self._now - entry.time < self.max_age
+        )
 
     def want(self, pid: int, stat: Stat) -> bool:
         key = (pid, stat.starttime)

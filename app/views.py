@@ -185,7 +185,7 @@ def _group_rows(matched: Sequence[ProcessMemory], state: ViewState) -> list[Row]
         Row(
             key=("g", state.mode, label), pid=None,
             user=(members[0].user or "?") if state.mode == "user" else _users(members),
-            name=label, command=f"{label} ({len(members)} processes)", values=_sum(members),
+            name=label, command=f"{label} ({len(members)} process{'' if len(members) == 1 else 'es'})", values=_sum(members),
             members=len(members),
         )
         for label, members in groups.items()

@@ -158,7 +158,7 @@ class SystemPane(Widget):
                 style=self._style("muted"),
             )
             if rec.unreadable:
-                line.append(f"; {rec.unreadable} processes unreadable")
+                line.append(f"; {rec.unreadable} process{'' if rec.unreadable == 1 else 'es'} unreadable")
             lines.append(line)
         return self._sized(lines)
 

@@ -64,7 +64,6 @@ class MainScreen(Screen[None]):
         self.selected: ProcessMemory | None = None
         self.exited: ProcessMemory | None = None
         self.error: str | None = None
-        self._filter_before = ""
         self._rows = RowCache()
         self._matched: list[ProcessMemory] = []
         self._matched_key: tuple[object, ...] | None = None
@@ -187,7 +186,6 @@ class MainScreen(Screen[None]):
     # -- filter -------------------------------------------------------------
     def action_filter(self) -> None:
         box = self.query_one("#filter", Input)
-        self._filter_before = self.view.text
         box.value = self.view.text
         box.display = True
         box.focus()
