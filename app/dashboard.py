@@ -19,10 +19,16 @@ import psutil
 from textual import work
 from textual.app import App
 
-from memtop.collectors.models import Snapshot
+from memtop.collectors.heap import OwnHeap
+from memtop.collectors.models import ProcessMemory, Snapshot
 from memtop.collectors.snapshot import Collector
+from memtop.widgets.heap_chart import HeapSeries
+from memtop.widgets.thp_panel import ThpView
 
+from .counters import CounterHistory, counter_values
+from .heap_sources import HeapSources
 from .live import LiveSession, Scheduler
+from .process_history import DEFAULT_WINDOW, WINDOWS, ProcessHistory
 from .messages import CollectorFailed, SnapshotReady
 from .screens.main import MainScreen
 
@@ -53,8 +59,13 @@ class MemtopApp(App[int]):
         snapshot: Snapshot | None = None,
         own_stats: bool = True,
         clock: Callable[[], float] = time.monotonic,
+        heap: HeapSources | None = None,
     ) -> None:
-        """``collector=None`` starts no task: tests post snapshots themselves."""
+        """``collector=None`` starts no task: tests post snapshots themselves.
+
+        ``heap``: where heap-in-use figures come from (default: memtop's own
+        glibc heap when collecting live, nothing for a captured tree).
+        """
         super().__init__()
         self.options = options
         self.interval = options.interval
@@ -69,6 +80,13 @@ class MemtopApp(App[int]):
         # A cancelled worker cannot stop its thread mid-read: this lock makes a
         # replacement loop wait for it, so two passes never run at once.
         self._pass_lock = threading.Lock()
+        # History the panes draw from; fed on the event loop, one snapshot at a time.
+        self.counters = CounterHistory()
+        self.history = ProcessHistory()
+        self.chart_window = DEFAULT_WINDOW
+        live = collector is not None and not options.frozen
+        self.heap = heap if heap is not None else HeapSources(OwnHeap() if live else None)
+        self._thp_view: tuple[float, ThpView] | None = None
 
     def on_mount(self) -> None:
         self.push_screen(MainScreen(self.options))
@@ -113,12 +131,37 @@ class MemtopApp(App[int]):
         return next((s for s in self.screen_stack if isinstance(s, MainScreen)), None)
 
     def on_snapshot_ready(self, message: SnapshotReady) -> None:
-        if self.main_screen is not None:
-            self.main_screen.show(message)
+        snap = message.snapshot
+        self.counters.add(snap.time, counter_values(snap))
+        selected = self.scheduler.selected
+        on_screen = self.scheduler.visible | ({selected} if selected is not None else set())
+        screen = self.main_screen
+        # The selected process keeps its history if it exits now: the screen
+        # goes on showing it, marked, until the selection moves.
+        keep = screen.selected.key if screen is not None and screen.selected is not None else None
+        self.history.record(snap.time, snap.processes, frozenset(on_screen), self.heap.read(), keep)
+        if screen is not None:
+            screen.show(message)
 
     def on_collector_failed(self, message: CollectorFailed) -> None:
         if self.main_screen is not None:
             self.main_screen.show_error(message.error)
+
+    def thp_view(self, snap: Snapshot) -> ThpView:
+        """The THP panel's figures as of ``snap`` (built once per snapshot)."""
+        if self._thp_view is None or self._thp_view[0] != snap.time:
+            self._thp_view = (snap.time, self.counters.view(snap))
+        return self._thp_view[1]
+
+    def chart_series(self, proc: ProcessMemory, now: float, exited: bool) -> HeapSeries | None:
+        """The heap-vs-RSS chart's samples for one process over the chosen window."""
+        if not exited:
+            self.history.track(proc, now, self.heap.read().get(proc.pid))
+        return self.history.series(proc.key, now, self.chart_window, self.heap.describe(proc.pid), exited)
+
+    def next_chart_window(self) -> float:
+        self.chart_window = WINDOWS[(WINDOWS.index(self.chart_window) + 1) % len(WINDOWS)] if self.chart_window in WINDOWS else DEFAULT_WINDOW
+        return self.chart_window
 
     def set_interval_seconds(self, seconds: float) -> None:
         self.interval = seconds

@@ -158,8 +158,9 @@ class LiveSession:
         """One snapshot (run in a worker thread) and RSS change per second per process."""
         scheduler = self.scheduler
         scheduler.begin()
-        # THP policy and per-size counters (~180 sysfs files) change seldom and
-        # nothing on this screen shows them per refresh: read them now and then.
+        # THP policies and khugepaged (~180 sysfs files in all) change seldom:
+        # read them all now and then; in between only the stats of the sizes
+        # that can fault, whose rates the THP panel shows every refresh.
         fresh_thp = self._passes % THP_EVERY == 0
         snap = self.collector.collect(scheduler, thp=True if fresh_thp else self._thp)
         self._passes += 1

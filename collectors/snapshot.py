@@ -17,7 +17,7 @@ from .paths import HostPaths
 from .pressure import parse_pressure
 from .processes import MemoryPolicy, ProcessReader, read_processes
 from .procfs import parse_int
-from .thp import read_thp
+from .thp import read_thp, refresh_stats
 from .vmstat import parse_vmstat
 
 
@@ -117,8 +117,9 @@ class Collector:
         """One snapshot.
 
         ``policy`` chooses whose files to read (default: every file of every
-        process). ``thp`` False skips the ~180 THP files and a ThpState given
-        is used instead (a live view reads them less often than the rest).
+        process). ``thp`` False skips the ~180 THP files; a ThpState given
+        keeps its policies and has only the stats of the sizes that can
+        fault re-read (a live view reads the rest less often).
         """
         paths = self.paths
         stamp = self.clock()
@@ -164,7 +165,7 @@ class Collector:
             reconciliation=reconciliation,
             pressure=pressure,
             vmstat=tuple(vmstat.items()),
-            thp=read_thp(paths.sys) if thp is True else (thp or None),
+            thp=read_thp(paths.sys) if thp is True else (refresh_stats(paths.sys, thp) if thp else None),
             processes=processes,
             hidden_processes=hidden,
             cgroup_hierarchy=self.cgroup_hierarchy,

@@ -101,3 +101,44 @@ def read_thp(sys_root: Path) -> ThpState | None:
         )
     finally:
         os.close(base)
+
+
+def may_fault(size: ThpSize, top_enabled: str | None) -> bool:
+    """Whether a size can allocate anonymous huge pages now, so its stats can move.
+
+    transhuge.rst: a size set to ``inherit`` follows the top-level ``enabled``;
+    ``never`` allocates nothing. A size without ``enabled`` (shmem-only) is
+    driven by shmem_enabled and is read anyway, as are unknown words.
+    """
+    policy = size.enabled
+    if policy == "inherit":
+        policy = top_enabled
+    return policy != "never"
+
+
+def refresh_stats(sys_root: Path, state: ThpState) -> ThpState:
+    """``state`` with the stats of the sizes that can fault re-read; the rest kept.
+
+    A live view wants per-size fault rates every refresh, but most sizes are
+    ``never`` on most hosts (18 files each): only the live ones are read.
+    """
+    if not state.sizes:
+        return state
+    live = [i for i, (_name, size) in enumerate(state.sizes) if may_fault(size, state.enabled)]
+    if not live:
+        return state
+    try:
+        base = os.open(sys_root / THP_DIR, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    except OSError:
+        return state
+    try:
+        sizes = list(state.sizes)
+        for index in live:
+            name, size = sizes[index]
+            values = _read_dir_values(base, f"hugepages-{name}/stats")
+            if values is not None:
+                stats = tuple((k, v) for k, v in values if isinstance(v, int))
+                sizes[index] = (name, ThpSize(size.enabled, stats))
+    finally:
+        os.close(base)
+    return ThpState(state.enabled, state.defrag, state.shmem_enabled, state.khugepaged, tuple(sizes))

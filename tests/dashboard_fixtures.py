@@ -51,3 +51,18 @@ def captured(name: str = "vm-6.18-root") -> Snapshot:
 def made(processes: tuple[ProcessMemory, ...] = PROCESSES) -> Snapshot:
     """The captured host's system view with hand-made processes."""
     return replace(captured(), processes=processes, reconciliation=None)
+
+
+def at(time: float, counters: dict[str, int] | None = None, processes: tuple[ProcessMemory, ...] = PROCESSES) -> Snapshot:
+    """``made()`` at ``time`` with some /proc/vmstat counters set (a sequence gives rates)."""
+    base = made(processes)
+    vmstat = dict(base.vmstat)
+    vmstat.update(counters or {})
+    return replace(base, time=time, vmstat=tuple(vmstat.items()))
+
+
+def growing(rss_mib: int, heap_mib: int | None = None) -> tuple[ProcessMemory, ...]:
+    """PROCESSES with train.py (pid 201) at ``rss_mib`` of RSS, half of it anonymous."""
+    return tuple(
+        replace(p, rss=rss_mib * MIB, anon=rss_mib * MIB // 2) if p.pid == 201 else p for p in PROCESSES
+    )

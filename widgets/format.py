@@ -60,3 +60,40 @@ def percent(part: int | None, whole: int | None) -> str:
     if part is None or not whole:
         return "-"
     return f"{part * 100 / whole:.1f}%"
+
+
+_BLOCKS = "▁▂▃▄▅▆▇█"
+
+
+def sparkline(values: tuple[float, ...] | list[float], width: int | None = None, top: float | None = None) -> str:
+    """The last ``width`` values as block glyphs scaled to ``top`` (default: their maximum).
+
+    Zero is a space and anything above zero at least the lowest block, so a
+    single event in a quiet window still shows.
+    """
+    shown = list(values[-width:]) if width else list(values)
+    peak = top if top is not None else max(shown, default=0.0)
+    if peak <= 0:
+        return " " * len(shown)
+    out = []
+    for value in shown:
+        if value <= 0:
+            out.append(" ")
+        else:
+            out.append(_BLOCKS[min(int(value / peak * (len(_BLOCKS) - 1) + 0.5), len(_BLOCKS) - 1)])
+    return "".join(out)
+
+
+def events(per_second: float | None) -> str:
+    """An event rate for a narrow cell: 0, 3.5, 120, 4.2k, 1.1M; '-' when unknown."""
+    if per_second is None:
+        return "-"
+    if per_second == 0:
+        return "0"
+    if per_second < 10:
+        return f"{per_second:.1f}"
+    if per_second < 1000:
+        return f"{per_second:.0f}"
+    if per_second < 1_000_000:
+        return f"{per_second / 1000:.1f}k"
+    return f"{per_second / 1_000_000:.1f}M"

@@ -14,19 +14,28 @@ from textual.widgets import Footer, Input
 
 from memtop.collectors.models import ProcessMemory, Snapshot
 from memtop.widgets.format import human
+from memtop.widgets.heap_chart import HeapChart
 from memtop.widgets.process_table import ProcessTable
 from memtop.widgets.status_header import HeaderInfo, StatusHeader, TotalsLine
 from memtop.widgets.system_pane import SystemPane
+from memtop.widgets.thp_panel import ThpPanel
 
 from ..views import Row, RowCache, ViewState, build_rows, matching, proc_key, totals
 from .modals import DetailsScreen, HelpScreen, SignalScreen, SortScreen
+from .thp_help import ThpHelpScreen
 
 if TYPE_CHECKING:
     from ..dashboard import MemtopApp
     from ..messages import SnapshotReady
 
 #: Actions bound to printable keys: off while the filter input is open.
-_LETTER_ACTIONS = frozenset({"sort_menu", "sort_by", "invert", "tree", "fold", "group", "pause", "speed", "help", "filter"})
+_LETTER_ACTIONS = frozenset({
+    "sort_menu", "sort_by", "invert", "tree", "fold", "group", "pause", "speed", "help", "filter", "chart_window", "thp_help",
+})
+
+#: From this many columns on, the THP panel and the chart sit beside the table;
+#: below it they shrink to a few lines under it.
+SIDE_FROM = 150
 
 #: PSS/USS older than this many refreshes is shown dimmed and marked "~".
 STALE_REFRESHES = 3
@@ -47,6 +56,8 @@ class MainScreen(Screen[None]):
         Binding("z,Z", "pause", "Pause", tooltip="Freeze the display; collection goes on"),
         Binding("left_square_bracket", "speed(1)", "Slower", show=False, tooltip="Refresh less often"),
         Binding("right_square_bracket", "speed(-1)", "Faster", show=False, tooltip="Refresh more often"),
+        Binding("w", "chart_window", "Window", show=False, tooltip="Heap-vs-RSS chart: cycle its window (1, 5, 15, 30 min)"),
+        Binding("T", "thp_help", "THP", tooltip="THP and compaction counters, each explained after the kernel's documentation"),
         Binding("f9", "signal", "Kill", tooltip="Send a signal to the selected process"),
         Binding("question_mark,h,f1", "help", "Help"),
         Binding("escape", "clear_filter", "Clear filter", show=False),
@@ -80,13 +91,43 @@ class MainScreen(Screen[None]):
             with Vertical(id="processes"):
                 yield ProcessTable(id="table")
                 yield TotalsLine(id="totals")
-            # The THP/compaction panel and the heap-vs-RSS chart go here (next issue).
+            with Vertical(id="side"):
+                yield ThpPanel(id="thp")
+                yield HeapChart(id="chart")
         yield Input(placeholder="filter: name, command line, user or pid (Enter keeps, Esc cancels)", id="filter")
         yield Footer()
 
     def on_mount(self) -> None:
         self.query_one("#filter", Input).display = False
         self.query_one(ProcessTable).focus()
+        self._layout_panes()
+
+    def on_resize(self) -> None:
+        self._layout_panes()
+
+    def _layout_panes(self) -> None:
+        wide = self.size.width >= SIDE_FROM
+        self.query_one("#body").set_class(wide, "-wide")
+        self._update_panes()
+
+    def _update_panes(self) -> None:
+        """The THP panel for this snapshot, the chart for the selected process."""
+        snap = self.snapshot
+        if snap is None:
+            return
+        wide = self.size.width >= SIDE_FROM
+        self.query_one(ThpPanel).show(self.memtop.thp_view(snap), compact=not wide)
+        self._update_chart()
+
+    def _update_chart(self) -> None:
+        snap = self.snapshot
+        proc = self.selected
+        chart = self.query_one(HeapChart)
+        if snap is None or proc is None:
+            chart.show(None)
+            return
+        exited = self.exited is not None and proc.key == self.exited.key
+        chart.show(self.memtop.chart_series(proc, snap.time, exited))
 
     # -- data ---------------------------------------------------------------
     def show(self, message: SnapshotReady) -> None:
@@ -141,6 +182,7 @@ class MainScreen(Screen[None]):
             f"swap {human(sums.values['swap'])}{unknown}{hidden}{mode}"
         )
         self._update_header()
+        self.query_one(ThpPanel).show(self.memtop.thp_view(snap), compact=self.size.width < SIDE_FROM)
 
     def _update_header(self) -> None:
         snap = self.snapshot
@@ -165,6 +207,7 @@ class MainScreen(Screen[None]):
         else:
             found = next((p for p in snap.processes if proc_key(p) == row.key), None)
             self.selected = found or (self.exited if self.exited and proc_key(self.exited) == row.key else None)
+        self._update_chart()
         self.memtop.track_on_screen(self.query_one(ProcessTable).visible_pids, self.selected.pid if self.selected else None)
 
     @on(ProcessTable.Selected)
@@ -287,6 +330,15 @@ class MainScreen(Screen[None]):
         index = max(0, min(index + step, len(INTERVALS) - 1))
         self.memtop.set_interval_seconds(INTERVALS[index])
         self._update_header()
+
+    def action_chart_window(self) -> None:
+        window = self.memtop.next_chart_window()
+        self._update_chart()
+        self.notify(f"heap-vs-RSS chart: last {window / 60:g} min")
+
+    def action_thp_help(self) -> None:
+        view = self.memtop.thp_view(self.snapshot) if self.snapshot is not None else None
+        self.app.push_screen(ThpHelpScreen(view))
 
     def action_signal(self) -> None:
         if self.selected is not None and self.exited is None:

@@ -1,0 +1,211 @@
+"""The selected process's memory over time: RSS, RssAnon and, where a source exists, heap in use.
+
+The allocator's view (heap in use) under the kernel's (RSS): a gap that
+grows while the heap does not is memory freed but never returned. Drawn
+with plotext where there is room, as two sparklines (heap above, RSS below)
+otherwise. A plotext build costs ~10 ms, so the chart is rebuilt only when
+its samples change or time has moved it by a column, never on a plain
+refresh of the screen.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import plotext
+from rich.console import Group, RenderableType
+from rich.text import Text
+from textual.color import Color
+from textual.widget import Widget
+
+from .format import compact, human, sparkline
+
+#: Below this size the two-line sparkline form is drawn.
+PLOT_MIN_HEIGHT = 9
+PLOT_MIN_WIDTH = 40
+
+#: Each series, its theme colour and its marker: the marker tells them apart without colour.
+SERIES = (("RSS", "primary", "hd"), ("RssAnon", "warning", "braille"), ("heap", "success", "•"))
+
+
+@dataclass(frozen=True, slots=True)
+class HeapSeries:
+    """Samples of one process, each value holding from its time until the next sample."""
+
+    label: str
+    times: tuple[float, ...]
+    rss: tuple[int | None, ...]
+    anon: tuple[int | None, ...]
+    heap: tuple[int | None, ...]
+    heap_note: str  # where the heap figure comes from, or why there is none
+    now: float
+    window: float
+    exited: bool = False
+
+
+def resample(times: Sequence[float], values: Sequence[int | None], now: float, window: float, n: int) -> list[float]:
+    """The value in force at the end of each of ``n`` equal buckets over the window (0 before any)."""
+    out: list[float] = []
+    index = -1
+    for bucket in range(n):
+        end = now - window + window * (bucket + 1) / n
+        while index + 1 < len(times) and times[index + 1] <= end:
+            index += 1
+        value = values[index] if index >= 0 else None
+        out.append(float(value) if value is not None else 0.0)
+    return out
+
+
+def steps(times: Sequence[float], values: Sequence[int | None], now: float, window: float) -> tuple[list[float], list[float]]:
+    """Points of a step line over the window, x in seconds before now (negative)."""
+    start = now - window
+    xs: list[float] = []
+    ys: list[float] = []
+    current: int | None = None
+    for time, value in zip(times, values):
+        if time <= start:
+            current = value  # in force when the window begins
+            continue
+        if current is not None:
+            if not xs:
+                xs.append(-window)
+                ys.append(float(current))
+            xs.append(time - now)  # the old value holds up to this sample
+            ys.append(float(current))
+        if value is not None:
+            xs.append(time - now)
+            ys.append(float(value))
+        current = value
+    if current is not None:
+        if not xs:
+            xs.append(-window)
+            ys.append(float(current))
+        xs.append(0.0)
+        ys.append(float(current))
+    return xs, ys
+
+
+def _unit(peak: float) -> tuple[str, float]:
+    for name, size in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if peak >= size:
+            return name, float(size)
+    return "B", 1.0
+
+
+class HeapChart(Widget):
+    """Heap in use against RSS and RssAnon for one process."""
+
+    DEFAULT_CSS = """
+    HeapChart { height: 1fr; min-height: 2; padding: 0 1; }
+    HeapChart > .heap-chart--muted { color: $text-muted; }
+    HeapChart > .heap-chart--head { text-style: bold; }
+    """
+    COMPONENT_CLASSES = {"heap-chart--muted", "heap-chart--head"}
+
+    series: HeapSeries | None = None
+    builds = 0  # plotext builds so far (the costly part; the benchmark reads it)
+    _key: tuple[object, ...] = ()
+    _cached: RenderableType | None = None
+
+    def show(self, series: HeapSeries | None) -> None:
+        """New samples; a repaint only when the picture would change."""
+        self.series = series
+        if self._picture_key() != self._key:
+            self.refresh()
+
+    def on_resize(self) -> None:
+        self._key = ()
+
+    def _picture_key(self) -> tuple[object, ...]:
+        s = self.series
+        if s is None:
+            return (None,)
+        width = max(self.size.width - 8, 1)
+        # Time moves the lines left by one column every window/width seconds.
+        return (s.label, s.times, s.rss, s.anon, s.heap, s.heap_note, s.exited, s.window, int(s.now * width / s.window),
+                self.size.width, self.size.height)
+
+    def render(self) -> RenderableType:
+        key = self._picture_key()
+        if key == self._key and self._cached is not None:
+            return self._cached
+        self._key = key
+        self._cached = self._draw()
+        return self._cached
+
+    def _muted(self, text: str) -> Text:
+        return Text(text, style=self.get_component_rich_style("heap-chart--muted"))
+
+    def _figures(self, s: HeapSeries) -> tuple[Text, Text]:
+        """The latest RSS and RssAnon; heap in use and the gap, or why there is no heap."""
+        rss = next((v for v in reversed(s.rss) if v is not None), None)
+        anon = next((v for v in reversed(s.anon) if v is not None), None)
+        heap = next((v for v in reversed(s.heap) if v is not None), None)
+        kernel = Text.assemble(("RSS ", "bold"), human(rss), ("  RssAnon ", "bold"), human(anon))
+        if heap is None:
+            return kernel, self._muted(s.heap_note)
+        allocator = Text.assemble(("heap ", "bold"), human(heap))
+        if rss is not None:
+            allocator.append_text(Text.assemble(("  gap RSS−heap ", "bold"), human(rss - heap)))
+        allocator.append_text(self._muted(f"  {s.heap_note}"))
+        return kernel, allocator
+
+    def _draw(self) -> RenderableType:
+        s = self.series
+        if s is None:
+            return self._muted("heap vs RSS: select a process")
+        title = Text.assemble((s.label, "bold"), f"  last {s.window / 60:g} min", "  (exited)" if s.exited else "")
+        heap_known = any(v is not None for v in s.heap)
+        if self.size.height < PLOT_MIN_HEIGHT or self.size.width < PLOT_MIN_WIDTH:
+            return self._sparklines(s, heap_known)
+        plot, unit = self._plot(s, heap_known)
+        title.append(f"  ({unit}, seconds ago)" if unit else "", style=self.get_component_rich_style("heap-chart--muted"))
+        return Group(title, *self._figures(s), plot)
+
+    def _sparklines(self, s: HeapSeries, heap_known: bool) -> Group:
+        """Heap above RSS on one scale (the RSS peak), each with its latest figure."""
+        width = max(self.size.width - 2, 10)
+        cells = max(width - 30, 4)
+        rss = resample(s.times, s.rss, s.now, s.window, cells)
+        top = max(rss, default=0.0) or None
+        last = next((v for v in reversed(s.rss) if v is not None), None)
+        anon = next((v for v in reversed(s.anon) if v is not None), None)
+        heap_line = Text("heap ", style="bold")
+        if heap_known:
+            now_heap = next((v for v in reversed(s.heap) if v is not None), None)
+            heap_line.append(sparkline(resample(s.times, s.heap, s.now, s.window, cells), cells, top))
+            gap = "" if now_heap is None or last is None else f" gap {compact(last - now_heap)}"
+            heap_line.append(f" {compact(now_heap)}{gap}")
+        else:
+            heap_line.append_text(self._muted(s.heap_note))
+        rss_line = Text("RSS  ", style="bold")
+        rss_line.append(sparkline(rss, cells, top))
+        rss_line.append(f" {compact(last)} anon {compact(anon)}")
+        room = width - max(heap_line.cell_len, rss_line.cell_len) - 2
+        if room >= len(s.label):  # which process, where it fits
+            (heap_line if heap_line.cell_len < rss_line.cell_len else rss_line).append(f"  {s.label}")
+        return Group(heap_line, rss_line)
+
+    def _plot(self, s: HeapSeries, heap_known: bool) -> tuple[RenderableType, str]:
+        width = max(self.size.width - 2, 20)
+        height = max(self.size.height - 3, 4)
+        lines = [(name, color, marker, values) for (name, color, marker), values in zip(SERIES, (s.rss, s.anon, s.heap))]
+        if not heap_known:
+            lines = lines[:2]
+        drawn = [(name, color, marker, *steps(s.times, values, s.now, s.window)) for name, color, marker, values in lines]
+        peak = max((max(ys) for *_rest, ys in drawn if ys), default=0.0)
+        if peak <= 0:
+            return self._muted("no samples in the window yet"), ""
+        unit, scale = _unit(peak)
+        theme = self.app.theme_variables
+        plotext.clf()
+        plotext.plotsize(width, height)
+        plotext.theme("clear")
+        for name, color, marker, xs, ys in drawn:
+            rgb = Color.parse(theme.get(color, "white")).rgb
+            plotext.plot(xs, [y / scale for y in ys], label=name, marker=marker, color=rgb)
+        plotext.xlim(-s.window, 0)
+        plotext.ylim(0, peak / scale * 1.05)
+        self.builds += 1
+        return Text.from_ansi(plotext.build()), unit
