@@ -14,12 +14,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import plotext
-from rich.console import Group, RenderableType
 from rich.text import Text
 from textual.color import Color
-from textual.widget import Widget
 
 from .format import compact, human, sparkline
+from .text_lines import TextLines
 
 #: Below this size the two-line sparkline form is drawn.
 PLOT_MIN_HEIGHT = 9
@@ -86,6 +85,29 @@ def steps(times: Sequence[float], values: Sequence[int | None], now: float, wind
     return xs, ys
 
 
+def thin(xs: list[float], ys: list[float], window: float, buckets: int) -> tuple[list[float], list[float]]:
+    """At most four points per column: the first, lowest, highest and last, in time order.
+
+    plotext's cost grows with the points drawn; more than a column can show
+    changes nothing on screen, and keeping each column's extremes keeps its spikes.
+    """
+    if len(xs) <= 4 * buckets:
+        return xs, ys
+    out_x: list[float] = []
+    out_y: list[float] = []
+    start = 0
+    while start < len(xs):
+        column = min(int((xs[start] + window) / window * buckets), buckets - 1)
+        end = start
+        while end + 1 < len(xs) and min(int((xs[end + 1] + window) / window * buckets), buckets - 1) == column:
+            end += 1
+        picks = sorted({start, end, min(range(start, end + 1), key=ys.__getitem__), max(range(start, end + 1), key=ys.__getitem__)})
+        out_x.extend(xs[i] for i in picks)
+        out_y.extend(ys[i] for i in picks)
+        start = end + 1
+    return out_x, out_y
+
+
 def _unit(peak: float) -> tuple[str, float]:
     for name, size in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
         if peak >= size:
@@ -93,7 +115,7 @@ def _unit(peak: float) -> tuple[str, float]:
     return "B", 1.0
 
 
-class HeapChart(Widget):
+class HeapChart(TextLines):
     """Heap in use against RSS and RssAnon for one process."""
 
     DEFAULT_CSS = """
@@ -106,33 +128,26 @@ class HeapChart(Widget):
     series: HeapSeries | None = None
     builds = 0  # plotext builds so far (the costly part; the benchmark reads it)
     _key: tuple[object, ...] = ()
-    _cached: RenderableType | None = None
 
     def show(self, series: HeapSeries | None) -> None:
-        """New samples; a repaint only when the picture would change."""
+        """New samples; redrawn only when the picture would change."""
         self.series = series
-        if self._picture_key() != self._key:
-            self.refresh()
+        key = self._picture_key()
+        if key != self._key:
+            self._key = key
+            self.set_lines(self._draw())
 
     def on_resize(self) -> None:
-        self._key = ()
+        self._key = self._picture_key()
+        self.set_lines(self._draw())
 
     def _picture_key(self) -> tuple[object, ...]:
         s = self.series
         if s is None:
-            return (None,)
+            return (None, self.size)
         width = max(self.size.width - 8, 1)
         # Time moves the lines left by one column every window/width seconds.
-        return (s.label, s.times, s.rss, s.anon, s.heap, s.heap_note, s.exited, s.window, int(s.now * width / s.window),
-                self.size.width, self.size.height)
-
-    def render(self) -> RenderableType:
-        key = self._picture_key()
-        if key == self._key and self._cached is not None:
-            return self._cached
-        self._key = key
-        self._cached = self._draw()
-        return self._cached
+        return (s.label, s.times, s.rss, s.anon, s.heap, s.heap_note, s.exited, s.window, int(s.now * width / s.window), self.size)
 
     def _muted(self, text: str) -> Text:
         return Text(text, style=self.get_component_rich_style("heap-chart--muted"))
@@ -151,19 +166,19 @@ class HeapChart(Widget):
         allocator.append_text(self._muted(f"  {s.heap_note}"))
         return kernel, allocator
 
-    def _draw(self) -> RenderableType:
+    def _draw(self) -> list[Text]:
         s = self.series
         if s is None:
-            return self._muted("heap vs RSS: select a process")
+            return [self._muted("heap vs RSS: select a process")]
         title = Text.assemble((s.label, "bold"), f"  last {s.window / 60:g} min", "  (exited)" if s.exited else "")
         heap_known = any(v is not None for v in s.heap)
         if self.size.height < PLOT_MIN_HEIGHT or self.size.width < PLOT_MIN_WIDTH:
             return self._sparklines(s, heap_known)
         plot, unit = self._plot(s, heap_known)
         title.append(f"  ({unit}, seconds ago)" if unit else "", style=self.get_component_rich_style("heap-chart--muted"))
-        return Group(title, *self._figures(s), plot)
+        return [title, *self._figures(s), *plot]
 
-    def _sparklines(self, s: HeapSeries, heap_known: bool) -> Group:
+    def _sparklines(self, s: HeapSeries, heap_known: bool) -> list[Text]:
         """Heap above RSS on one scale (the RSS peak), each with its latest figure."""
         width = max(self.size.width - 2, 10)
         cells = max(width - 30, 4)
@@ -185,18 +200,22 @@ class HeapChart(Widget):
         room = width - max(heap_line.cell_len, rss_line.cell_len) - 2
         if room >= len(s.label):  # which process, where it fits
             (heap_line if heap_line.cell_len < rss_line.cell_len else rss_line).append(f"  {s.label}")
-        return Group(heap_line, rss_line)
+        return [heap_line, rss_line]
 
-    def _plot(self, s: HeapSeries, heap_known: bool) -> tuple[RenderableType, str]:
+    def _plot(self, s: HeapSeries, heap_known: bool) -> tuple[list[Text], str]:
         width = max(self.size.width - 2, 20)
         height = max(self.size.height - 3, 4)
         lines = [(name, color, marker, values) for (name, color, marker), values in zip(SERIES, (s.rss, s.anon, s.heap))]
         if not heap_known:
             lines = lines[:2]
-        drawn = [(name, color, marker, *steps(s.times, values, s.now, s.window)) for name, color, marker, values in lines]
+        columns = max(width - 8, 1) * 2  # braille: two dots per cell
+        drawn = [
+            (name, color, marker, *thin(*steps(s.times, values, s.now, s.window), s.window, columns))
+            for name, color, marker, values in lines
+        ]
         peak = max((max(ys) for *_rest, ys in drawn if ys), default=0.0)
         if peak <= 0:
-            return self._muted("no samples in the window yet"), ""
+            return [self._muted("no samples in the window yet")], ""
         unit, scale = _unit(peak)
         theme = self.app.theme_variables
         plotext.clf()
@@ -208,4 +227,4 @@ class HeapChart(Widget):
         plotext.xlim(-s.window, 0)
         plotext.ylim(0, peak / scale * 1.05)
         self.builds += 1
-        return Text.from_ansi(plotext.build()), unit
+        return Text.from_ansi(plotext.build()).split("\n"), unit

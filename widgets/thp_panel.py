@@ -10,13 +10,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from rich.console import Group, RenderableType
 from rich.text import Text
-from textual.widget import Widget
 
 from memtop.collectors.models import ThpState
 
 from .format import events, human, sparkline
+from .text_lines import TextLines
 
 #: Always listed, in this order (transhuge.rst "Monitoring usage"); any other
 #: thp_* or compact_* counter is listed while it moves.
@@ -73,7 +72,7 @@ def _sizes(state: ThpState) -> str:
     return ("mTHP " + " · ".join(words)) if words else ("mTHP sizes all never" if state.sizes else "")
 
 
-class ThpPanel(Widget):
+class ThpPanel(TextLines):
     """THP and compaction: the full table where there is room, one or two lines otherwise."""
 
     DEFAULT_CSS = """
@@ -92,15 +91,13 @@ class ThpPanel(Widget):
     def show(self, view: ThpView | None, compact: bool) -> None:
         if view == self.view and compact == self.compact:
             return  # nothing moved: no repaint (most refreshes on a quiet host)
-        resized = compact != self.compact or (self.view is None) != (view is None) or (
-            view is not None and self.view is not None
-            and (len(view.counters), len(view.sizes), view.stalls > 0, view.state is None)
-            != (len(self.view.counters), len(self.view.sizes), self.view.stalls > 0, self.view.state is None)
-        )
         self.view, self.compact = view, compact
         self.set_class(bool(view and view.stalls), "-stalling")
         self.set_class(not compact, "-full")
-        self.refresh(layout=resized)
+        self.set_lines(self._lines())
+
+    def on_resize(self) -> None:
+        self.set_lines(self._lines())
 
     def _style(self, name: str):  # noqa: ANN202 - a rich Style
         return self.get_component_rich_style(f"thp-panel--{name}")
@@ -109,14 +106,18 @@ class ThpPanel(Widget):
         now = " · stalling now" if view.stalling else ""
         return Text(f"{STALL_MARK} COMPACTION STALLS: {view.stalls} in the last {view.window:.0f} s{now}", style=self._style("alert"))
 
-    def render(self) -> RenderableType:
+    def _lines(self) -> list[Text]:
         view = self.view
         if view is None:
-            return Text("THP: waiting for two snapshots", style=self._style("muted"))
+            return [Text("THP: waiting for two snapshots", style=self._style("muted"))]
         if view.state is None and not any(c.present for c in view.counters):
-            return Text("THP: not available here (no /sys/kernel/mm/transparent_hugepage: "
-                        "compiled out, or sysfs not mounted in this container)", style=self._style("muted"))
-        return self._compact(view) if self.compact else self._full(view)
+            muted = self._style("muted")
+            if self.compact:
+                return [Text("THP: not available here (no /sys/kernel/mm/transparent_hugepage)", style=muted)]
+            return [Text("THP: not available here", style=muted),
+                    Text("no /sys/kernel/mm/transparent_hugepage: compiled out,", style=muted),
+                    Text("or sysfs not mounted in this container", style=muted)]
+        return [self._compact(view)] if self.compact else self._full(view)
 
     def _policy(self, state: ThpState | None) -> Text:
         if state is None:
@@ -152,9 +153,9 @@ class ThpPanel(Widget):
         line.rstrip()
         return line
 
-    def _full(self, view: ThpView) -> Group:
+    def _full(self, view: ThpView) -> list[Text]:
         width = max(self.size.width, 40)
-        lines: list[RenderableType] = []
+        lines: list[Text] = []
         if view.stalls:
             lines.append(self._alert(view))
             lines.append(Text("tasks were blocked in direct compaction (see defrag)", style=self._style("muted")))
@@ -184,7 +185,7 @@ class ThpPanel(Widget):
         lines.append(Text(f"fallback ratio ({view.window:.0f} s): {ratio}"))
         if view.covered < view.window:
             lines.append(Text(f"window: {view.covered:.0f} of {view.window:.0f} s so far", style=self._style("muted")))
-        return Group(*lines)
+        return lines
 
     def _counter(self, counter: CounterLine, name_width: int, spark_width: int) -> Text:
         name = counter.name if len(counter.name) <= name_width else counter.name[: name_width - 1] + "…"
