@@ -17,20 +17,26 @@ sys.path.insert(0, str(REPO))
 
 from memtop.dashboard import MemtopApp, StartOptions  # noqa: E402
 from tests.dashboard_fixtures import made  # noqa: E402
+from tests.test_panes_snapshots import feed, make_app  # noqa: E402
 
+#: name, terminal size, keys; "live" shots are fed 30 s of fixture snapshots
+#: first (THP faults, two compaction stalls, a process growing beside its heap).
 SHOTS = (
-    ("main-160x45", (160, 45), ()),
-    ("main-80x24", (80, 24), ()),
-    ("tree-160x45", (160, 45), ("t",)),
-    ("group-by-program-160x45", (160, 45), ("g",)),
-    ("help-120x40", (120, 40), ("question_mark",)),
+    ("main-160x45", (160, 45), (), True),
+    ("main-80x24", (80, 24), (), True),
+    ("tree-160x45", (160, 45), ("t",), False),
+    ("group-by-program-160x45", (160, 45), ("g",), False),
+    ("help-120x40", (120, 40), ("question_mark",), False),
+    ("thp-counters-160x45", (160, 45), ("T",), True),
 )
 
 
-async def shoot(name: str, size: tuple[int, int], keys: tuple[str, ...], out: Path) -> Path:
-    app = MemtopApp(None, StartOptions(), snapshot=made(), own_stats=False)
+async def shoot(name: str, size: tuple[int, int], keys: tuple[str, ...], live: bool, out: Path) -> Path:
+    app = make_app() if live else MemtopApp(None, StartOptions(), snapshot=made(), own_stats=False)
     async with app.run_test(size=size) as pilot:
         await pilot.pause()
+        if live:
+            await feed(pilot)
         await pilot.press(*keys)
         await pilot.pause()
         path = out / f"{name}.svg"
@@ -42,8 +48,8 @@ def main() -> int:
     out = REPO / "screenshots"
     out.mkdir(exist_ok=True)
     converter = shutil.which("rsvg-convert")
-    for name, size, keys in SHOTS:
-        svg = asyncio.run(shoot(name, size, keys, out))
+    for name, size, keys, live in SHOTS:
+        svg = asyncio.run(shoot(name, size, keys, live, out))
         print(svg.relative_to(REPO))
         if converter:
             # rsvg draws &#160; with no width: hand it ordinary, preserved spaces.

@@ -36,6 +36,12 @@ HELP_NOTES = (
     AVAILABLE_MEANS + ". free is small on a healthy machine: the kernel uses idle memory as cache.",
     "Reconciliation (wide terminals): PSS of all processes against AnonPages + Shmem + Mapped; "
     "the difference is in no process (unmapped page cache and shmem, kernel memory).",
+    "THP pane: events per second of the kernel's thp_* and compact_* counters, events in the last "
+    "60 s and their sparkline; a compaction stall (a task blocked making a huge page) is flagged with "
+    "'‼' for 60 s. T explains every counter.",
+    "Heap vs RSS: the selected process's RSS and RssAnon over time, and heap in use where memtop "
+    "knows it (for now memtop's own, from glibc mallinfo2). A gap RSS - heap that grows while the heap "
+    "does not is memory freed but not returned to the kernel. w changes the window.",
 )
 
 
