@@ -183,7 +183,9 @@ class ThpPanel(TextLines):
         else:
             ratio = f"{view.fallback_ratio:.1%} fell back to small pages"
         lines.append(Text(f"fallback ratio ({view.window:.0f} s): {ratio}"))
-        if view.covered < view.window:
+        if not view.covered:
+            lines.append(Text("rates from the second snapshot on", style=self._style("muted")))
+        elif view.covered < view.window:
             lines.append(Text(f"window: {view.covered:.0f} of {view.window:.0f} s so far", style=self._style("muted")))
         return lines
 
