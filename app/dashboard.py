@@ -24,6 +24,7 @@ from memtop.collectors.snapshot import Collector
 
 from .live import LiveSession, Scheduler
 from .messages import CollectorFailed, SnapshotReady
+from .screens.cgroups import CgroupScreen
 from .screens.main import MainScreen
 
 INTERVALS = (0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0)
@@ -115,6 +116,8 @@ class MemtopApp(App[int]):
     def on_snapshot_ready(self, message: SnapshotReady) -> None:
         if self.main_screen is not None:
             self.main_screen.show(message)
+        if isinstance(self.screen, CgroupScreen):
+            self.screen.show(message.snapshot)
 
     def on_collector_failed(self, message: CollectorFailed) -> None:
         if self.main_screen is not None:
@@ -123,6 +126,11 @@ class MemtopApp(App[int]):
     def set_interval_seconds(self, seconds: float) -> None:
         self.interval = seconds
         self.scheduler.interval = seconds
+
+    def watch_cgroups(self, on: bool) -> None:
+        """The cgroup view is open (or closed): read the cgroup tree each pass (or not)."""
+        if self.session is not None:
+            self.session.cgroups = on
 
     def track_on_screen(self, pids: frozenset[int], selected: int | None) -> None:
         """The screen tells which pids are on screen: their PSS is read every refresh."""

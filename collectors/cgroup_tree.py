@@ -27,6 +27,15 @@ from .pressure import parse_pressure
 from .procfs import memory_cgroup, parse_cgroup
 
 
+#: The files the reader reads in each cgroup directory, per version.
+FILES = {
+    1: ("memory.usage_in_bytes", "memory.limit_in_bytes", "memory.soft_limit_in_bytes", "memory.stat",
+        "memory.oom_control", "memory.failcnt", "cgroup.procs"),
+    2: ("memory.current", "memory.max", "memory.high", "memory.low", "memory.min", "memory.stat",
+        "memory.events", "memory.pressure", "cgroup.procs", "cgroup.controllers"),
+}
+
+
 class MemoryMount(NamedTuple):
     """Where the memory hierarchy is (a parse result, not a snapshot type)."""
 
@@ -150,6 +159,17 @@ class CgroupReader:
         finally:
             os.close(fd)
 
+    def files(self) -> list[Path]:
+        """Every file the tree read would open (for ``memtop capture``)."""
+        if self.top is None or self.mount is None:
+            return []
+        names = FILES[self.mount.version]
+        out: list[Path] = []
+        for dirpath, dirnames, files in os.walk(self.top, onerror=lambda _e: None):
+            dirnames.sort()
+            out.extend(Path(dirpath) / name for name in names if name in files)
+        return out
+
     # -- memtop's own limit ------------------------------------------------------
     def container(self) -> ContainerLimit | None:
         """The smallest limit over memtop's own cgroup and its ancestors, with that cgroup's usage."""
@@ -176,6 +196,15 @@ class CgroupReader:
                 break
             path = path.rstrip("/").rsplit("/", 1)[0] or "/"
         return best
+
+
+    def refresh(self, known: ContainerLimit) -> ContainerLimit:
+        """The same limit with its cgroup's usage read again (one file)."""
+        directory = self.directory(known.path)
+        if directory is None:
+            return known
+        name = "memory.usage_in_bytes" if known.version == 1 else "memory.current"
+        return replace(known, current=_get(directory, name, parse_counter))
 
 
 def _get(directory: Path, name: str, parse: Callable[[str], object]):  # type: ignore[no-untyped-def]

@@ -115,6 +115,11 @@ class Collector:
         self.can_hide = can_hide(paths)  # mount options and namespaces do not change under us
         self.cgroups = CgroupReader(paths, self.facts.page_size)
 
+    def _container(self, container: bool | ContainerLimit | None) -> ContainerLimit | None:
+        if container is True:
+            return self.cgroups.container()
+        return self.cgroups.refresh(container) if isinstance(container, ContainerLimit) else None
+
     def collect(
         self,
         policy: MemoryPolicy | None = None,
@@ -128,7 +133,8 @@ class Collector:
         process). ``thp`` False skips the ~180 THP files and a ThpState given
         is used instead (a live view reads them less often than the rest).
         ``cgroups`` False skips the memory cgroup tree (7-9 files per cgroup);
-        ``container`` works like ``thp`` for memtop's own limit.
+        ``container`` True looks up memtop's own limit; a ContainerLimit given
+        has only its usage read again (the live view looks the limit up seldom).
         """
         paths = self.paths
         stamp = self.clock()
@@ -182,5 +188,5 @@ class Collector:
             cgroup_hierarchy=self.cgroup_hierarchy,
             notes=tuple(notes),
             cgroups=self.cgroups.tree() if cgroups else None,
-            container=self.cgroups.container() if container is True else (container or None),
+            container=self._container(container),
         )

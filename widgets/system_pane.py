@@ -11,7 +11,7 @@ from rich.console import Group, RenderableType
 from rich.text import Text
 from textual.widget import Widget
 
-from memtop.collectors.models import Pressure, Reconciliation, SystemMemory
+from memtop.collectors.models import ContainerLimit, Pressure, Reconciliation, SystemMemory
 
 from .format import human, percent
 
@@ -69,12 +69,17 @@ class SystemPane(Widget):
     system: SystemMemory | None = None
     pressure: Pressure | None = None
     reconciliation: Reconciliation | None = None
+    container: ContainerLimit | None = None
     _shown: tuple[object, ...] = ()
     _lines = 0
 
-    def show(self, system: SystemMemory | None, pressure: Pressure | None, reconciliation: Reconciliation | None) -> None:
+    def show(
+        self, system: SystemMemory | None, pressure: Pressure | None, reconciliation: Reconciliation | None,
+        container: ContainerLimit | None = None,
+    ) -> None:
         """New figures; a repaint only when a number as displayed (0.1 MiB, 0.01 %) moved."""
         self.system, self.pressure, self.reconciliation = system, pressure, reconciliation
+        self.container = container
         shown: tuple[object, ...] = (
             None if system is None else (
                 tuple((p.name, human(p.bytes)) for p in system.taxonomy),
@@ -82,6 +87,7 @@ class SystemPane(Widget):
             ),
             None if pressure is None else (pressure.some, pressure.full),
             None if reconciliation is None else (human(reconciliation.pss_sum), human(reconciliation.difference)),
+            None if container is None else (human(container.current), human(container.limit)),
         )
         if shown != self._shown:
             self._shown = shown
@@ -142,6 +148,11 @@ class SystemPane(Widget):
             avail.append("  (available estimated: kernel before 3.14)", style=self._style("muted"))
         if system.overcount:
             avail.append(f"  parts overshoot MemTotal by {human(system.overcount)}", style=self._style("muted"))
+        if self.container is not None:
+            # memtop runs in a limited cgroup: that limit, not MemTotal, is what its OOM killer enforces.
+            limit = self.container
+            avail.append("  container ", style="bold")
+            avail.append(f"{human(limit.current)} of {human(limit.limit)} ({percent(limit.current, limit.limit)})")
         if compact:
             avail.append("  ")
             avail.append_text(self._swap_and_pressure(system, bar_width))
