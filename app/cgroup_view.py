@@ -24,8 +24,21 @@ WATCHED = ("low", "high", "max", "oom", "oom_kill", "oom_group_kill", "under_oom
 STAT_V2 = ("anon", "file", "kernel", "kernel_stack", "pagetables", "sec_pagetables", "percpu", "sock",
            "vmalloc", "shmem", "slab", "slab_reclaimable", "slab_unreclaimable", "file_mapped",
            "file_dirty", "file_writeback", "swapcached", "zswap", "anon_thp", "file_thp", "shmem_thp")
-STAT_V1 = ("total_cache", "total_rss", "total_rss_huge", "total_shmem", "total_mapped_file", "total_dirty",
-           "total_writeback", "total_swap", "cache", "rss", "rss_huge", "shmem", "mapped_file", "swap")
+STAT_V1 = ("cache", "rss", "rss_huge", "shmem", "mapped_file", "dirty", "writeback", "swap")
+
+
+def stat_shown(version: int, stat: Mapping[str, int]) -> list[tuple[str, int]]:
+    """The memory.stat split worth showing, in the version's own names.
+
+    v1 prints each counter twice: for the cgroup alone and as ``total_*`` with
+    its descendants (memory.rst 5.2); usage_in_bytes includes descendants, so
+    the ``total_*`` ones, when the kernel prints them, go beside it.
+    """
+    if version == 2:
+        return [(k, stat[k]) for k in STAT_V2 if k in stat]
+    if any(k.startswith("total_") for k in stat):
+        return [(f"total_{k}", stat[f"total_{k}"]) for k in STAT_V1 if f"total_{k}" in stat]
+    return [(k, stat[k]) for k in STAT_V1 if k in stat]
 
 
 @dataclass(frozen=True, slots=True)

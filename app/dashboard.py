@@ -65,6 +65,8 @@ class MemtopApp(App[int]):
         self.clock = clock
         self.scheduler = Scheduler(interval=options.interval, clock=clock)
         self.session = LiveSession(collector, self.scheduler) if collector is not None else None
+        if self.session is not None and options.frozen:
+            self.session.cgroups = True  # a captured tree gets one pass: it must hold the cgroups too
         self.passes = 0
         self._me = psutil.Process() if own_stats else None
         # A cancelled worker cannot stop its thread mid-read: this lock makes a

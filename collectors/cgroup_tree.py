@@ -127,7 +127,7 @@ class CgroupReader:
 
     # -- the whole tree ------------------------------------------------------
     def tree(self) -> tuple[CgroupMemory, ...] | None:
-        """Every populated cgroup (with processes in its subtree, or with usage), parents first."""
+        """Every populated cgroup (see ``_populated``), parents first."""
         if self.top is None or self.mount is None:
             return None
         found: list[CgroupMemory] = []
@@ -289,11 +289,15 @@ def _read_v1(fd: int, path: str, page_size: int) -> CgroupMemory:
 
 
 def _populated(records: list[CgroupMemory]) -> tuple[CgroupMemory, ...]:
-    """Keep cgroups with processes in their subtree or with usage, and their ancestors."""
+    """Keep cgroups with processes, with usage or with an OOM kill, and their ancestors.
+
+    An OOM kill often leaves a cgroup empty (its one process killed, its
+    pages freed): that is when a person looks for it, so it stays.
+    """
     keep: set[str] = set()
     by_path = {r.path: r for r in records}
     for record in records:
-        if record.procs or (record.current or 0) > 0:
+        if record.procs or (record.current or 0) > 0 or (record.event("oom_kill") or 0) > 0:
             path: str | None = record.path
             while path is not None and path not in keep and path in by_path:
                 keep.add(path)

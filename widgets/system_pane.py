@@ -148,17 +148,16 @@ class SystemPane(Widget):
             avail.append("  (available estimated: kernel before 3.14)", style=self._style("muted"))
         if system.overcount:
             avail.append(f"  parts overshoot MemTotal by {human(system.overcount)}", style=self._style("muted"))
-        if self.container is not None:
-            # memtop runs in a limited cgroup: that limit, not MemTotal, is what its OOM killer enforces.
-            limit = self.container
-            avail.append("  container ", style="bold")
-            avail.append(f"{human(limit.current)} of {human(limit.limit)} ({percent(limit.current, limit.limit)})")
         if compact:
             avail.append("  ")
             avail.append_text(self._swap_and_pressure(system, bar_width))
             lines.append(avail)
+            if self.container is not None:
+                lines.append(self._container(False, width))
             return self._sized(lines)
         lines.append(avail)
+        if self.container is not None:
+            lines.append(self._container(True, width))
         lines.append(Text(AVAILABLE_MEANS, style=self._style("muted")))
         lines.append(self._swap_and_pressure(system, bar_width))
         if self.reconciliation is not None and width >= 150:
@@ -180,6 +179,19 @@ class SystemPane(Widget):
             self._lines = len(lines)
             self.call_after_refresh(self.refresh, layout=True)
         return Group(*lines)
+
+    def _container(self, explain: bool, width: int) -> Text:
+        # memtop runs in a limited cgroup: that limit, not MemTotal, is what
+        # the OOM killer enforces for it (cgroup-v2.rst, memory.max).
+        limit = self.container
+        assert limit is not None
+        line = Text("container ", style="bold")
+        line.append(f"{human(limit.current)} of {human(limit.limit)} ({percent(limit.current, limit.limit)})")
+        if explain:
+            name = limit.path.rstrip("/").rsplit("/", 1)[-1] or "/"
+            line.append(f"  the OOM killer enforces this limit of cgroup {name}, not MemTotal", style=self._style("muted"))
+        line.truncate(width - 2, overflow="ellipsis")
+        return line
 
     def _swap_and_pressure(self, system: SystemMemory, bar_width: int) -> Text:
         line = Text("swap ", style="bold")

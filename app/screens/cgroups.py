@@ -22,7 +22,7 @@ from memtop.widgets.cgroup_table import NEW_MARK, CgroupTable
 from memtop.widgets.format import escape, human
 
 from ..cgroup_view import (
-    STAT_V1, STAT_V2, CgroupRow, PssSum, build_cgroup_rows, event_baseline, new_events, pss_sums, share,
+    CgroupRow, PssSum, build_cgroup_rows, event_baseline, new_events, pss_sums, share, stat_shown,
 )
 
 if TYPE_CHECKING:
@@ -156,7 +156,7 @@ def details_text(c: CgroupMemory, total: PssSum | None, new: tuple[tuple[str, in
         text.append(f"PSS of its {total.processes} process{'' if total.processes == 1 else 'es'} "
                     f"(with descendants'): {human(total.pss)}")
         if total.unreadable:
-            text.append(f" + {total.unreadable} unreadable (needs root)")
+            text.append(f" + {total.unreadable} whose PSS could not be read (see their error)")
         elif c.current is not None:
             diff = c.current - total.pss
             if diff >= 0:
@@ -168,9 +168,7 @@ def details_text(c: CgroupMemory, total: PssSum | None, new: tuple[tuple[str, in
         text.append("\n")
     else:
         text.append("no processes in it or below it\n")
-    stat = dict(c.stat)
-    names = STAT_V2 if c.version == 2 else STAT_V1
-    shown = [f"{k} {human(stat[k])}" for k in names if k in stat]
+    shown = [f"{k} {human(v)}" for k, v in stat_shown(c.version, dict(c.stat))]
     text.append("memory.stat  " + ("  ".join(shown) if shown else "n/a") + "\n")
     grew = dict(new)
     source = "memory.events" if c.version == 2 else "oom_control + failcnt (v1 has no memory.events)"
