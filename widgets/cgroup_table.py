@@ -25,10 +25,10 @@ CGROUP_COLUMNS: tuple[Column, ...] = (
     Column("limit", "LIMIT", 7, "effective limit: the smallest along the ancestors (v1 hierarchical_memory_limit); max = none"),
     Column("use", "USE%", 5, "usage as a share of the effective limit"),
     Column("pss", "PSS", 7, "sum of the PSS of its processes and its descendants' (≥: some unreadable)"),
-    Column("other", "NON-PSS", 7, "usage minus PSS: page cache, kernel memory, pages of exited processes"),
+    Column("other", "NON-PSS", 7, "usage minus PSS: page cache, kernel memory, pages of exited processes", min_width=90),
     Column("oom_kill", "OOMKILL", 7, "processes the OOM killer took from it (oom_kill)"),
-    Column("procs", "PROCS", 5, "processes directly in it (cgroup.procs)"),
-    Column("new", "NEW EVENTS", 24, "events since the view opened (or the last mark), marked ▲", right=False),
+    Column("procs", "PROCS", 5, "processes directly in it (cgroup.procs)", min_width=100),
+    Column("new", "NEW EVENTS", 24, "events since the view opened (or the last mark), marked ▲", right=False, min_width=110),
 )
 
 
@@ -58,6 +58,8 @@ def cgroup_cell(row: Any, key: str) -> str:
     if key == "pss":
         if row.pss is None or row.pss.processes == 0:
             return ""
+        if row.pss.unreadable == row.pss.processes:
+            return "n/a"  # no member's PSS could be read
         return ("≥" if row.pss.unreadable else "") + compact(row.pss.pss)
     if key == "other":
         if row.pss is None or row.current is None or row.pss.processes == 0 or row.pss.unreadable:

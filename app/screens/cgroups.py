@@ -25,6 +25,9 @@ from ..cgroup_view import (
     CgroupRow, PssSum, build_cgroup_rows, event_baseline, new_events, pss_sums, share, stat_shown,
 )
 
+#: From this many lines on, the title also says why usage and PSS differ.
+TALL = 36
+
 if TYPE_CHECKING:
     from ..dashboard import MemtopApp
 
@@ -94,7 +97,8 @@ class CgroupScreen(Screen[str | None]):
         title = Text.assemble(("memory cgroups", "bold"), f"  {where}  {len(rows)} populated")
         if marked:
             title.append(f"   {NEW_MARK} {marked} with new events since the view opened", style="bold")
-        title.append("\n" + WHY)
+        if self.size.height >= TALL:
+            title.append("\n" + WHY)
         self.query_one("#cg-title", Static).update(title)
         self._details(table.selected)
 
