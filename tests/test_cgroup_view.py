@@ -203,3 +203,16 @@ def test_live_session_reads_the_tree_only_when_asked_and_the_limit_seldom() -> N
         session.collect()
     session.collect()
     assert collector.calls[-1][1] is True  # and looked up again every CONTAINER_EVERY passes
+
+
+async def test_help_of_the_view_lists_its_keys_and_columns() -> None:
+    app = Recording(with_cgroups())
+    async with app.run_test(size=(120, 40)) as pilot:
+        await open_view(app, pilot)
+        await pilot.press("question_mark")
+        await pilot.pause()
+        text = str(app.screen.query_one("#cg-help Static").render())
+        assert "Show the processes of this cgroup" in text and "Take the event counts as seen" in text
+        assert "NON-PSS" in text and "9223372036854771712" in text
+        await pilot.press("escape")
+        assert isinstance(app.screen, CgroupScreen)
