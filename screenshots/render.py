@@ -16,6 +16,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from memtop.dashboard import MemtopApp, StartOptions  # noqa: E402
+from tests.cgroup_fixtures import with_cgroups  # noqa: E402
 from tests.dashboard_fixtures import made  # noqa: E402
 
 SHOTS = (
@@ -24,11 +25,13 @@ SHOTS = (
     ("tree-160x45", (160, 45), ("t",)),
     ("group-by-program-160x45", (160, 45), ("g",)),
     ("help-120x40", (120, 40), ("question_mark",)),
+    ("cgroups-160x45", (160, 45), ("c", "down", "down")),
 )
 
 
 async def shoot(name: str, size: tuple[int, int], keys: tuple[str, ...], out: Path) -> Path:
-    app = MemtopApp(None, StartOptions(), snapshot=made(), own_stats=False)
+    snapshot = with_cgroups() if name.startswith("cgroups") else made()
+    app = MemtopApp(None, StartOptions(), snapshot=snapshot, own_stats=False)
     async with app.run_test(size=size) as pilot:
         await pilot.pause()
         await pilot.press(*keys)
