@@ -129,7 +129,7 @@ class MemtopApp(App[int]):
         self.interval = seconds
         self.scheduler.interval = seconds
 
-    def watch_cgroups(self, on: bool) -> None:
+    def want_cgroups(self, on: bool) -> None:
         """The cgroup view is open (or closed): read the cgroup tree each pass (or not)."""
         if self.session is not None:
             self.session.cgroups = on

@@ -14,7 +14,7 @@ import os
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
-from typing import NamedTuple
+from typing import NamedTuple, TypeVar
 
 from .cgroup_memory import (
     parse_counter, parse_flat_keyed, parse_limit, parse_procs, smallest, v1_events, v1_stat,
@@ -195,6 +195,14 @@ class CgroupReader:
             if directory == self.top:
                 break
             path = path.rstrip("/").rsplit("/", 1)[0] or "/"
+        if best is None and self.mount.version == 1:
+            # A v1 container sees only its own part of the hierarchy; the
+            # limit may sit above it, and hierarchical_memory_limit says so.
+            own = self.directory(found[1])
+            stat = _get(own, "memory.stat", parse_flat_keyed) if own is not None else None
+            limit = v1_stat(stat or (), self.page_size)[1]
+            if isinstance(limit, int) and own is not None:
+                best = ContainerLimit(found[1], 1, _get(own, names[1], parse_counter), limit)
         return best
 
 
@@ -207,7 +215,10 @@ class CgroupReader:
         return replace(known, current=_get(directory, name, parse_counter))
 
 
-def _get(directory: Path, name: str, parse: Callable[[str], object]):  # type: ignore[no-untyped-def]
+T = TypeVar("T")
+
+
+def _get(directory: Path, name: str, parse: Callable[[str], T]) -> T | None:
     text = read_optional(directory / name)
     if text is None:
         return None
@@ -233,7 +244,7 @@ class _Files:
             self.errors.append(f"{name}: {exc.strerror}")
             return None
 
-    def parse(self, name: str, parse: Callable[[str], object]):  # type: ignore[no-untyped-def]
+    def parse(self, name: str, parse: Callable[[str], T]) -> T | None:
         text = self.text(name)
         if text is None:
             return None
@@ -252,7 +263,7 @@ def _read_v2(fd: int, path: str, page_size: int) -> CgroupMemory:
     f = _Files(fd)
 
     def limit(name: str) -> Limit:
-        return f.parse(name, lambda t: parse_limit(t, page_size))  # type: ignore[no-any-return]
+        return f.parse(name, lambda t: parse_limit(t, page_size))
 
     pressure: Pressure | None = f.parse("memory.pressure", parse_pressure)
     return CgroupMemory(

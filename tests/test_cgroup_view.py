@@ -29,7 +29,7 @@ class Recording(MemtopApp):
         super().__init__(None, StartOptions(), snapshot=snapshot, own_stats=False)
         self.cgroup_reads: list[bool] = []
 
-    def watch_cgroups(self, on: bool) -> None:
+    def want_cgroups(self, on: bool) -> None:
         self.cgroup_reads.append(on)
 
 

@@ -284,3 +284,40 @@ def test_rows_tree_order_and_new_events(hosts: Path) -> None:
 def test_in_cgroup() -> None:
     assert in_cgroup("/a/b", "/a") and in_cgroup("/a", "/a") and in_cgroup("/a/b", "/")
     assert not in_cgroup("/ab", "/a") and not in_cgroup(None, "/")
+
+
+def test_v1_container_without_cgroup_namespace(hosts: Path, tmp_path: Path) -> None:
+    # Docker on v1 without a cgroup namespace: the container sees only its own
+    # cgroup, mounted at /sys/fs/cgroup/memory with mountinfo's root field set
+    # to its path; its limit sits on an ancestor it cannot see.
+    scope = "/user.slice/user-1000.slice/session-2.scope"
+    root = tmp_path / "ctr"
+    shutil.copytree(hosts / "v1" / "proc", root / "proc")
+    shutil.copytree(hosts / "v1" / "sys/fs/cgroup/memory" / scope.lstrip("/"), root / "sys/fs/cgroup/memory")
+    (root / "proc/self/mountinfo").write_text(
+        f"35 31 0:30 {scope} /sys/fs/cgroup/memory rw,nosuid,nodev,noexec,relatime - cgroup cgroup rw,memory\n")
+    snap = Collector(HostPaths.from_root(root), clock=lambda: 0.0).collect()
+    assert snap.cgroups is not None and [c.path for c in snap.cgroups] == [scope]  # paths as /proc/PID/cgroup has them
+    assert snap.container is not None
+    assert (snap.container.path, snap.container.limit, snap.container.current) == (scope, 2 * GIB, 768 * MIB)
+    assert pss_sums(snap.cgroups, snap.processes)[scope].processes == 1  # pid 500 attributed
+
+
+@given(st.lists(st.tuples(st.sampled_from(["/", "/a", "/a/b", "/a/b/c", "/ab", "/x", None]),
+                          st.one_of(st.none(), st.integers(0, 1 << 40))), max_size=30))
+def test_pss_sums_property(members: list[tuple[str | None, int | None]]) -> None:
+    from memtop.collectors.models import CgroupMemory, ProcessMemory
+
+    def cgroup(path: str) -> CgroupMemory:
+        return CgroupMemory(path, 2, None, None, None, None, None, None, None, (), (), None, ())
+
+    groups = [cgroup(p) for p in ("/", "/a", "/a/b", "/ab")]
+    procs = [ProcessMemory(pid=i + 1, ppid=0, starttime=0, name="p", cmdline=(), uid=0, user="root", state="S",
+                           threads=1, kernel_thread=False, pss=pss, cgroup=path) for i, (path, pss) in enumerate(members)]
+    sums = pss_sums(groups, procs)
+    for group in groups:
+        inside = [p for p in procs if in_cgroup(p.cgroup, group.path)]
+        assert sums[group.path].processes == len(inside)
+        assert sums[group.path].pss == sum(p.pss for p in inside if p.pss is not None)
+        assert sums[group.path].unreadable == sum(1 for p in inside if p.pss is None)
+    assert sums["/a"].processes >= sums["/a/b"].processes  # a parent holds its children's members

@@ -71,12 +71,12 @@ class CgroupScreen(Screen[str | None]):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.memtop.watch_cgroups(True)
+        self.memtop.want_cgroups(True)
         self.query_one(CgroupTable).focus()
         self.show(self.snapshot)
 
     def on_unmount(self) -> None:
-        self.memtop.watch_cgroups(False)
+        self.memtop.want_cgroups(False)
 
     # -- data ---------------------------------------------------------------
     def show(self, snapshot: Snapshot | None) -> None:
