@@ -140,7 +140,7 @@ class CgroupReader:
             if record is None:
                 continue
             # v2 has no file for it: the smallest max along the ancestors
-            # (cgroup-v2.rst, "Top-down Constraint"); v1 prints its own.
+            # (cgroup-v2.rst, "Resource Distribution Models", Limits); v1 prints its own.
             if record.version == 2 or record.effective_max is None:
                 above = effective.get(record.parent) if record.parent else None
                 record = replace(record, effective_max=smallest([record.max, above]))
