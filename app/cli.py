@@ -104,7 +104,7 @@ def run_once(args: argparse.Namespace) -> int:
     streaming = args.json and args.interval is not None
     count = 0
     while True:
-        snap = collector.collect()
+        snap = collector.collect(cgroups=args.json, container=False)  # only the JSON has them
         if pids:
             missing = sorted(set(pids) - {p.pid for p in snap.processes})
             if missing and count == 0:

@@ -30,6 +30,7 @@ from .heap_sources import HeapSources
 from .live import LiveSession, Scheduler
 from .process_history import DEFAULT_WINDOW, WINDOWS, ProcessHistory
 from .messages import CollectorFailed, SnapshotReady
+from .screens.cgroups import CgroupScreen
 from .screens.main import MainScreen
 
 INTERVALS = (0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0)
@@ -75,6 +76,8 @@ class MemtopApp(App[int]):
         self.clock = clock
         self.scheduler = Scheduler(interval=options.interval, clock=clock)
         self.session = LiveSession(collector, self.scheduler) if collector is not None else None
+        if self.session is not None and options.frozen:
+            self.session.cgroups = True  # a captured tree gets one pass: it must hold the cgroups too
         self.passes = 0
         self._me = psutil.Process() if own_stats else None
         # A cancelled worker cannot stop its thread mid-read: this lock makes a
@@ -142,6 +145,8 @@ class MemtopApp(App[int]):
         self.history.record(snap.time, snap.processes, frozenset(on_screen), self.heap.read(), keep)
         if screen is not None:
             screen.show(message)
+        if isinstance(self.screen, CgroupScreen):
+            self.screen.show(message.snapshot)
 
     def on_collector_failed(self, message: CollectorFailed) -> None:
         if self.main_screen is not None:
@@ -166,6 +171,11 @@ class MemtopApp(App[int]):
     def set_interval_seconds(self, seconds: float) -> None:
         self.interval = seconds
         self.scheduler.interval = seconds
+
+    def want_cgroups(self, on: bool) -> None:
+        """The cgroup view is open (or closed): read the cgroup tree each pass (or not)."""
+        if self.session is not None:
+            self.session.cgroups = on
 
     def track_on_screen(self, pids: frozenset[int], selected: int | None) -> None:
         """The screen tells which pids are on screen: their PSS is read every refresh."""

@@ -22,7 +22,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
-from memtop.collectors.models import ProcessMemory, Snapshot, ThpState
+from memtop.collectors.models import ContainerLimit, ProcessMemory, Snapshot, ThpState
 from memtop.collectors.processes import NOT_READ
 from memtop.collectors.procfs import Stat
 from memtop.collectors.snapshot import Collector, reconcile
@@ -37,6 +37,10 @@ Key = tuple[int, int]
 
 #: Read the THP sysfs files on every n-th pass only.
 THP_EVERY = 10
+
+#: Look up which cgroup limits memtop itself on every n-th pass only (limits
+#: change rarely); that cgroup's usage is one file, read every pass.
+CONTAINER_EVERY = 30
 
 
 @dataclass
@@ -153,6 +157,10 @@ class LiveSession:
         self._last: dict[Key, tuple[float, int]] = {}
         self._passes = 0
         self._thp: ThpState | None = None
+        self._container: ContainerLimit | None = None
+        #: Read the whole memory cgroup tree (7-9 files per cgroup) only while
+        #: someone looks at it: the app sets this while the cgroup view is open.
+        self.cgroups = False
 
     def collect(self) -> tuple[Snapshot, dict[tuple[object, ...], float]]:
         """One snapshot (run in a worker thread) and RSS change per second per process."""
@@ -162,9 +170,14 @@ class LiveSession:
         # read them all now and then; in between only the stats of the sizes
         # that can fault, whose rates the THP panel shows every refresh.
         fresh_thp = self._passes % THP_EVERY == 0
-        snap = self.collector.collect(scheduler, thp=True if fresh_thp else self._thp)
+        fresh_container = self._passes % CONTAINER_EVERY == 0
+        snap = self.collector.collect(
+            scheduler, thp=True if fresh_thp else self._thp, cgroups=self.cgroups,
+            container=True if fresh_container else self._container,
+        )
         self._passes += 1
         self._thp = snap.thp
+        self._container = snap.container
         scheduler.end()
         previous = scheduler.previous
         procs: tuple[ProcessMemory, ...] = tuple(p if previous.get((p.pid, p.starttime)) is p else self._merge(p) for p in snap.processes)

@@ -13,6 +13,7 @@ from memtop.collectors.models import ProcessMemory, Snapshot, SystemMemory, ThpS
 
 from memtop.widgets.format import escape, human
 
+from .cgroup_view import cgroups_json
 from .select import PROCESS_FIELDS
 
 __all__ = ["SCHEMA", "escape", "footnotes", "human", "process_json", "snapshot_json", "summary_line", "table"]
@@ -86,6 +87,8 @@ def snapshot_json(snap: Snapshot, processes: Sequence[ProcessMemory]) -> dict[st
         "cgroup_hierarchy": snap.cgroup_hierarchy,
         "notes": list(snap.notes),
         "processes": [process_json(p) for p in processes],
+        # Member PSS sums need every process: not with --pid (no reconciliation either).
+        "cgroups": cgroups_json(snap.cgroups, snap.processes if snap.reconciliation is not None else None),
     }
 
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 
 from memtop.collectors.models import ProcessMemory
 
+from .cgroup_view import in_cgroup
 from .select import DESCENDING, matches, sort_processes
 
 MODES = ("list", "tree", "program", "user")
@@ -41,6 +42,7 @@ class Row:
     exited: bool = False
     stale: bool = False
     oom_score: int | None = None
+    cgroup: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +61,8 @@ class ViewState:
     text: str = ""
     mode: str = "list"
     collapsed: frozenset[int] = field(default_factory=frozenset)
+    #: Only processes in this memory cgroup or below it ("" for all).
+    cgroup: str = ""
 
 
 def proc_key(proc: ProcessMemory) -> RowKey:
@@ -75,7 +79,7 @@ def _row(proc: ProcessMemory, rates: Mapping[RowKey, float], stale_before: float
     return Row(
         key=key, pid=proc.pid, user=proc.user or (str(proc.uid) if proc.uid is not None else "?"),
         name=proc.name, command=" ".join(proc.cmdline) or f"[{proc.name}]", values=_values(proc),
-        rate=rates.get(key), oom_score=proc.oom_score, stale=stale, **extra,  # type: ignore[arg-type]
+        rate=rates.get(key), oom_score=proc.oom_score, stale=stale, cgroup=proc.cgroup, **extra,  # type: ignore[arg-type]
     )
 
 
@@ -133,9 +137,13 @@ class RowCache:
             self._rows = {k: v for k, v in self._rows.items() if k in alive}
 
 
-def matching(procs: Sequence[ProcessMemory], text: str, exited: ProcessMemory | None = None) -> list[ProcessMemory]:
+def matching(
+    procs: Sequence[ProcessMemory], text: str, exited: ProcessMemory | None = None, cgroup: str = ""
+) -> list[ProcessMemory]:
     """The processes the filter keeps (an exited selection stays in)."""
     matched = [p for p in procs if matches(p, text)] if text else list(procs)
+    if cgroup:
+        matched = [p for p in matched if in_cgroup(p.cgroup, cgroup)]
     if exited is not None and all(p.pid != exited.pid for p in matched):
         matched.append(exited)
     return matched
@@ -157,7 +165,7 @@ def build_rows(
     """
     rates = rates or {}
     if matched is None:
-        matched = matching(procs, state.text, exited)
+        matched = matching(procs, state.text, exited, state.cgroup)
     gone = None if exited is None else proc_key(exited)
     if state.mode == "tree":
         rows = _tree_rows(procs, matched, state, rates, stale_before)

@@ -13,6 +13,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from .cgroup_tree import CgroupReader
 from .fs import read_file
 from .host import HOST_FILE, HostFacts, load_facts, user_lookup
 from .paths import HostPaths
@@ -21,7 +22,7 @@ from .thp import THP_DIR
 
 HOST_PROC_FILES = (
     "meminfo", "vmstat", "pressure/memory", "loadavg", "sys/kernel/hostname",
-    "sys/kernel/osrelease", "sys/vm/min_free_kbytes", "self/mountinfo", "self/status",
+    "sys/kernel/osrelease", "sys/vm/min_free_kbytes", "self/mountinfo", "self/status", "self/cgroup",
 )
 PID_FILES = ("stat", "status", "smaps_rollup", "cmdline", "oom_score", "oom_score_adj", "cgroup")
 
@@ -68,6 +69,9 @@ def capture(paths: HostPaths, dest: Path, keep_cmdline: bool = False, smaps: boo
             ok = _copy(src, sys_out / src.relative_to(paths.sys))
             files += ok
     facts: HostFacts = load_facts(paths)
+    for src in CgroupReader(paths, facts.page_size).files():  # the memory cgroup tree
+        under_sys = src.is_relative_to(paths.sys)
+        files += _copy(src, (sys_out / src.relative_to(paths.sys)) if under_sys else dest / src.relative_to(paths.root))
     lookup = user_lookup(facts, paths.live)
     users: dict[int, str] = {}
     denied: set[str] = set()

@@ -220,3 +220,77 @@ class Snapshot:
     hidden_processes: int | None
     cgroup_hierarchy: str | None
     notes: tuple[str, ...] = field(default=())
+    #: Every populated memory cgroup; None when not read (the live view reads
+    #: them only while the cgroup view is open) or when there is no cgroup fs.
+    cgroups: tuple[CgroupMemory, ...] | None = None
+    #: memtop's own memory limit, when it runs inside a limited cgroup.
+    container: ContainerLimit | None = None
+
+
+#: A memory limit: bytes, ``"max"`` when unlimited, None when unreadable.
+Limit = int | str | None
+
+#: The value of a Limit that means no limit (cgroup-v2.rst writes "max").
+UNLIMITED = "max"
+
+
+@dataclass(frozen=True, slots=True)
+class CgroupMemory:
+    """One memory cgroup: usage, limits, memory.stat, events, pressure, members.
+
+    Each version keeps its own names (Documentation/admin-guide/cgroup-v2.rst,
+    "Memory"; cgroup-v1/memory.rst): v2's memory.stat says anon/file/kernel,
+    v1's says cache/rss/mapped_file; memtop maps neither onto the other.
+    ``path`` is the path in the hierarchy as /proc/PID/cgroup writes it.
+    """
+
+    path: str
+    version: int
+    #: v2 memory.current; v1 memory.usage_in_bytes (both include descendants).
+    current: int | None
+    #: v2 memory.max; v1 memory.limit_in_bytes.
+    max: Limit
+    high: Limit  # v2 only (None on v1)
+    low: Limit  # v2 only
+    min: Limit  # v2 only
+    soft_limit: Limit  # v1 memory.soft_limit_in_bytes (None on v2)
+    #: The smallest max along the ancestors (v1: hierarchical_memory_limit).
+    effective_max: Limit
+    stat: tuple[tuple[str, int], ...]
+    #: v2 memory.events (low, high, max, oom, oom_kill...); v1 has none, so
+    #: memory.oom_control's oom_kill and under_oom and memory.failcnt.
+    events: tuple[tuple[str, int], ...]
+    pressure: Pressure | None  # v2 memory.pressure
+    procs: tuple[int, ...]  # cgroup.procs: direct members only
+    error: str | None = None
+
+    @property
+    def name(self) -> str:
+        return self.path.rstrip("/").rsplit("/", 1)[-1] or "/"
+
+    @property
+    def parent(self) -> str | None:
+        if self.path in ("/", ""):
+            return None
+        head = self.path.rstrip("/").rsplit("/", 1)[0]
+        return head or "/"
+
+    def event(self, name: str) -> int | None:
+        for key, value in self.events:
+            if key == name:
+                return value
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class ContainerLimit:
+    """The memory limit that applies to memtop itself: what its OOM killer enforces.
+
+    ``path`` is the cgroup (memtop's own or an ancestor) with the smallest
+    limit, and ``current`` that cgroup's usage, which the limit is against.
+    """
+
+    path: str
+    version: int
+    current: int | None
+    limit: int

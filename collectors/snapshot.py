@@ -7,12 +7,13 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+from .cgroup_tree import CgroupReader
 from .cgroups import proc_hidepid, read_memory_hierarchy
 from .errors import ParseError
 from .fs import read_file, read_optional
 from .host import HostFacts, load_facts, user_lookup
 from .meminfo import parse_meminfo, system_memory
-from .models import ProcessMemory, Reconciliation, Snapshot, SystemMemory, ThpState
+from .models import ContainerLimit, ProcessMemory, Reconciliation, Snapshot, SystemMemory, ThpState
 from .paths import HostPaths
 from .pressure import parse_pressure
 from .processes import MemoryPolicy, ProcessReader, read_processes
@@ -112,14 +113,29 @@ class Collector:
         self._users = user_lookup(self.facts, paths.live)
         self.cgroup_hierarchy = read_memory_hierarchy(paths)
         self.can_hide = can_hide(paths)  # mount options and namespaces do not change under us
+        self.cgroups = CgroupReader(paths, self.facts.page_size)
 
-    def collect(self, policy: MemoryPolicy | None = None, thp: bool | ThpState | None = True) -> Snapshot:
+    def _container(self, container: bool | ContainerLimit | None) -> ContainerLimit | None:
+        if container is True:
+            return self.cgroups.container()
+        return self.cgroups.refresh(container) if isinstance(container, ContainerLimit) else None
+
+    def collect(
+        self,
+        policy: MemoryPolicy | None = None,
+        thp: bool | ThpState | None = True,
+        cgroups: bool = True,
+        container: bool | ContainerLimit | None = True,
+    ) -> Snapshot:
         """One snapshot.
 
         ``policy`` chooses whose files to read (default: every file of every
         process). ``thp`` False skips the ~180 THP files; a ThpState given
         keeps its policies and has only the stats of the sizes that can
         fault re-read (a live view reads the rest less often).
+        ``cgroups`` False skips the memory cgroup tree (7-9 files per cgroup);
+        ``container`` True looks up memtop's own limit; a ContainerLimit given
+        has only its usage read again (the live view looks the limit up seldom).
         """
         paths = self.paths
         stamp = self.clock()
@@ -151,6 +167,8 @@ class Collector:
         finally:
             if gc_was_enabled:
                 gc.enable()
+        if cgroups and self.cgroups.note:
+            notes.append(self.cgroups.note)
         hidden = None
         if self.options.pids is None:
             hidden = hidden_tasks(paths, tasks) if self.can_hide else 0
@@ -170,4 +188,6 @@ class Collector:
             hidden_processes=hidden,
             cgroup_hierarchy=self.cgroup_hierarchy,
             notes=tuple(notes),
+            cgroups=self.cgroups.tree() if cgroups else None,
+            container=self._container(container),
         )

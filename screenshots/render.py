@@ -16,6 +16,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from memtop.dashboard import MemtopApp, StartOptions  # noqa: E402
+from tests.cgroup_fixtures import with_cgroups  # noqa: E402
 from tests.dashboard_fixtures import made  # noqa: E402
 from tests.test_panes_snapshots import feed, make_app  # noqa: E402
 
@@ -28,11 +29,13 @@ SHOTS = (
     ("group-by-program-160x45", (160, 45), ("g",), False),
     ("help-120x40", (120, 40), ("question_mark",), False),
     ("thp-counters-160x45", (160, 45), ("T",), True),
+    ("cgroups-160x45", (160, 45), ("c", "down", "down"), False),
 )
 
 
 async def shoot(name: str, size: tuple[int, int], keys: tuple[str, ...], live: bool, out: Path) -> Path:
-    app = make_app() if live else MemtopApp(None, StartOptions(), snapshot=made(), own_stats=False)
+    snapshot = with_cgroups() if name.startswith("cgroups") else made()
+    app = make_app() if live else MemtopApp(None, StartOptions(), snapshot=snapshot, own_stats=False)
     async with app.run_test(size=size) as pilot:
         await pilot.pause()
         if live:

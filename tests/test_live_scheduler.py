@@ -99,7 +99,7 @@ class FakeCollector:
     def __init__(self, snaps: list[Snapshot]) -> None:
         self.snaps = snaps
 
-    def collect(self, policy: Scheduler, thp: object = True) -> Snapshot:
+    def collect(self, policy: Scheduler, thp: object = True, **_cgroups: object) -> Snapshot:
         snap = self.snaps.pop(0)
         out = []
         for p in snap.processes:

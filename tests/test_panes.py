@@ -182,3 +182,19 @@ def test_steps_hold_each_value_until_the_next_sample() -> None:
 def test_resample_takes_the_value_in_force_at_each_bucket_end() -> None:
     assert resample((0.0, 5.0), (1, 3), now=10.0, window=10.0, n=4) == [1.0, 3.0, 3.0, 3.0]  # the bucket ending at 5.0 sees the sample at 5.0
     assert resample((), (), now=10.0, window=10.0, n=2) == [0.0, 0.0]
+
+
+async def test_p_hides_the_panes_and_the_table_takes_the_width() -> None:
+    app = app_for(at(0.0))
+    async with app.run_test(size=(160, 45)) as pilot:
+        await pilot.pause()
+        table = app.screen.query_one("#table")
+        narrow = table.size.width
+        await pilot.press("p")
+        await pilot.pause()
+        assert not app.screen.query_one("#side").display
+        assert table.size.width > narrow + 50
+        assert "ANON" in "".join(seg.text for seg in table.render_line(0))  # type: ignore[attr-defined]
+        await pilot.press("p")
+        await pilot.pause()
+        assert app.screen.query_one("#side").display and table.size.width == narrow

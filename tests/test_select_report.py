@@ -183,7 +183,7 @@ def test_escape(raw, shown):
 # ---------------------------------------------------------------- JSON schema memtop.snapshot/1
 
 TOP_KEYS = {"schema", "time", "hostname", "kernel", "page_size", "system", "pressure", "vmstat", "thp",
-            "hidden_processes", "cgroup_hierarchy", "notes", "processes"}
+            "hidden_processes", "cgroup_hierarchy", "notes", "processes", "cgroups"}
 SYSTEM_KEYS = {"total", "free", "available", "available_estimated", "used", "buffers", "cached", "shmem", "anon",
                "slab_reclaimable", "slab_unreclaimable", "kernel_stack", "page_tables", "percpu", "hugetlb", "zswap",
                "dirty", "writeback", "swap_total", "swap_free", "swap_cached", "anon_huge", "shmem_huge",

@@ -227,4 +227,4 @@ class HeapChart(TextLines):
         plotext.xlim(-s.window, 0)
         plotext.ylim(0, peak / scale * 1.05)
         self.builds += 1
-        return Text.from_ansi(plotext.build()).split("\n"), unit
+        return list(Text.from_ansi(plotext.build()).split("\n")), unit

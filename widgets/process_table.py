@@ -31,6 +31,7 @@ class Column:
     help: str
     right: bool = True
     wide_only: bool = False
+    min_width: int = 0  # shown only on terminals at least this wide
 
 
 #: Every column, with the one line of help the help screen shows for it
@@ -49,6 +50,8 @@ COLUMNS: tuple[Column, ...] = (
     Column("shmem", "SHMEM", 6, "resident shared memory (RssShmem)", wide_only=True),
     Column("hugetlb", "HUGETLB", 7, "hugetlbfs pages (Shared_ + Private_Hugetlb)", wide_only=True),
     Column("oom_score", "OOM", 5, "oom_score: who the OOM killer picks next (higher first)", wide_only=True),
+    Column("cgroup", "CGROUP", 28, "memory cgroup (v1 memory hierarchy, else v2); its end when long",
+           right=False, wide_only=True, min_width=180),
     Column("name", "NAME", 0, "program name, or the command line on wide terminals", right=False),
 )
 
@@ -57,7 +60,17 @@ ROLLUP_COLUMNS = frozenset({"pss", "uss", "anon_huge"})
 WIDE = 150
 
 
-def _cell(row: Any, key: str, command: bool) -> str:
+def _tail(text: str | None, width: int) -> str:
+    """The end of a long path (where the container id or service name is), marked with "…"."""
+    if not text:
+        return ""
+    text = escape(text)
+    return text if len(text) <= width else "…" + text[len(text) - width + 1:]
+
+
+def _cell(row: Any, key: str, command: bool, width: int = 0) -> str:
+    if key == "cgroup":
+        return _tail(row.cgroup, width)
     if key == "pid":
         return "" if row.pid is None else str(row.pid)
     if key == "user":
@@ -81,7 +94,13 @@ def _cell(row: Any, key: str, command: bool) -> str:
 
 
 class ProcessTable(ScrollView, can_focus=True):
-    """The processes, one per line, with a sticky header."""
+    """The processes, one per line, with a sticky header.
+
+    A subclass draws other rows (any object with ``key``, ``pid``, ``exited``
+    and ``stale``) by giving ``ALL_COLUMNS`` and overriding ``cell`` and ``row_style``.
+    """
+
+    ALL_COLUMNS: tuple[Column, ...] = COLUMNS
 
     BINDINGS = [
         Binding("up,k", "move(-1)", "Up", show=False),
@@ -233,9 +252,22 @@ class ProcessTable(ScrollView, can_focus=True):
             self.post_message(self.Visible(pids))
 
     # -- drawing ----------------------------------------------------------
+    def cell(self, row: Any, key: str, command: bool, width: int) -> str:
+        """The text of one cell (cut to ``width`` by the caller)."""
+        return _cell(row, key, command, width)
+
+    def row_style(self, row: Any) -> Style:
+        """The style of a row's line before the cursor's."""
+        style = self.rich_style
+        if row.pid is None:
+            style += self.get_component_rich_style("process-table--group")
+        if row.exited:
+            style += self.get_component_rich_style("process-table--exited")
+        return style
+
     def columns(self, width: int) -> list[tuple[Column, int]]:
         wide = width >= WIDE
-        chosen = [c for c in COLUMNS if wide or not c.wide_only]
+        chosen = [c for c in self.ALL_COLUMNS if (wide or not c.wide_only) and width >= c.min_width]
         fixed = sum(c.width + 1 for c in chosen if c.width)
         return [(c, c.width or max(width - fixed, 4)) for c in chosen]
 
@@ -263,16 +295,12 @@ class ProcessTable(ScrollView, can_focus=True):
         hit = self._cache.get(cache_key)
         if hit is not None and hit[0] is row:
             return hit[1]
-        style = self.rich_style
-        if row.pid is None:
-            style += self.get_component_rich_style("process-table--group")
-        if row.exited:
-            style += self.get_component_rich_style("process-table--exited")
+        style = self.row_style(row)
         if is_cursor:
             style += self.get_component_rich_style("process-table--cursor")
         dim = style + self.get_component_rich_style("process-table--stale") if row.stale else None
         dim_keys = {i for i, (c, _w) in enumerate(cols) if c.key in ROLLUP_COLUMNS}
-        strip = self._line([(_cell(row, c.key, command), w, c.right) for c, w in cols], style, dim, dim_keys)
+        strip = self._line([(self.cell(row, c.key, command, w), w, c.right) for c, w in cols], style, dim, dim_keys)
         strip = strip.extend_cell_length(width, style).crop(0, width)
         self._cache[cache_key] = (row, strip)
         return strip

@@ -11,7 +11,7 @@ from rich.console import Group, RenderableType
 from rich.text import Text
 from textual.widget import Widget
 
-from memtop.collectors.models import Pressure, Reconciliation, SystemMemory
+from memtop.collectors.models import ContainerLimit, Pressure, Reconciliation, SystemMemory
 
 from .format import human, percent
 
@@ -69,12 +69,17 @@ class SystemPane(Widget):
     system: SystemMemory | None = None
     pressure: Pressure | None = None
     reconciliation: Reconciliation | None = None
+    container: ContainerLimit | None = None
     _shown: tuple[object, ...] = ()
     _lines = 0
 
-    def show(self, system: SystemMemory | None, pressure: Pressure | None, reconciliation: Reconciliation | None) -> None:
+    def show(
+        self, system: SystemMemory | None, pressure: Pressure | None, reconciliation: Reconciliation | None,
+        container: ContainerLimit | None = None,
+    ) -> None:
         """New figures; a repaint only when a number as displayed (0.1 MiB, 0.01 %) moved."""
         self.system, self.pressure, self.reconciliation = system, pressure, reconciliation
+        self.container = container
         shown: tuple[object, ...] = (
             None if system is None else (
                 tuple((p.name, human(p.bytes)) for p in system.taxonomy),
@@ -82,6 +87,7 @@ class SystemPane(Widget):
             ),
             None if pressure is None else (pressure.some, pressure.full),
             None if reconciliation is None else (human(reconciliation.pss_sum), human(reconciliation.difference)),
+            None if container is None else (human(container.current), human(container.limit)),
         )
         if shown != self._shown:
             self._shown = shown
@@ -146,8 +152,12 @@ class SystemPane(Widget):
             avail.append("  ")
             avail.append_text(self._swap_and_pressure(system, bar_width))
             lines.append(avail)
+            if self.container is not None:
+                lines.append(self._container(False, width))
             return self._sized(lines)
         lines.append(avail)
+        if self.container is not None:
+            lines.append(self._container(True, width))
         lines.append(Text(AVAILABLE_MEANS, style=self._style("muted")))
         lines.append(self._swap_and_pressure(system, bar_width))
         if self.reconciliation is not None and width >= 150:
@@ -169,6 +179,19 @@ class SystemPane(Widget):
             self._lines = len(lines)
             self.call_after_refresh(self.refresh, layout=True)
         return Group(*lines)
+
+    def _container(self, explain: bool, width: int) -> Text:
+        # memtop runs in a limited cgroup: that limit, not MemTotal, is what
+        # the OOM killer enforces for it (cgroup-v2.rst, memory.max).
+        limit = self.container
+        assert limit is not None
+        line = Text("container ", style="bold")
+        line.append(f"{human(limit.current)} of {human(limit.limit)} ({percent(limit.current, limit.limit)})")
+        if explain:
+            name = limit.path.rstrip("/").rsplit("/", 1)[-1] or "/"
+            line.append(f"  the OOM killer enforces this limit of cgroup {name}, not MemTotal", style=self._style("muted"))
+        line.truncate(width - 2, overflow="ellipsis")
+        return line
 
     def _swap_and_pressure(self, system: SystemMemory, bar_width: int) -> Text:
         line = Text("swap ", style="bold")

@@ -21,6 +21,7 @@ from memtop.widgets.system_pane import SystemPane
 from memtop.widgets.thp_panel import ThpPanel
 
 from ..views import Row, RowCache, ViewState, build_rows, matching, proc_key, totals
+from .cgroups import CgroupScreen
 from .modals import DetailsScreen, HelpScreen, SignalScreen, SortScreen
 from .thp_help import ThpHelpScreen
 
@@ -31,6 +32,7 @@ if TYPE_CHECKING:
 #: Actions bound to printable keys: off while the filter input is open.
 _LETTER_ACTIONS = frozenset({
     "sort_menu", "sort_by", "invert", "tree", "fold", "group", "pause", "speed", "help", "filter", "chart_window", "thp_help",
+    "cgroups", "panes",
 })
 
 #: From this many columns on, the THP panel and the chart sit beside the table;
@@ -53,10 +55,12 @@ class MainScreen(Screen[None]):
         Binding("plus", "fold(False)", "Expand", show=False, tooltip="Expand the subtree (tree view)"),
         Binding("minus", "fold(True)", "Collapse", show=False, tooltip="Collapse the subtree (tree view)"),
         Binding("g", "group", "Group", tooltip="Group by program, then by user, then back"),
+        Binding("c", "cgroups", "Cgroups", show=False, tooltip="Memory cgroups: usage against limits, OOM events; Enter filters to one"),
         Binding("z,Z", "pause", "Pause", tooltip="Freeze the display; collection goes on"),
         Binding("left_square_bracket", "speed(1)", "Slower", show=False, tooltip="Refresh less often"),
         Binding("right_square_bracket", "speed(-1)", "Faster", show=False, tooltip="Refresh more often"),
         Binding("w", "chart_window", "Window", show=False, tooltip="Heap-vs-RSS chart: cycle its window (1, 5, 15, 30 min)"),
+        Binding("p", "panes", "Panes", show=False, tooltip="Hide or show the THP pane and the heap chart (the table takes their room)"),
         Binding("T", "thp_help", "THP", tooltip="THP and compaction counters, each explained after the kernel's documentation"),
         Binding("f9", "signal", "Kill", tooltip="Send a signal to the selected process"),
         Binding("question_mark,h,f1", "help", "Help"),
@@ -148,7 +152,7 @@ class MainScreen(Screen[None]):
         if snap is None:
             return
         table = self.query_one(ProcessTable)
-        self.query_one(SystemPane).show(snap.system, snap.pressure, snap.reconciliation)
+        self.query_one(SystemPane).show(snap.system, snap.pressure, snap.reconciliation, snap.container)
         chosen = self.selected
         if chosen is not None and self.exited is None:
             if not any(p.pid == chosen.pid and p.starttime == chosen.starttime for p in snap.processes):
@@ -158,9 +162,9 @@ class MainScreen(Screen[None]):
             # Older than a few refreshes (but never under a few seconds): dimmed, marked "~".
             stale_before = snap.time - STALE_REFRESHES * max(self.memtop.interval, 1.0) - 0.5
         rates = self.message.rates if self.message is not None else {}
-        matched_key = (id(snap.processes), self.view.text, self.exited)
+        matched_key = (id(snap.processes), self.view.text, self.exited, self.view.cgroup)
         if matched_key != self._matched_key:  # filter and totals only when they can change
-            self._matched = matching(snap.processes, self.view.text, self.exited)
+            self._matched = matching(snap.processes, self.view.text, self.exited, self.view.cgroup)
             gone = None if self.exited is None else proc_key(self.exited)
             self._totals = totals([p for p in self._matched if gone is None or proc_key(p) != gone])
             self._matched_key = matched_key
@@ -175,7 +179,8 @@ class MainScreen(Screen[None]):
         unknown = f"   PSS n/a for {sums.unknown_pss} (needs root)" if sums.unknown_pss else ""
         mode = "" if self.view.mode == "list" else f"   view: {self.view.mode}"
         text = f" filter: {self.view.text!r}" if self.view.text else ""
-        empty = "   no match" if self.view.text and not rows else ""
+        text += f" in cgroup {self.view.cgroup} (Esc: all)" if self.view.cgroup else ""
+        empty = "   no match" if (self.view.text or self.view.cgroup) and not rows else ""
         self.query_one(TotalsLine).text = Text(
             f"{sums.count} processes{text}{empty}   PSS {human(sums.values['pss'])}   "
             f"USS {human(sums.values['uss'])}   RSS {human(sums.values['rss'])} (over-counts shared)   "
@@ -278,6 +283,8 @@ class MainScreen(Screen[None]):
             self.query_one(ProcessTable).focus()
         elif self.view.text:
             self._set_view(text="")
+        elif self.view.cgroup:
+            self._set_view(cgroup="")
 
     # -- view keys ------------------------------------------------------------
     def _set_view(self, **changes: object) -> None:
@@ -331,6 +338,11 @@ class MainScreen(Screen[None]):
         self.memtop.set_interval_seconds(INTERVALS[index])
         self._update_header()
 
+    def action_panes(self) -> None:
+        side = self.query_one("#side")
+        side.display = not side.display
+        self._update_panes()
+
     def action_chart_window(self) -> None:
         window = self.memtop.next_chart_window()
         self._update_chart()
@@ -345,6 +357,13 @@ class MainScreen(Screen[None]):
             self.app.push_screen(SignalScreen(self.selected))
         else:
             self.notify("select a running process first", severity="warning")
+
+    def action_cgroups(self) -> None:
+        def chosen(path: str | None) -> None:
+            if path:
+                self._set_view(cgroup=path)
+
+        self.app.push_screen(CgroupScreen(self.snapshot), chosen)
 
     def action_help(self) -> None:
         self.app.push_screen(HelpScreen(self))
