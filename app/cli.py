@@ -18,6 +18,7 @@ from memtop import __version__
 from memtop.collectors.paths import HostPaths
 from memtop.collectors.snapshot import Collector, HostError, Options
 
+from .gap import HeapTrends
 from .report import snapshot_json, table
 from .select import SelectError, check_sort_field, select
 
@@ -102,6 +103,7 @@ def run_once(args: argparse.Namespace) -> int:
     pids = tuple(args.pid) if args.pid else None
     collector = Collector(host_paths(args.root), Options(args.kernel_threads, pids))
     streaming = args.json and args.interval is not None
+    trends = HeapTrends() if streaming else None
     count = 0
     while True:
         snap = collector.collect(cgroups=args.json, container=False)  # only the JSON has them
@@ -112,7 +114,8 @@ def run_once(args: argparse.Namespace) -> int:
         rows = select(snap.processes, sort=args.sort, reverse=args.reverse, text=args.filter,
                       pids=pids, limit=args.limit)
         if args.json:
-            print(json.dumps(snapshot_json(snap, rows), separators=(",", ":") if streaming else (", ", ": ")),
+            verdicts = trends.add(snap) if trends is not None else None
+            print(json.dumps(snapshot_json(snap, rows, verdicts), separators=(",", ":") if streaming else (", ", ": ")),
                   flush=True)
         else:
             width = os.get_terminal_size(sys.stdout.fileno()).columns if sys.stdout.isatty() else None

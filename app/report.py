@@ -6,14 +6,15 @@ schema"): adding a field keeps the version, renaming or removing one bumps it.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from memtop.collectors.models import ProcessMemory, Snapshot, SystemMemory, ThpState
+from memtop.collectors.models import HeapCounters, ProcessMemory, Snapshot, SystemMemory, ThpState
 
 from memtop.widgets.format import escape, human
 
 from .cgroup_view import cgroups_json
+from .gap import GapVerdict
 from .select import PROCESS_FIELDS
 
 __all__ = ["SCHEMA", "escape", "footnotes", "human", "process_json", "snapshot_json", "summary_line", "table"]
@@ -57,14 +58,38 @@ def _thp_json(thp: ThpState | None) -> dict[str, Any] | None:
     }
 
 
-def process_json(proc: ProcessMemory) -> dict[str, Any]:
+def heap_json(proc: ProcessMemory, counters: HeapCounters | None, verdict: GapVerdict | None = None) -> dict[str, Any] | None:
+    """The allocator's view of a process (None without a heap source); trend None without history."""
+    if counters is None:
+        return None
+    return {
+        "source": counters.source,
+        "in_use": counters.in_use,
+        "peak": counters.peak,
+        "gap": None if proc.rss is None else proc.rss - counters.in_use,
+        "trend": verdict.trend if verdict is not None else None,
+        "flag": verdict.flag if verdict is not None else None,
+        "allocs": counters.allocs,
+        "frees": counters.frees,
+    }
+
+
+def process_json(proc: ProcessMemory, counters: HeapCounters | None = None, verdict: GapVerdict | None = None) -> dict[str, Any]:
     out = {name: getattr(proc, name) for name in PROCESS_FIELDS}
     out["cmdline"] = list(proc.cmdline)
+    out["heap"] = heap_json(proc, counters, verdict)
     return out
 
 
-def snapshot_json(snap: Snapshot, processes: Sequence[ProcessMemory]) -> dict[str, Any]:
-    """The ``memtop.snapshot/1`` object for a snapshot and its chosen processes."""
+def snapshot_json(
+    snap: Snapshot, processes: Sequence[ProcessMemory], verdicts: Mapping[int, GapVerdict] | None = None
+) -> dict[str, Any]:
+    """The ``memtop.snapshot/1`` object for a snapshot and its chosen processes.
+
+    ``verdicts``: the gap trend by pid, where a history exists (NDJSON).
+    """
+    heaps = {h.pid: h for h in snap.heaps}
+    verdicts = verdicts or {}
     pressure = None
     if snap.pressure is not None:
         pressure = {
@@ -86,7 +111,7 @@ def snapshot_json(snap: Snapshot, processes: Sequence[ProcessMemory]) -> dict[st
         "hidden_processes": snap.hidden_processes,
         "cgroup_hierarchy": snap.cgroup_hierarchy,
         "notes": list(snap.notes),
-        "processes": [process_json(p) for p in processes],
+        "processes": [process_json(p, heaps.get(p.pid), verdicts.get(p.pid)) for p in processes],
         # Member PSS sums need every process: not with --pid (no reconciliation either).
         "cgroups": cgroups_json(snap.cgroups, snap.processes if snap.reconciliation is not None else None),
     }

@@ -204,6 +204,27 @@ class Mapping:
 
 
 @dataclass(frozen=True, slots=True)
+class HeapCounters:
+    """Heap in use as the allocator sees it, published by an instrumented process.
+
+    ``in_use`` is the sum of malloc_usable_size over live blocks; ``peak``
+    the highest the library saw (exact to about 1 MiB per thread), None when
+    it did not say; ``allocs``/``frees`` count calls since the process (or
+    its exec) started.
+    """
+
+    pid: int
+    source: str  # "preload" (memtop run / LD_PRELOAD) or "probe"
+    starttime: int
+    in_use: int
+    peak: int | None
+    allocs: int
+    frees: int
+    generation: int = 0
+    inherit: bool = True  # its children are instrumented too
+
+
+@dataclass(frozen=True, slots=True)
 class Snapshot:
     """Everything memtop knows about the host at one moment."""
 
@@ -225,6 +246,8 @@ class Snapshot:
     cgroups: tuple[CgroupMemory, ...] | None = None
     #: memtop's own memory limit, when it runs inside a limited cgroup.
     container: ContainerLimit | None = None
+    #: Heap counters of instrumented processes (live hosts only).
+    heaps: tuple[HeapCounters, ...] = ()
 
 
 #: A memory limit: bytes, ``"max"`` when unlimited, None when unreadable.

@@ -13,7 +13,8 @@ from .errors import ParseError
 from .fs import read_file, read_optional
 from .host import HostFacts, load_facts, user_lookup
 from .meminfo import parse_meminfo, system_memory
-from .models import ContainerLimit, ProcessMemory, Reconciliation, Snapshot, SystemMemory, ThpState
+from .heap_shm import HeapFiles
+from .models import ContainerLimit, HeapCounters, ProcessMemory, Reconciliation, Snapshot, SystemMemory, ThpState
 from .paths import HostPaths
 from .pressure import parse_pressure
 from .processes import MemoryPolicy, ProcessReader, read_processes
@@ -114,6 +115,9 @@ class Collector:
         self.cgroup_hierarchy = read_memory_hierarchy(paths)
         self.can_hide = can_hide(paths)  # mount options and namespaces do not change under us
         self.cgroups = CgroupReader(paths, self.facts.page_size)
+        # Heap counter files live in /dev/shm of the running host: a captured
+        # tree has none (and another host's pids would not match anyway).
+        self.heap_files = HeapFiles(proc=paths.proc) if paths.live else None
 
     def _container(self, container: bool | ContainerLimit | None) -> ContainerLimit | None:
         if container is True:
@@ -190,4 +194,11 @@ class Collector:
             notes=tuple(notes),
             cgroups=self.cgroups.tree() if cgroups else None,
             container=self._container(container),
+            heaps=self._heaps(processes),
         )
+
+    def _heaps(self, processes: tuple[ProcessMemory, ...]) -> tuple[HeapCounters, ...]:
+        """Counters of the instrumented processes among ``processes`` (a listdir when there are none)."""
+        if self.heap_files is None:
+            return ()
+        return tuple(self.heap_files.read(lambda: {p.pid: (p.starttime, p.uid) for p in processes}).values())
