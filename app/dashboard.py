@@ -13,7 +13,7 @@ import gc
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import psutil
 from textual import work
@@ -26,6 +26,7 @@ from memtop.widgets.heap_chart import HeapSeries
 from memtop.widgets.thp_panel import ThpView
 
 from .counters import CounterHistory, counter_values
+from .gap import GapVerdict, analyse
 from .heap_sources import HeapSources
 from .live import LiveSession, Scheduler
 from .process_history import DEFAULT_WINDOW, WINDOWS, ProcessHistory
@@ -90,6 +91,8 @@ class MemtopApp(App[int]):
         live = collector is not None and not options.frozen
         self.heap = heap if heap is not None else HeapSources(OwnHeap() if live else None)
         self._thp_view: tuple[float, ThpView] | None = None
+        #: The gap verdict of each process with a heap source, by pid (the table marks flags).
+        self.verdicts: dict[int, GapVerdict] = {}
 
     def on_mount(self) -> None:
         self.push_screen(MainScreen(self.options))
@@ -142,7 +145,10 @@ class MemtopApp(App[int]):
         # The selected process keeps its history if it exits now: the screen
         # goes on showing it, marked, until the selection moves.
         keep = screen.selected.key if screen is not None and screen.selected is not None else None
-        self.history.record(snap.time, snap.processes, frozenset(on_screen), self.heap.read(), keep)
+        self.heap.update(snap)
+        heaps = self.heap.read()
+        self.history.record(snap.time, snap.processes, frozenset(on_screen | heaps.keys()), heaps, keep)
+        self.verdicts = {pid: self.verdict(key) for pid, key in self._heap_keys(snap, heaps)}
         if screen is not None:
             screen.show(message)
         if isinstance(self.screen, CgroupScreen):
@@ -162,7 +168,24 @@ class MemtopApp(App[int]):
         """The heap-vs-RSS chart's samples for one process over the chosen window."""
         if not exited:
             self.history.track(proc, now, self.heap.read().get(proc.pid))
-        return self.history.series(proc.key, now, self.chart_window, self.heap.describe(proc.pid), exited)
+        series = self.history.series(proc.key, now, self.chart_window, self.heap.describe(proc.pid), exited)
+        if series is not None and any(h is not None for h in series.heap):
+            verdict = analyse(series.times, series.rss, series.heap, now, self.chart_window)
+            series = replace(series, verdict=verdict.describe(), alarm=verdict.flag is not None)
+        return series
+
+    def verdict(self, key: tuple[int, int]) -> GapVerdict:
+        """The gap's trend and flag for one process over the chart's window."""
+        samples = self.history.samples(key)
+        now = samples[-1].time if samples else 0.0
+        return analyse([s.time for s in samples], [s.rss for s in samples], [s.heap for s in samples],
+                       self.history.now or now, self.chart_window)
+
+    @staticmethod
+    def _heap_keys(snap: Snapshot, heaps: dict[int, int]) -> list[tuple[int, tuple[int, int]]]:
+        if not heaps:
+            return []
+        return [(p.pid, p.key) for p in snap.processes if p.pid in heaps]
 
     def next_chart_window(self) -> float:
         self.chart_window = WINDOWS[(WINDOWS.index(self.chart_window) + 1) % len(WINDOWS)] if self.chart_window in WINDOWS else DEFAULT_WINDOW

@@ -41,6 +41,7 @@ class ProcessHistory:
         self.max_processes = max_processes
         self._samples: OrderedDict[Key, deque[Sample]] = OrderedDict()
         self._names: dict[Key, str] = {}
+        self.now = 0.0  # the time of the last record
 
     def __len__(self) -> int:
         return len(self._samples)
@@ -62,6 +63,7 @@ class ProcessHistory:
         until the selection moves on.
         """
         samples = self._samples
+        self.now = time
         alive: set[Key] = set()
         heap = heap or {}
         for proc in processes:

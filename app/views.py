@@ -43,6 +43,8 @@ class Row:
     stale: bool = False
     oom_score: int | None = None
     cgroup: str | None = None
+    #: A short flag after the name (a heap gap memtop flags: "‼ heap gap").
+    mark: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,6 +159,7 @@ def build_rows(
     stale_before: float | None = None,
     cache: RowCache | None = None,
     matched: list[ProcessMemory] | None = None,
+    marks: Mapping[int, str] | None = None,
 ) -> list[Row]:
     """Rows for the table in the view's mode and order.
 
@@ -176,6 +179,8 @@ def build_rows(
         rows = [cache.row(p, rates, stale_before) for p in sort_processes(matched, state.sort, state.reverse)]
     if gone is not None:
         rows = [replace(r, exited=True) if r.key == gone else r for r in rows]
+    if marks:
+        rows = [replace(r, mark=marks[r.pid]) if r.pid is not None and r.pid in marks else r for r in rows]
     return rows
 
 

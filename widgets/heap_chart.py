@@ -41,6 +41,8 @@ class HeapSeries:
     now: float
     window: float
     exited: bool = False
+    verdict: str = ""  # the gap's slope and trend, and a flag (app/gap.py)
+    alarm: bool = False  # the verdict flags a structural leak or retained memory
 
 
 def resample(times: Sequence[float], values: Sequence[int | None], now: float, window: float, n: int) -> list[float]:
@@ -122,8 +124,9 @@ class HeapChart(TextLines):
     HeapChart { height: 1fr; min-height: 2; padding: 0 1; }
     HeapChart > .heap-chart--muted { color: $text-muted; }
     HeapChart > .heap-chart--head { text-style: bold; }
+    HeapChart > .heap-chart--alarm { color: $error; text-style: bold; }
     """
-    COMPONENT_CLASSES = {"heap-chart--muted", "heap-chart--head"}
+    COMPONENT_CLASSES = {"heap-chart--muted", "heap-chart--head", "heap-chart--alarm"}
 
     series: HeapSeries | None = None
     builds = 0  # plotext builds so far (the costly part; the benchmark reads it)
@@ -147,7 +150,8 @@ class HeapChart(TextLines):
             return (None, self.size)
         width = max(self.size.width - 8, 1)
         # Time moves the lines left by one column every window/width seconds.
-        return (s.label, s.times, s.rss, s.anon, s.heap, s.heap_note, s.exited, s.window, int(s.now * width / s.window), self.size)
+        return (s.label, s.times, s.rss, s.anon, s.heap, s.heap_note, s.exited, s.window, s.verdict, s.alarm,
+                int(s.now * width / s.window), self.size)
 
     def _muted(self, text: str) -> Text:
         return Text(text, style=self.get_component_rich_style("heap-chart--muted"))
@@ -176,7 +180,12 @@ class HeapChart(TextLines):
             return self._sparklines(s, heap_known)
         plot, unit = self._plot(s, heap_known)
         title.append(f"  ({unit}, seconds ago)" if unit else "", style=self.get_component_rich_style("heap-chart--muted"))
-        return [title, *self._figures(s), *plot]
+        verdict = [self._verdict(s)] if s.verdict else []
+        return [title, *self._figures(s), *verdict, *plot]
+
+    def _verdict(self, s: HeapSeries) -> Text:
+        style = self.get_component_rich_style("heap-chart--alarm") if s.alarm else self.get_component_rich_style("heap-chart--muted")
+        return Text(s.verdict, style=style)
 
     def _sparklines(self, s: HeapSeries, heap_known: bool) -> list[Text]:
         """Heap above RSS on one scale (the RSS peak), each with its latest figure."""
@@ -192,6 +201,8 @@ class HeapChart(TextLines):
             heap_line.append(sparkline(resample(s.times, s.heap, s.now, s.window, cells), cells, top))
             gap = "" if now_heap is None or last is None else f" gap {compact(last - now_heap)}"
             heap_line.append(f" {compact(now_heap)}{gap}")
+            if s.alarm:  # the whole verdict is on the help line and in the wide chart
+                heap_line.append(" ‼", style=self.get_component_rich_style("heap-chart--alarm"))
         else:
             heap_line.append_text(self._muted(s.heap_note))
         rss_line = Text("RSS  ", style="bold")

@@ -88,6 +88,8 @@ def _cell(row: Any, key: str, command: bool, width: int = 0) -> str:
             text = f"{text} ×{row.members}" if not command else text
         if row.exited:
             text += "  (exited)"
+        if getattr(row, "mark", ""):
+            text = f"{row.mark} {text}"
         return "  " * row.depth + marks + text
     value = compact(row.values.get(key))
     return "~" + value if row.stale and key in ROLLUP_COLUMNS and value != "-" else value

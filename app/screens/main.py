@@ -169,7 +169,8 @@ class MainScreen(Screen[None]):
             self._totals = totals([p for p in self._matched if gone is None or proc_key(p) != gone])
             self._matched_key = matched_key
             self._rows.prune(snap.processes)
-        rows = build_rows(snap.processes, self.view, rates, self.exited, stale_before, self._rows, self._matched)
+        marks = {pid: "‼gap" for pid, verdict in self.memtop.verdicts.items() if verdict.flag}
+        rows = build_rows(snap.processes, self.view, rates, self.exited, stale_before, self._rows, self._matched, marks)
         table.set_rows(rows)
         if self.want_pid is not None and table.select_key(("p", self.want_pid)):
             self.want_pid = None
