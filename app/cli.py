@@ -147,6 +147,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if argv[:1] == ["capture"]:
             return run_capture(argv[1:])
+        if argv[:1] == ["run"]:
+            from .run import main as run_main
+
+            if not sys.stdout.isatty() and "--print-preload" not in argv:
+                print("memtop run opens the dashboard: it needs a terminal", file=sys.stderr)
+                return 2
+            return run_main(argv[1:])
         args = build_parser().parse_args(argv)
         if args.count is not None and (args.interval is None or not args.json):
             raise UsageError("--count goes with --json --interval")

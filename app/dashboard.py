@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import subprocess
 import threading
 import time
 from collections.abc import Callable
@@ -30,9 +31,12 @@ from .gap import GapVerdict, analyse
 from .heap_sources import HeapSources
 from .live import LiveSession, Scheduler
 from .process_history import DEFAULT_WINDOW, WINDOWS, ProcessHistory
+from .run import RunChild
+from .run_watch import SAMPLE_HZ, RunWatch
 from .messages import CollectorFailed, SnapshotReady
 from .screens.cgroups import CgroupScreen
 from .screens.main import MainScreen
+from .screens.run_quit import QuitRunScreen
 
 INTERVALS = (0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0)
 
@@ -62,6 +66,7 @@ class MemtopApp(App[int]):
         own_stats: bool = True,
         clock: Callable[[], float] = time.monotonic,
         heap: HeapSources | None = None,
+        run: RunChild | None = None,
     ) -> None:
         """``collector=None`` starts no task: tests post snapshots themselves.
 
@@ -93,6 +98,8 @@ class MemtopApp(App[int]):
         self._thp_view: tuple[float, ThpView] | None = None
         #: The gap verdict of each process with a heap source, by pid (the table marks flags).
         self.verdicts: dict[int, GapVerdict] = {}
+        #: The program `memtop run` started, when it did.
+        self.run_watch = RunWatch(run, collector, self.history, self.heap) if run is not None and collector is not None else None
 
     def on_mount(self) -> None:
         self.push_screen(MainScreen(self.options))
@@ -100,6 +107,8 @@ class MemtopApp(App[int]):
             self.post_message(SnapshotReady(self.initial, {}, None, None))
         if self.session is not None:
             self.collect_loop()
+        if self.run_watch is not None and self.run_watch.child.not_instrumentable is None:
+            self.set_interval(1 / SAMPLE_HZ, self.run_watch.sample)
 
     @work(exclusive=True, group="collect")
     async def collect_loop(self) -> None:
@@ -149,6 +158,9 @@ class MemtopApp(App[int]):
         heaps = self.heap.read()
         self.history.record(snap.time, snap.processes, frozenset(on_screen | heaps.keys()), heaps, keep)
         self.verdicts = {pid: self.verdict(key) for pid, key in self._heap_keys(snap, heaps)}
+        if self.run_watch is not None and self.run_watch.snapshot(snap):
+            child = self.run_watch.child
+            self.notify(f"{child.name} exited with status {child.returncode}; its history stays", timeout=10)
         if screen is not None:
             screen.show(message)
         if isinstance(self.screen, CgroupScreen):
@@ -191,6 +203,34 @@ class MemtopApp(App[int]):
         self.chart_window = WINDOWS[(WINDOWS.index(self.chart_window) + 1) % len(WINDOWS)] if self.chart_window in WINDOWS else DEFAULT_WINDOW
         return self.chart_window
 
+    @property
+    def run_status(self) -> str | None:
+        """The header's line about the program `memtop run` started."""
+        return self.run_watch.child.status_line() if self.run_watch is not None else None
+
+    async def action_quit(self) -> None:
+        """Quit; first ask what to do with a program `memtop run` started that still runs."""
+        watch = self.run_watch
+        if watch is None:
+            self.exit(0)
+            return
+        if watch.child.poll() is not None:
+            self.exit(watch.child.returncode)
+            return
+
+        def chosen(answer: str | None) -> None:
+            if answer == "stop":
+                watch.child.stop()
+                try:
+                    watch.child.process.wait(timeout=3)
+                except subprocess.TimeoutExpired:
+                    pass  # it ignores SIGTERM: memtop leaves, it goes on
+                self.exit(watch.child.poll() or 0)
+            elif answer == "leave":
+                self.exit(0)
+
+        self.push_screen(QuitRunScreen(watch.child), chosen)
+
     def set_interval_seconds(self, seconds: float) -> None:
         self.interval = seconds
         self.scheduler.interval = seconds
@@ -206,12 +246,12 @@ class MemtopApp(App[int]):
         self.scheduler.selected = selected
 
 
-def run_dashboard(collector: Collector, options: StartOptions) -> int:
+def run_dashboard(collector: Collector, options: StartOptions, run: RunChild | None = None) -> int:
     # NO_COLOR is honoured by Textual itself; memtop shows no state by colour alone.
     # Thousands of long-lived records make the cyclic GC's full passes long
     # pauses that a key press can land behind; none of them forms a cycle.
     gc.freeze()
     gc.set_threshold(20_000, 50, 1_000)
-    app = MemtopApp(collector, options)
+    app = MemtopApp(collector, options, run=run)
     result = app.run()
     return result or 0

@@ -80,6 +80,8 @@ class ProcessHistory:
             self._names[key] = proc.name
             sample = Sample(time, proc.rss, proc.anon, heap.get(proc.pid))
             last = series[-1] if series else None
+            if last is not None and last.time >= time:
+                continue  # the 10 Hz sampler was here after this snapshot was taken
             if last is None or (last.rss, last.anon, last.heap) != (sample.rss, sample.anon, sample.heap):
                 series.append(sample)
         for key in [k for k in samples if k not in alive and k != keep]:
@@ -88,6 +90,21 @@ class ProcessHistory:
         while len(samples) > self.max_processes:
             gone, _ = samples.popitem(last=False)  # longest off screen
             self._names.pop(gone, None)
+
+    def add(self, key: Key, sample: Sample) -> None:
+        """One sample between refreshes (the 10 Hz sampler of `memtop run`), if the process is tracked."""
+        series = self._samples.get(key)
+        if series is None:
+            return
+        last = series[-1] if series else None
+        if last is None or (last.rss, last.anon, last.heap) != (sample.rss, sample.anon, sample.heap):
+            series.append(sample)
+        self.now = max(self.now, sample.time)
+
+    def reserve(self, key: Key, capacity: int) -> None:
+        """A deeper history for one process (the one `memtop run` started: 10 samples a second)."""
+        old = self._samples.get(key, ())
+        self._samples[key] = deque(old, maxlen=capacity)
 
     def track(self, proc: ProcessMemory, time: float, heap: int | None = None) -> None:
         """Start the history of a process now (selected before the next refresh)."""

@@ -25,6 +25,7 @@ class HeaderInfo:
     hidden: int | None = None
     frozen: bool = False  # a captured tree (--root): nothing moves
     error: str | None = None
+    run: str | None = None  # the program `memtop run` started: running or how it ended
 
 
 class StatusHeader(Widget):
@@ -51,6 +52,8 @@ class StatusHeader(Widget):
             line.append(f"{info.hidden} hidden by /proc  ", style=self.get_component_rich_style("status-header--alert"))
         if info.own_cpu is not None:
             line.append(f"memtop: CPU {info.own_cpu:.1f}%  RSS {human(info.own_rss)}")
+        if info.run:
+            line.append(f"  {info.run}", style="bold")
         if info.error:
             line.append(f"  collector: {info.error}", style=self.get_component_rich_style("status-header--alert"))
         return line

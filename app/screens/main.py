@@ -204,6 +204,7 @@ class MainScreen(Screen[None]):
             hidden=snap.hidden_processes if snap else None,
             frozen=self.frozen,
             error=self.error,
+            run=self.memtop.run_status,
         )
 
     def _update_selected(self, row: Row | None) -> None:
