@@ -20,8 +20,9 @@ chart's window (least-squares slopes):
   *stable* (the guide's growing example, 300 MB to 800 MB in five hours of a
   2.1 GB process, is 1.7 MiB/min against a threshold of 1.1 there);
 - "structural leak suspected": the gap grows, RSS itself grows (by at least
-  half the threshold) and the heap does not (its slope under half the
-  threshold either way): the guide's "heap usage is stable but RSS grows".
+  half the threshold) and the heap grows less than a quarter as fast as the
+  gap (or not at all): the guide's "heap usage is stable but RSS grows" (its
+  example: heap +20 MB/h against a gap of +100 MB/h).
   A gap that grows because the program freed memory (heap down, RSS flat)
   is not a leak: it is the retained case below;
 - "freed memory retained": now, the gap is at least 64 MiB and larger than
@@ -115,7 +116,7 @@ def analyse(times: Sequence[float], rss: Sequence[int | None], heap: Sequence[in
             mean_rss = sum(r for _t, r, _h in at) / len(at)
             threshold = max(SLOPE_FLOOR, SLOPE_SHARE * mean_rss)
             trend = "growing" if gap_slope >= threshold else "shrinking" if gap_slope <= -threshold else "stable"
-            if (trend == "growing" and heap_slope is not None and abs(heap_slope) < threshold / 2
+            if (trend == "growing" and heap_slope is not None and heap_slope < gap_slope / 4
                     and rss_slope is not None and rss_slope >= threshold / 2):
                 return GapVerdict(gap_now, trend, gap_slope, heap_slope, LEAK)
     flag = RETAINED if gap_now >= RETAINED_FLOOR and gap_now > heap_now else None

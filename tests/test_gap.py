@@ -77,4 +77,11 @@ def test_the_guides_growing_example_is_flagged() -> None:
     # Hour 1: heap 1.8 GB, RSS 2.1 GB; hour 6: heap 1.9 GB, RSS 2.7 GB (memory-metrics.txt).
     hours = [(h * 3600.0, 2100 + (h - 1) * 120, 1800 + (h - 1) * 20) for h in range(1, 7)]
     verdict = analyse(*series(hours), now=6 * 3600.0, window=6 * 3600.0)
-    assert verdict.trend == "growing"
+    assert verdict.trend == "growing" and verdict.flag == LEAK
+
+
+def test_a_heap_that_grows_with_the_gap_is_not_a_structural_leak() -> None:
+    # A plain leak that also pins pages: heap +1 MiB/s, gap +0.5 MiB/s.
+    points = [(float(t), 100 + t * 3 // 2, 50 + t) for t in range(0, 60, 2)]
+    verdict = analyse(*series(points), now=60.0, window=300.0)
+    assert verdict.trend == "growing" and verdict.flag is None
