@@ -69,6 +69,10 @@ class MemtopApp(App[int]):
         # A cancelled worker cannot stop its thread mid-read: this lock makes a
         # replacement loop wait for it, so two passes never run at once.
         self._pass_lock = threading.Lock()
+        #: The pid open in the process screen: read every refresh like the selected row.
+        self.drilled: int | None = None
+        #: How the process screen reads a process (tests set one; None: the collector's host).
+        self.maps_source: object | None = None
 
     def on_mount(self) -> None:
         self.push_screen(MainScreen(self.options))
@@ -127,7 +131,7 @@ class MemtopApp(App[int]):
     def track_on_screen(self, pids: frozenset[int], selected: int | None) -> None:
         """The screen tells which pids are on screen: their PSS is read every refresh."""
         self.scheduler.visible = pids
-        self.scheduler.selected = selected
+        self.scheduler.selected = self.drilled if self.drilled is not None else selected
 
 
 def run_dashboard(collector: Collector, options: StartOptions) -> int:

@@ -202,6 +202,32 @@ class Mapping:
     def swap(self) -> int:
         return self.get("Swap") or 0
 
+    @property
+    def anon_huge(self) -> int:
+        return self.get("AnonHugePages") or 0
+
+    @property
+    def dirty(self) -> int:
+        return (self.get("Shared_Dirty") or 0) + (self.get("Private_Dirty") or 0)
+
+
+@dataclass(frozen=True, slots=True)
+class ProcessMaps:
+    """One read of one process for the drill-down: its record, status and mappings.
+
+    ``mappings`` is None when smaps could not be read; ``error`` says why.
+    ``exited``: the process is gone (or its pid now names another process).
+    """
+
+    pid: int
+    starttime: int | None
+    process: ProcessMemory | None
+    status: tuple[tuple[str, str], ...]
+    mappings: tuple[Mapping, ...] | None
+    error: str | None
+    exited: bool
+    read_seconds: float
+
 
 @dataclass(frozen=True, slots=True)
 class Snapshot:

@@ -19,7 +19,8 @@ from memtop.widgets.status_header import HeaderInfo, StatusHeader, TotalsLine
 from memtop.widgets.system_pane import SystemPane
 
 from ..views import Row, RowCache, ViewState, build_rows, matching, proc_key, totals
-from .modals import DetailsScreen, HelpScreen, SignalScreen, SortScreen
+from .modals import HelpScreen, SignalScreen, SortScreen
+from .process import ProcessScreen, source_for
 
 if TYPE_CHECKING:
     from ..dashboard import MemtopApp
@@ -181,7 +182,7 @@ class MainScreen(Screen[None]):
     @on(ProcessTable.Activated)
     def _activated(self, event: ProcessTable.Activated) -> None:
         if self.selected is not None:
-            self.app.push_screen(DetailsScreen(self.selected, self.snapshot.time if self.snapshot else None))
+            self.app.push_screen(ProcessScreen(self.selected, source_for(self.app)))
 
     # -- filter -------------------------------------------------------------
     def action_filter(self) -> None:
