@@ -69,7 +69,7 @@ async def test_enter_opens_the_process_grouped_by_kind_with_its_figures() -> Non
         kinds = [r.label for r in screen.query_one(MappingsTable).rows if r.level == 0]
         assert kinds == ["heap", "stacks", "anonymous", "libraries (.so)", "other files", "shared memory and memfd", "special"]
         lib = next(r for r in screen.query_one(MappingsTable).rows if r.label.endswith("libc.so.6"))
-        assert lib.count == 2 and lib.values["pss"] == 156 * 1024 and lib.values["uss"] == 40 * 1024
+        assert lib.maps == 2 and lib.pss == 156 * 1024 and lib.uss == 40 * 1024
         assert "11 mappings" in status(app)
 
 

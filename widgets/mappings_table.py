@@ -94,17 +94,17 @@ class MappingsTable(VirtualTable):
         if key == "perms":
             return str(row.perms)
         if key == "count":
-            return str(row.count)
+            return str(row.maps)
         if key == "delta":
             delta = row.delta
             return "" if not delta else ("+" if delta > 0 else "") + compact(delta)
         if key == "path":
             label = escape(row.label)
             if row.level == 0:
-                noun = "mapping" if row.count == 1 else "mappings"
-                return f"{label} ({row.count} {noun})"
+                noun = "mapping" if row.maps == 1 else "mappings"
+                return f"{label} ({row.maps} {noun})"
             return "  " + label if row.level == 1 else label
-        return compact(row.values.get(key))
+        return compact(getattr(row, key))
 
     def row_style(self, row: Any, style: Style) -> Style:
         if row.level == 0:

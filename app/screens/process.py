@@ -132,6 +132,8 @@ class ProcessScreen(Screen[None]):
         """Read now, then again every ``period`` seconds until the process exits."""
         while True:
             maps, analysis, seconds = await asyncio.to_thread(self._read)
+            if self not in self.app.screen_stack:
+                return  # left while the read ran: its widgets may already be gone
             self.show(maps, analysis)
             if maps.exited:
                 return
