@@ -7,13 +7,10 @@ Pss_*, SwapPss); Documentation/filesystems/proc.rst explains each.
 
 from __future__ import annotations
 
-import os
-
 from rich.text import Text
 
 from memtop.collectors.models import ProcessMemory
 from memtop.collectors.process_maps import status_size, status_text
-from memtop.collectors.processes import DENIED
 from memtop.widgets.format import compact, escape
 
 #: status fields shown, with their labels.
@@ -57,22 +54,3 @@ def header_text(p: ProcessMemory, status: tuple[tuple[str, str], ...]) -> Text:
     _pairs(text, "status", [(label, compact(status_size(status, key))) for key, label in STATUS_SIZES])
     _pairs(text, "rollup", [(label, compact(getattr(p, name))) for name, label in ROLLUP])
     return text
-
-
-def denied_help(p: ProcessMemory | None, live: bool) -> str:
-    """Why smaps is unreadable and what would make it readable."""
-    if not live:
-        return ("smaps not readable: this capture was taken without root. "
-                "Capture again as root (sudo memtop capture --smaps DIR) to see the mappings.")
-    owner = (p.user or str(p.uid)) if p is not None else "another user"
-    me = os.getuid()
-    return (f"smaps not readable: pid {p.pid if p else '?'} belongs to {owner}, memtop runs as uid {me}. "
-            "The kernel shows a process's mappings only to its owner or root (ptrace read access, "
-            "Documentation/filesystems/proc.rst). Run memtop as root (sudo memtop), or as that user, "
-            "to see them. The status figures above are readable by anyone.")
-
-
-def why_no_mappings(error: str | None, p: ProcessMemory | None, live: bool) -> str:
-    if error == DENIED:
-        return denied_help(p, live)
-    return f"no mappings: {error}" if error else ""

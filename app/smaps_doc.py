@@ -7,7 +7,11 @@ the drill-down screen and ``memtop --maps`` share them.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
+
+from memtop.collectors.models import ProcessMemory
+from memtop.collectors.processes import DENIED
 
 #: smaps fields in the kernel's order, with one line of explanation.
 FIELD_HELP: dict[str, str] = {
@@ -98,3 +102,33 @@ def decode_vmflags(flags: Iterable[str]) -> tuple[tuple[str, str], ...]:
 
 def field_help(name: str) -> str:
     return FIELD_HELP.get(name, "(not in memtop's list; see Documentation/filesystems/proc.rst)")
+
+
+def denied_help(p: ProcessMemory | None, live: bool) -> str:
+    """Why smaps is unreadable and what would make it readable.
+
+    smaps needs ptrace read access (PTRACE_MODE_READ, proc.rst): the same
+    user on a dumpable process, or CAP_SYS_PTRACE in the process's user
+    namespace. Root in a container may lack the latter.
+    """
+    if not live:
+        return ("smaps not readable: this capture was taken without root. "
+                "Capture again as root (sudo memtop capture --smaps DIR) to see the mappings.")
+    owner = (p.user or str(p.uid)) if p is not None else "another user"
+    pid = p.pid if p is not None else "?"
+    me = os.geteuid()
+    if me == 0 or (p is not None and p.uid == me):
+        return (f"smaps not readable: the kernel's ptrace access check refused pid {pid} (owner {owner}) "
+                "although memtop runs as root or its owner: the process is not dumpable (setuid, "
+                "prctl), or it lives in another user namespace, or memtop lacks CAP_SYS_PTRACE here "
+                "(a container). Run memtop where it has CAP_SYS_PTRACE over that process.")
+    return (f"smaps not readable: pid {pid} belongs to {owner}, memtop runs as uid {me}. "
+            "The kernel shows a process's mappings only to its owner or root (ptrace read access, "
+            "Documentation/filesystems/proc.rst). Run memtop as root (sudo memtop), or as that user, "
+            "to see them.")
+
+
+def why_no_mappings(error: str | None, p: ProcessMemory | None, live: bool) -> str:
+    if error == DENIED:
+        return denied_help(p, live)
+    return f"no mappings: {error}" if error else ""

@@ -77,7 +77,7 @@ def _mappings(paths: HostPaths, proc: ProcessMemory, denied: frozenset[str]) -> 
             return None, None, True
         if f"{pid}/smaps" in denied or f"{pid}/smaps_rollup" in denied:
             return None, DENIED, False  # a capture taken without root
-        return None, NO_SMAPS, False
+        return None, NO_SMAPS if not paths.live else "this kernel has no smaps (CONFIG_PROC_PAGE_MONITOR off)", False
     except ParseError as exc:
         return None, str(exc), False
     except OSError as exc:

@@ -233,11 +233,15 @@ async def test_permission_denied_says_why_and_keeps_the_status_figures() -> None
         assert rows(app) == []
 
 
-async def test_live_denial_names_the_owner_and_the_fix() -> None:
-    from memtop.process_header import denied_help
+def test_live_denial_names_the_owner_and_the_fix(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from memtop import smaps_doc
 
-    text = denied_help(replace(PYTHON, user="alice"), live=True)
+    monkeypatch.setattr(smaps_doc.os, "geteuid", lambda: 1000)
+    text = smaps_doc.denied_help(replace(PYTHON, user="alice", uid=4242), live=True)
     assert "belongs to alice" in text and "sudo memtop" in text
+    monkeypatch.setattr(smaps_doc.os, "geteuid", lambda: 0)  # root refused: not about the owner
+    text = smaps_doc.denied_help(replace(PYTHON, user="alice", uid=4242), live=True)
+    assert "CAP_SYS_PTRACE" in text and "sudo memtop" not in text
 
 
 def test_the_parse_runs_in_the_worker_thread_not_the_event_loop_thread() -> None:

@@ -30,7 +30,8 @@ from memtop.widgets.format import human
 from memtop.widgets.mappings_table import GREW, MappingsTable
 
 from ..maps_view import SORT_FIELDS, Analysis, MapRow, RowKey, analyse, rss_by_key, view_rows
-from ..process_header import header_text, why_no_mappings
+from ..process_header import header_text
+from ..smaps_doc import why_no_mappings
 from .mapping_detail import MappingDetailScreen
 from .modals import SortScreen
 
