@@ -115,16 +115,20 @@ def parse_smaps_general(raw: bytes) -> tuple[Mapping, ...]:
 def _column(joined: bytes, prefix: bytes, count: int) -> list[int] | None:
     """The numbers of one field over all entries, or None when a line is irregular.
 
-    ``joined`` is every entry's line of the field, joined by newlines. Units
-    are dropped and the text split at C speed; the checks make sure each line
-    was exactly ``Key: N kB`` (or ``Key: N``), as the general parser wants.
+    ``joined`` is every entry's line of the field, joined by newlines, each
+    line already known to start with ``prefix``. The text is split at C speed
+    and must be exactly ``Key: N kB`` (or ``Key: N``) per line: the key once
+    per line and a token period of 3 (or 2) mean no line holds more or less.
     """
-    kb = joined.endswith(b" kB") and joined.count(b" kB\n") == count - 1 and joined.count(b" kB") == count
-    tokens = (joined.replace(b" kB", b"") if kb else joined).split()
-    if len(tokens) != 2 * count or tokens[0::2].count(prefix) != count:
+    tokens = joined.split()
+    if len(tokens) == 3 * count and tokens[2::3].count(b"kB") == count and tokens[0::3].count(prefix) == count:
+        digits, kb = tokens[1::3], True
+    elif len(tokens) == 2 * count and tokens[0::2].count(prefix) == count:
+        digits, kb = tokens[1::2], False
+    else:
         return None
     try:
-        numbers = list(map(int, tokens[1::2]))
+        numbers = list(map(int, digits))
     except ValueError:
         return None
     return list(map(KIB.__mul__, numbers)) if kb else numbers
