@@ -35,22 +35,24 @@ def _pairs(text: Text, title: str, pairs: list[tuple[str, str]]) -> None:
     text.append("\n")
 
 
-def header_text(p: ProcessMemory, status: tuple[tuple[str, str], ...]) -> Text:
-    text = Text(no_wrap=False, overflow="fold")
-    text.append(escape(p.name), style="bold")
-    text.append(f"  pid {p.pid}  ppid {p.ppid}  user {p.user or p.uid or '?'}  state {p.state}  threads {p.threads}")
+def header_text(p: ProcessMemory, status: tuple[tuple[str, str], ...]) -> tuple[Text, Text, Text]:
+    """(who it is, its command line, its figures): the command line gets one line, cut with an ellipsis."""
+    ident = Text()
+    ident.append(escape(p.name), style="bold")
+    ident.append(f"  pid {p.pid}  ppid {p.ppid}  user {p.user or p.uid or '?'}  state {p.state}  threads {p.threads}")
+    command = Text(escape(" ".join(p.cmdline)) or f"[{escape(p.name)}]")
+    text = Text()
     score = "n/a" if p.oom_score is None else str(p.oom_score)
     adj = "n/a" if p.oom_score_adj is None else str(p.oom_score_adj)
-    text.append(f"  oom_score {score} (adj {adj})")
+    text.append(f"oom_score {score} (adj {adj})")
     thp = status_text(status, "THP_enabled")
     if thp is not None:
         # THP_enabled: 0 when prctl(PR_SET_THP_DISABLE) turned THP off for it (proc.rst).
         text.append("  THP " + ("allowed" if thp == "1" else "disabled by prctl"))
-    text.append("\n")
-    text.append(escape(" ".join(p.cmdline)) or f"[{escape(p.name)}]")
-    text.append(f"\ncgroup {escape(p.cgroup) if p.cgroup else 'n/a'}\n")
+    text.append(f"  cgroup {escape(p.cgroup) if p.cgroup else 'n/a'}\n")
     if p.error:
         text.append(f"n/a: {escape(p.error)}\n")
     _pairs(text, "status", [(label, compact(status_size(status, key))) for key, label in STATUS_SIZES])
     _pairs(text, "rollup", [(label, compact(getattr(p, name))) for name, label in ROLLUP])
-    return text
+    text.rstrip()
+    return ident, command, text

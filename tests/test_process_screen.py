@@ -55,7 +55,7 @@ def status(app: MemtopApp) -> str:
 
 
 def header(app: MemtopApp) -> str:
-    return str(app.screen.query_one("#proc-header").render())
+    return "\n".join(str(w.render()) for w in app.screen.query("#proc-header Static"))
 
 
 async def test_enter_opens_the_process_grouped_by_kind_with_its_figures() -> None:
@@ -99,7 +99,7 @@ async def test_g_toggles_raw_mappings() -> None:
         raw = rows(app)
         assert len(raw) == 11 and all(k[0] == "m" for k in raw)
         assert raw[0] == ("m", 0x7F0000000000, 0x7F0000000000 + 4096 * 4096)  # biggest PSS first
-        assert "view raw" in status(app)
+        assert "raw  sort pss" in status(app)
         await pilot.press("g")
         assert rows(app) == grouped
 

@@ -52,7 +52,7 @@ class MappingsTable(VirtualTable):
     }
 
     DEFAULT_CSS = """
-    MappingsTable { height: 1fr; }
+    MappingsTable { height: 1fr; overflow-x: hidden; }
     MappingsTable > .mappings-table--header { text-style: bold; background: $panel; }
     MappingsTable > .mappings-table--cursor { background: $accent 40%; text-style: bold; }
     MappingsTable:focus > .mappings-table--cursor { background: $accent; color: $text; }
@@ -103,7 +103,13 @@ class MappingsTable(VirtualTable):
             if row.level == 0:
                 noun = "mapping" if row.maps == 1 else "mappings"
                 return f"{label} ({row.maps} {noun})"
-            return "  " + label if row.level == 1 else label
+            indent = "  " if row.level == 1 else ""
+            # The vertical scrollbar covers the last cells of a line drawn ``width`` wide.
+            shown = min(width, self.scrollable_content_region.width or width)
+            room = self.columns(width)[-1][1] - (width - shown) - len(indent)
+            if len(label) > room > 1:
+                label = "…" + label[len(label) - room + 1 :]  # the file name matters more than its folder
+            return indent + label
         return compact(getattr(row, key))
 
     def row_style(self, row: Any, style: Style) -> Style:

@@ -19,6 +19,7 @@ from rich.text import Text
 from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.containers import Vertical
 from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
 
@@ -26,7 +27,7 @@ from memtop.collectors.host import load_facts, user_lookup
 from memtop.collectors.models import ProcessMaps, ProcessMemory
 from memtop.collectors.paths import HostPaths
 from memtop.collectors.process_maps import read_process_maps
-from memtop.widgets.format import human
+from memtop.widgets.format import compact
 from memtop.widgets.mappings_table import GREW, MappingsTable
 
 from ..maps_view import SORT_FIELDS, Analysis, MapRow, RowKey, analyse, rss_by_key, view_rows
@@ -102,7 +103,11 @@ class ProcessScreen(Screen[None]):
         return self.app  # type: ignore[return-value]
 
     def compose(self) -> ComposeResult:
-        yield Static(header_text(self.proc, ()), id="proc-header")
+        ident, command, figures = header_text(self.proc, ())
+        with Vertical(id="proc-header"):
+            yield Static(ident, id="proc-ident")
+            yield Static(command, id="proc-command")
+            yield Static(figures, id="proc-figures")
         yield MappingsTable(id="maps")
         yield Static(Text(f"reading /proc/{self.proc.pid}/smaps ..."), id="maps-status")
         yield Input(placeholder="filter mappings by path (Enter keeps, Esc cancels)", id="maps-filter")
@@ -155,8 +160,10 @@ class ProcessScreen(Screen[None]):
                 self._last = rss_by_key(analysis)
                 if not self._opened:
                     self._opened = self._last
-            status = maps.status
-            self.query_one("#proc-header", Static).update(header_text(self.proc, status))
+            ident, command, figures = header_text(self.proc, maps.status)
+            self.query_one("#proc-ident", Static).update(ident)
+            self.query_one("#proc-command", Static).update(command)
+            self.query_one("#proc-figures", Static).update(figures)
         self.refresh_rows()
 
     # -- view ---------------------------------------------------------------
@@ -180,14 +187,14 @@ class ProcessScreen(Screen[None]):
                 line.append(why_no_mappings(self.error, self.proc, self.source.live) or f"reading /proc/{self.proc.pid}/smaps ...")
             return line
         view = "raw" if self.raw else "grouped"
-        arrow = "" if self.reverse else " ↓"
-        line.append(f"{a.count} mappings  RSS {human(a.totals['rss'])}  PSS {human(a.totals['pss'])}  "
-                    f"USS {human(a.totals['uss'])}   view {view}  sort {self.sort}{arrow}")
+        arrow = "↑" if self.reverse else "↓"
+        line.append(f"{a.count} mappings  RSS {compact(a.totals['rss'])}  PSS {compact(a.totals['pss'])}  "
+                    f"USS {compact(a.totals['uss'])}  {view}  sort {self.sort}{arrow}")
         if self.text:
             line.append(f"  filter {self.text!r}" + ("  no match" if not shown else ""))
         if not self.exited:
             cost = self.maps.read_seconds if self.maps else 0.0
-            line.append(f"   read {cost * 1000:.0f} ms, every {self.period:.0f} s   {GREW} grew since the last read")
+            line.append(f"  read {cost * 1000:.0f} ms, every {self.period:.0f} s  {GREW} grew since last read")
         if self.error:
             line.append(f"   ({self.error})")
         return line
