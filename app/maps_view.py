@@ -129,7 +129,7 @@ def analyse(
     by_path: dict[tuple[str, str], list[MapRow]] = {}
     for m in mappings:
         sizes = mapping_sizes(m)
-        key: RowKey = ("m", m.start, m.end)
+        key: RowKey = ("m", m.start)  # not the end: a heap grows (brk) at its end, the start stays
         delta, grew = _change(key, sizes[1], opened, last) if opened else (0, False)
         label = m.path or "[anon]"
         row = MapRow(key, 2, m.kind, label, 1, *sizes, delta, grew, m.start, m.end, m.perms, (m,))

@@ -98,7 +98,7 @@ async def test_g_toggles_raw_mappings() -> None:
         await pilot.press("g")
         raw = rows(app)
         assert len(raw) == 11 and all(k[0] == "m" for k in raw)
-        assert raw[0] == ("m", 0x7F0000000000, 0x7F0000000000 + 4096 * 4096)  # biggest PSS first
+        assert raw[0] == ("m", 0x7F0000000000)  # biggest PSS first
         assert "raw  sort pss" in status(app)
         await pilot.press("g")
         assert rows(app) == grouped
@@ -172,6 +172,7 @@ async def test_enter_on_a_mapping_explains_every_field_and_the_vmflags() -> None
         assert "1 of 2 mappings" in text  # THPeligible counted, not summed
         assert "hg  THP advised (MADV_HUGEPAGE)  (1 of 2)" in text and "nh  THP disabled (MADV_NOHUGEPAGE)  (1 of 2)" in text
         assert "9.8 MiB" in text  # Rss 8000 + 2000 kB summed
+        assert "KernelPageSize       4.0 KiB" in text  # a page size is not summed
 
 
 async def test_rows_that_grew_are_marked_and_the_change_since_opening_shown() -> None:
@@ -274,3 +275,19 @@ async def test_enter_on_a_process_without_rollup_says_why_in_the_header() -> Non
         assert "init" in text and "pid 1 " in text
         assert "n/a: permission denied" in text and "PSS -" in text
         assert "smaps not readable" in status(app)
+
+
+async def test_help_lists_the_screens_keys_and_the_mapping_columns() -> None:
+    from memtop.screens.modals import HelpScreen
+
+    app = app_with(FakeSource(PYTHON))
+    async with app.run_test(size=(160, 45)) as pilot:
+        await open_screen(app, pilot, "down")
+        await pilot.press("question_mark")
+        await pilot.pause()
+        assert isinstance(app.screen, HelpScreen)
+        text = str(app.screen.query_one("Static").render())
+        assert "Raw mappings, or grouped by kind and path" in text and "ΔRSS" in text and "MAPS" in text
+        assert "NAME" not in text  # not the process table's columns
+        await pilot.press("escape")
+        assert isinstance(app.screen, ProcessScreen)

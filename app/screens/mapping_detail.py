@@ -17,6 +17,8 @@ from memtop.widgets.format import escape, human
 from ..maps_view import MapRow
 from ..smaps_doc import UNITLESS, decode_vmflags, field_help
 
+PAGE_SIZES = frozenset({"KernelPageSize", "MMUPageSize"})
+
 
 def _fields(members: tuple[Mapping, ...]) -> list[tuple[str, str]]:
     """Each field in the kernel's order: a size summed over the mappings, a flag counted."""
@@ -28,7 +30,10 @@ def _fields(members: tuple[Mapping, ...]) -> list[tuple[str, str]]:
             sums[key] += value
     out = []
     for key in order:
-        if key in UNITLESS:
+        if key in PAGE_SIZES:  # a property of each mapping, not an amount: never summed
+            sizes = sorted({v for m in members if (v := m.get(key)) is not None})
+            out.append((key, " / ".join(human(v) for v in sizes)))
+        elif key in UNITLESS:
             if len(members) == 1:
                 out.append((key, str(sums[key])))
             else:
@@ -63,7 +68,9 @@ def detail_text(row: MapRow) -> Text:
         text.append(f"  (how many of the {len(members)} mappings have each)\n")
         for code, meaning in decode_vmflags(counts):
             text.append(f"  {code}  {meaning}  ({counts[code]} of {len(members)})\n")
-    text.append("\nSizes are summed over the mappings; after Documentation/filesystems/proc.rst.", style="italic")
+    if len(members) > 1:
+        text.append("\nSizes are summed over the mappings.", style="italic")
+    text.append("\nAfter the smaps section of Documentation/filesystems/proc.rst.", style="italic")
     return text
 
 

@@ -18,7 +18,7 @@ from textual.widgets.option_list import Option
 
 from memtop.collectors.models import ProcessMemory
 from memtop.widgets.format import escape, human
-from memtop.widgets.process_table import COLUMNS, ProcessTable
+from memtop.widgets.process_table import ProcessTable
 from memtop.widgets.system_pane import AVAILABLE_MEANS
 
 from ..select import PROCESS_FIELDS
@@ -58,15 +58,18 @@ class HelpScreen(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         text = Text()
         text.append("Keys\n", style="bold")
-        for binding in [*ProcessTable.BINDINGS, *self.owner.BINDINGS]:
+        # A screen may name its own table and notes (the process screen does).
+        table = getattr(self.owner, "HELP_TABLE", ProcessTable)
+        notes = getattr(self.owner, "HELP_NOTES", HELP_NOTES)
+        for binding in [*table.BINDINGS, *self.owner.BINDINGS]:
             if isinstance(binding, Binding):
                 text.append(f"  {_key_label(binding.key):<18} {binding.tooltip or binding.description}\n")
         text.append("  ctrl+p             command palette\n\n")
         text.append("Columns\n", style="bold")
-        for column in COLUMNS:
+        for column in table.COLUMNS:
             text.append(f"  {column.label:<8} {column.help}\n")
         text.append("\nNotes\n", style="bold")
-        for note in HELP_NOTES:
+        for note in notes:
             text.append(f"  {note}\n")
         with VerticalScroll(id="help"):
             yield Static(text)

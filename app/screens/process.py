@@ -34,7 +34,7 @@ from ..maps_view import SORT_FIELDS, Analysis, MapRow, RowKey, analyse, rss_by_k
 from ..process_header import header_text
 from ..smaps_doc import why_no_mappings
 from .mapping_detail import MappingDetailScreen
-from .modals import SortScreen
+from .modals import HelpScreen, SortScreen
 
 if TYPE_CHECKING:
     from ..dashboard import MemtopApp
@@ -44,7 +44,7 @@ MIN_PERIOD = 2.0
 COST_FACTOR = 4.0
 
 #: Actions bound to printable keys: off while the filter input is open.
-_LETTER_ACTIONS = frozenset({"filter", "toggle_raw", "sort_menu", "sort_by", "invert"})
+_LETTER_ACTIONS = frozenset({"filter", "toggle_raw", "sort_menu", "sort_by", "invert", "help"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,8 +78,21 @@ class ProcessScreen(Screen[None]):
         Binding("I", "invert", "Invert", tooltip="Invert the sort order"),
         Binding("escape", "back", "Back", tooltip="Clear the filter first; else back to the dashboard"),
         Binding("backspace", "leave", "Back", show=False, tooltip="Back to the dashboard"),
+        Binding("question_mark,h,f1", "help", "Help", tooltip="Keys, columns and what the numbers mean"),
         Binding("q,f10", "app.quit", "Quit"),
     ]
+
+    HELP_TABLE = MappingsTable
+    HELP_NOTES = (
+        "Grouped view: one row per kind (bold) with its totals, then one row per path in it with its count "
+        "of mappings. g shows the raw mappings. Enter on any row explains every smaps field it sums.",
+        "PSS adds up over processes: shared pages are divided among the processes that map them. "
+        "USS (Private_Clean + Private_Dirty) is what exiting would free. RSS counts shared pages in full.",
+        f"Live: /proc/PID/smaps is re-read every {MIN_PERIOD:.0f} s or {COST_FACTOR:.0f} times what the last "
+        "read cost, whichever is longer, in a thread. ▲ marks rows whose RSS grew since the last read; "
+        "ΔRSS is the change since this screen opened.",
+        "Esc clears a filter first, then returns to the dashboard (Backspace too), the process still selected.",
+    )
 
     def __init__(self, proc: ProcessMemory, source: MapsSource) -> None:
         super().__init__()
@@ -140,10 +153,10 @@ class ProcessScreen(Screen[None]):
             maps, analysis, seconds = await asyncio.to_thread(self._read)
             if self not in self.app.screen_stack:
                 return  # left while the read ran: its widgets may already be gone
+            self.period = max(MIN_PERIOD, COST_FACTOR * seconds)
             self.show(maps, analysis)
             if maps.exited:
                 return
-            self.period = max(MIN_PERIOD, COST_FACTOR * seconds)
             await asyncio.sleep(self.period)
 
     def show(self, maps: ProcessMaps, analysis: Analysis | None) -> None:
@@ -238,6 +251,9 @@ class ProcessScreen(Screen[None]):
 
     def action_leave(self) -> None:
         self.app.pop_screen()
+
+    def action_help(self) -> None:
+        self.app.push_screen(HelpScreen(self))
 
     # -- filter (the same input behaviour as the dashboard's) ----------------
     def action_filter(self) -> None:
