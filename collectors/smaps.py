@@ -112,26 +112,24 @@ def parse_smaps_general(raw: bytes) -> tuple[Mapping, ...]:
     return tuple(out)
 
 
-def _column(joined: bytes, prefix: bytes, count: int) -> list[int] | None:
+def _column(joined: bytes, column: list[bytes], prefix: bytes, count: int) -> list[int] | None:
     """The numbers of one field over all entries, or None when a line is irregular.
 
-    ``joined`` is every entry's line of the field, joined by newlines, each
-    line already known to start with ``prefix``. The text is split at C speed
-    and must be exactly ``Key: N kB`` (or ``Key: N``) per line: the key once
-    per line and a token period of 3 (or 2) mean no line holds more or less.
+    ``column`` holds every entry's line of the field, each already known to
+    start with ``prefix``; ``joined`` is them joined by newlines, for checks
+    at C speed. ``Key: N kB`` lines are cut to N by slicing (int() takes the
+    padding); anything int() refuses sends the file to the general parser.
     """
-    tokens = joined.split()
-    if len(tokens) == 3 * count and tokens[2::3].count(b"kB") == count and tokens[0::3].count(prefix) == count:
-        digits, kb = tokens[1::3], True
-    elif len(tokens) == 2 * count and tokens[0::2].count(prefix) == count:
-        digits, kb = tokens[1::2], False
-    else:
-        return None
     try:
-        numbers = list(map(int, digits))
+        if joined.endswith(b" kB") and joined.count(b" kB\n") == count - 1:
+            cut = len(prefix)
+            return [int(line[cut:-3]) * KIB for line in column]
+        tokens = joined.split()  # unitless: THPeligible, ProtectionKey
+        if len(tokens) == 2 * count and tokens[0::2].count(prefix) == count:
+            return list(map(int, tokens[1::2]))
     except ValueError:
-        return None
-    return list(map(KIB.__mul__, numbers)) if kb else numbers
+        pass
+    return None
 
 
 def _parse_strided(lines: list[bytes]) -> tuple[Mapping, ...] | None:
@@ -170,7 +168,7 @@ def _parse_strided(lines: list[bytes]) -> tuple[Mapping, ...] | None:
                     flags = seen[line] = tuple(line[cut:].decode("ascii", "backslashreplace").split())
                 flags_column.append(flags)
             continue
-        values = _column(joined, prefix, count)
+        values = _column(joined, column, prefix, count)
         if values is None:
             return None
         keys.append(key.decode("ascii", "backslashreplace"))
