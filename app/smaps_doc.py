@@ -132,3 +132,17 @@ def why_no_mappings(error: str | None, p: ProcessMemory | None, live: bool) -> s
     if error == DENIED:
         return denied_help(p, live)
     return f"no mappings: {error}" if error else ""
+
+
+def maps_help_notes(min_period: float, factor: float) -> tuple[str, ...]:
+    """The process screen's notes on its help screen."""
+    return (
+        "Grouped view: one row per kind (bold) with its totals, then one row per path in it with its count "
+        "of mappings. g shows the raw mappings. Enter on any row explains every smaps field it sums.",
+        "PSS adds up over processes: shared pages are divided among the processes that map them. "
+        "USS (Private_Clean + Private_Dirty) is what exiting would free. RSS counts shared pages in full.",
+        f"Live: /proc/PID/smaps is re-read every {min_period:.0f} s or {factor:.0f} times what the last "
+        "read cost, whichever is longer, in a thread. ▲ marks rows whose RSS grew since the last read; "
+        "ΔRSS is the change since this screen opened.",
+        "Esc clears a filter first, then returns to the dashboard (Backspace too), the process still selected.",
+    )

@@ -40,7 +40,8 @@ from memtop.collectors.host import load_facts, user_lookup  # noqa: E402
 from memtop.collectors.paths import HostPaths  # noqa: E402
 from memtop.collectors.process_maps import read_process_maps  # noqa: E402
 from memtop.dashboard import MemtopApp, StartOptions  # noqa: E402
-from memtop.screens.process import MapsSource, ProcessScreen  # noqa: E402
+from memtop.maps_source import MapsSource
+from memtop.screens.process import ProcessScreen  # noqa: E402
 from memtop.widgets.mappings_table import MappingsTable  # noqa: E402
 from memtop.widgets.process_table import ProcessTable  # noqa: E402
 from tests.dashboard_fixtures import made  # noqa: E402

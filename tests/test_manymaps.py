@@ -19,7 +19,8 @@ from memtop.collectors.host import load_facts, user_lookup
 from memtop.collectors.paths import HostPaths
 from memtop.collectors.process_maps import read_process_maps
 from memtop.dashboard import MemtopApp, StartOptions
-from memtop.screens.process import MapsSource, ProcessScreen
+from memtop.maps_source import MapsSource
+from memtop.screens.process import ProcessScreen
 from memtop.widgets.mappings_table import MappingsTable
 
 from .dashboard_fixtures import made

@@ -14,7 +14,8 @@ from memtop.messages import SnapshotReady
 from memtop.screens.main import MainScreen
 from memtop.screens.mapping_detail import MappingDetailScreen
 from memtop.screens.modals import SortScreen
-from memtop.screens.process import MapsSource, ProcessScreen
+from memtop.maps_source import MapsSource
+from memtop.screens.process import ProcessScreen
 from memtop.widgets.mappings_table import MappingsTable
 
 from .dashboard_fixtures import CAPTURES, PROCESSES, captured, made

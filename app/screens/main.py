@@ -20,7 +20,8 @@ from memtop.widgets.system_pane import SystemPane
 
 from ..views import Row, RowCache, ViewState, build_rows, matching, proc_key, totals
 from .modals import HelpScreen, SignalScreen, SortScreen
-from .process import ProcessScreen, source_for
+from ..maps_source import source_for
+from .process import ProcessScreen
 
 if TYPE_CHECKING:
     from ..dashboard import MemtopApp

@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual import events, on, work
@@ -23,16 +21,14 @@ from textual.containers import Vertical
 from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
 
-from memtop.collectors.host import load_facts, user_lookup
 from memtop.collectors.models import ProcessMaps, ProcessMemory
-from memtop.collectors.paths import HostPaths
-from memtop.collectors.process_maps import read_process_maps
 from memtop.widgets.format import compact
 from memtop.widgets.mappings_table import GREW, MappingsTable
 
+from ..maps_source import MapsSource
 from ..maps_view import SORT_FIELDS, Analysis, MapRow, RowKey, analyse, rss_by_key, view_rows
 from ..process_header import header_text
-from ..smaps_doc import why_no_mappings
+from ..smaps_doc import maps_help_notes, why_no_mappings
 from .mapping_detail import MappingDetailScreen
 from .modals import HelpScreen, SortScreen
 
@@ -45,26 +41,6 @@ COST_FACTOR = 4.0
 
 #: Actions bound to printable keys: off while the filter input is open.
 _LETTER_ACTIONS = frozenset({"filter", "toggle_raw", "sort_menu", "sort_by", "invert", "help"})
-
-
-@dataclass(frozen=True, slots=True)
-class MapsSource:
-    """How to read one process: ``read(pid, starttime)``; ``live`` for the advice on denial."""
-
-    read: Callable[[int, int | None], ProcessMaps]
-    live: bool = True
-
-
-def source_for(app: Any) -> MapsSource:
-    """The app's own source (tests set one), else the collector's host, else the live /proc."""
-    given = getattr(app, "maps_source", None)
-    if isinstance(given, MapsSource):
-        return given
-    collector = getattr(app, "collector", None)
-    paths: HostPaths = collector.paths if collector is not None else HostPaths()
-    facts = collector.facts if collector is not None else load_facts(paths)
-    users = user_lookup(facts, paths.live)
-    return MapsSource(lambda pid, start: read_process_maps(paths, pid, users, start, facts.denied), paths.live)
 
 
 class ProcessScreen(Screen[None]):
@@ -83,16 +59,7 @@ class ProcessScreen(Screen[None]):
     ]
 
     HELP_TABLE = MappingsTable
-    HELP_NOTES = (
-        "Grouped view: one row per kind (bold) with its totals, then one row per path in it with its count "
-        "of mappings. g shows the raw mappings. Enter on any row explains every smaps field it sums.",
-        "PSS adds up over processes: shared pages are divided among the processes that map them. "
-        "USS (Private_Clean + Private_Dirty) is what exiting would free. RSS counts shared pages in full.",
-        f"Live: /proc/PID/smaps is re-read every {MIN_PERIOD:.0f} s or {COST_FACTOR:.0f} times what the last "
-        "read cost, whichever is longer, in a thread. ▲ marks rows whose RSS grew since the last read; "
-        "ΔRSS is the change since this screen opened.",
-        "Esc clears a filter first, then returns to the dashboard (Backspace too), the process still selected.",
-    )
+    HELP_NOTES = maps_help_notes(MIN_PERIOD, COST_FACTOR)
 
     def __init__(self, proc: ProcessMemory, source: MapsSource) -> None:
         super().__init__()
