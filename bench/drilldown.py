@@ -74,9 +74,12 @@ async def one_round(pid: int, figures: Figures) -> None:
         real_show(self, maps, analysis)
         loop_costs.append(time.perf_counter() - t)
 
+    smaps_costs: list[float] = []
+
     def read(self):  # type: ignore[no-untyped-def]
         out = real_read(self)
         read_costs.append(out[2])
+        smaps_costs.append(out[0].read_seconds)
         return out
 
     ProcessScreen.show = show  # type: ignore[method-assign]
@@ -101,6 +104,7 @@ async def one_round(pid: int, figures: Figures) -> None:
                 await asyncio.sleep(0.002)
             await pilot.pause()
             figures["refresh: read+parse+rows (thread)"].append(read_costs[-1])
+            figures["  of which smaps read+parse"].append(smaps_costs[-1])
             figures["refresh: on the event loop"].append(loop_costs[-1])
             table = screen.query_one(MappingsTable)
 
@@ -137,6 +141,7 @@ def run_target(pages: int, rounds: int) -> Figures:
         for _ in range(rounds):
             figures.setdefault("mappings", [])
             for name in ("enter -> screen with header", "enter -> mappings drawn", "refresh: read+parse+rows (thread)",
+                         "  of which smaps read+parse",
                          "refresh: on the event loop", "g: grouped -> raw", "PgDn (raw)", "End (raw)",
                          "I: invert (raw)", "M: sort by PSS (raw)", "g: raw -> grouped",
                          "I through Pilot (includes its waits)"):

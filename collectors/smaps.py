@@ -10,7 +10,10 @@ general line-by-line parser, which gives the same result.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from itertools import repeat
 from pathlib import Path
+from typing import Any
 
 from .errors import ParseError
 from .fs import read_file
@@ -160,13 +163,9 @@ def _parse_strided(lines: list[bytes]) -> tuple[Mapping, ...] | None:
             return None
         if key == b"VmFlags":
             cut = len(prefix)
-            seen: dict[bytes, tuple[str, ...]] = {}  # a few distinct flag sets among thousands
-            flags_column = []
-            for line in column:
-                flags = seen.get(line)
-                if flags is None:
-                    flags = seen[line] = tuple(line[cut:].decode("ascii", "backslashreplace").split())
-                flags_column.append(flags)
+            # A few distinct flag sets among thousands of mappings: each decoded once.
+            seen = {line: tuple(line[cut:].decode("ascii", "backslashreplace").split()) for line in set(column)}
+            flags_column = list(map(seen.__getitem__, column))
             continue
         values = _column(joined, column, prefix, count)
         if values is None:
@@ -185,10 +184,7 @@ def _parse_strided(lines: list[bytes]) -> tuple[Mapping, ...] | None:
             _mapping(header, shared_keys, row, flags)
             for header, row, flags in zip(headers, rows, flags_iter)
         )
-    return tuple(
-        Mapping(start, end, perms, offset, dev, inode, path, kind, shared_keys, row, flags)
-        for (start, end, perms, offset, dev, inode, path, kind), row, flags in zip(parsed, rows, flags_iter)
-    )
+    return tuple(map(Mapping, *parsed, repeat(shared_keys, count), rows, flags_iter))
 
 
 #: A header as the kernel prints it (show_map_vma, fs/proc/task_mmu.c); any
@@ -198,33 +194,36 @@ _HEADER = re.compile(
 )
 
 
-def _headers(headers: list[bytes]) -> list[tuple[int, int, str, int, str, int, str, str]] | None:
-    """Every header in one regex pass; texts repeated over thousands of mappings decoded once."""
+def _decoded(raw: tuple[bytes, ...], decode: Callable[[bytes], str]) -> list[str]:
+    """Each text decoded once, however many mappings repeat it (65,000 share a few)."""
+    table = {value: decode(value) for value in set(raw)}
+    return list(map(table.__getitem__, raw))
+
+
+def _headers(headers: list[bytes]) -> tuple[list[Any], ...] | None:
+    """The header fields as columns (start, end, perms, offset, device, inode, path, kind), in one regex pass.
+
+    Every conversion is mapped over a whole column at C speed; None when a
+    header does not have the kernel's spacing (the caller parses it alone).
+    """
     found = _HEADER.findall(b"\n".join(headers))
-    if len(found) != len(headers):
+    if len(found) != len(headers) or not found:
         return None
-    text: dict[bytes, str] = {}  # perms and devices
-    paths: dict[bytes, str] = {}
-    kinds: dict[tuple[str, str], str] = {}
-    out = []
+    lows, highs, perms_b, offsets, devs_b, inodes, paths_b = zip(*found)
+    n = len(found)
     try:
-        for low, high, perms_b, offset, dev_b, inode, path_b in found:
-            perms = text.get(perms_b)
-            if perms is None:
-                perms = text[perms_b] = perms_b.decode("ascii")
-            dev = text.get(dev_b)
-            if dev is None:
-                dev = text[dev_b] = dev_b.decode("ascii")
-            path = paths.get(path_b)
-            if path is None:
-                path = paths[path_b] = path_b.decode("utf-8", "backslashreplace").strip(" ")
-            kind = kinds.get((path, perms))
-            if kind is None:
-                kind = kinds[(path, perms)] = classify(path, perms)
-            out.append((int(low, 16), int(high, 16), perms, int(offset, 16), dev, int(inode), path, kind))
+        starts = list(map(int, lows, repeat(16, n)))
+        ends = list(map(int, highs, repeat(16, n)))
+        offs = list(map(int, offsets, repeat(16, n)))
+        nodes = list(map(int, inodes))
+        perms = _decoded(perms_b, lambda b: b.decode("ascii"))
+        devs = _decoded(devs_b, lambda b: b.decode("ascii"))
+        paths = _decoded(paths_b, lambda b: b.decode("utf-8", "backslashreplace").strip(" "))
     except (ValueError, UnicodeDecodeError):
         return None
-    return out
+    kinds_of = {pair: classify(*pair) for pair in set(zip(paths, perms))}
+    kinds = list(map(kinds_of.__getitem__, zip(paths, perms)))
+    return starts, ends, perms, offs, devs, nodes, paths, kinds
 
 
 def parse_smaps(raw: bytes) -> tuple[Mapping, ...]:
