@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping as MappingABC, Sequence
 from dataclasses import dataclass
-from operator import attrgetter
+from operator import attrgetter, itemgetter
 from typing import Any, NamedTuple
 
 from memtop.collectors.models import Mapping
@@ -113,7 +113,7 @@ Sizes = tuple[int, int, int, int, int, int, int]
 
 def _total(rows: Sequence[MapRow]) -> Sizes:
     """Sums of size .. dirty (fields 5 to 11 of a MapRow)."""
-    s = [sum(r[i] for r in rows) for i in range(5, 12)]  # type: ignore[misc]
+    s = [sum(map(itemgetter(i), rows)) for i in range(5, 12)]  # C speed: 65,000 rows in one group
     return (s[0], s[1], s[2], s[3], s[4], s[5], s[6])
 
 
