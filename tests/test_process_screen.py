@@ -292,3 +292,13 @@ async def test_help_lists_the_screens_keys_and_the_mapping_columns() -> None:
         assert "NAME" not in text  # not the process table's columns
         await pilot.press("escape")
         assert isinstance(app.screen, ProcessScreen)
+
+
+async def test_a_process_gone_before_the_first_read_says_so() -> None:
+    source = FakeSource(PYTHON, exited=True)
+    app = app_with(source)
+    async with app.run_test(size=(160, 45)) as pilot:
+        screen = await open_screen(app, pilot, "down")
+        assert screen.exited and screen.analysis is None
+        assert "has exited; no mappings were read" in status(app)
+        assert "python3 train.py" in header(app)  # what the dashboard knew stays
