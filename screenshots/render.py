@@ -16,7 +16,9 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from memtop.dashboard import MemtopApp, StartOptions  # noqa: E402
+from memtop.screens.process import ProcessScreen  # noqa: E402
 from tests.dashboard_fixtures import made  # noqa: E402
+from tests.maps_fixtures import FakeSource  # noqa: E402
 
 SHOTS = (
     ("main-160x45", (160, 45), ()),
@@ -24,14 +26,23 @@ SHOTS = (
     ("tree-160x45", (160, 45), ("t",)),
     ("group-by-program-160x45", (160, 45), ("g",)),
     ("help-120x40", (120, 40), ("question_mark",)),
+    ("process-160x45", (160, 45), ("down", "enter")),
+    ("process-80x24", (80, 24), ("down", "enter")),
+    ("mapping-details-120x45", (120, 45), ("down", "enter", "g", "home", "enter")),
 )
 
 
 async def shoot(name: str, size: tuple[int, int], keys: tuple[str, ...], out: Path) -> Path:
     app = MemtopApp(None, StartOptions(), snapshot=made(), own_stats=False)
+    app.maps_source = FakeSource(next(p for p in made().processes if p.pid == 201)).source()
     async with app.run_test(size=size) as pilot:
         await pilot.pause()
-        await pilot.press(*keys)
+        for key in keys:
+            await pilot.press(key)
+            for _ in range(100):  # the process screen reads its mappings in a thread
+                if not isinstance(app.screen, ProcessScreen) or app.screen.reads:
+                    break
+                await pilot.pause(0.02)
         await pilot.pause()
         path = out / f"{name}.svg"
         app.save_screenshot(filename=path.name, path=str(out))
