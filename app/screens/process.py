@@ -170,8 +170,8 @@ class ProcessScreen(Screen[None]):
         line = Text()
         if self.exited:
             line.append("EXITED ", style="bold reverse")
-            shown = "showing the last mappings read" if self.analysis is not None else "no mappings were read"
-            line.append(f"pid {self.proc.pid} has exited; {shown}.  ")
+            kept = "showing the last mappings read" if self.analysis is not None else "no mappings were read"
+            line.append(f"pid {self.proc.pid} has exited; {kept}.  ")
         a = self.analysis
         if a is None:
             if not self.exited:
