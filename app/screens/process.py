@@ -1,10 +1,13 @@
 """Enter on a process: its memory mapping by mapping, re-read live.
 
 The smaps of a process with 65,000 mappings is 44 MiB; reading it takes
-~0.25 s and parsing ~0.3 s (feasibility.md §D), so both run in a thread
-(``asyncio.to_thread``) owned by this screen's worker, which Textual cancels
-when the screen goes away. The period adapts: a few times what the last read
-cost, never under ``MIN_PERIOD``, so a huge process is not re-read back to back.
+~0.25 s (feasibility.md §D) and parsing every field of it and building the
+rows 1 to 2 s on this shared 2-core machine (bench/drilldown.py), so both run
+in a thread (``asyncio.to_thread``) owned by this screen's worker, which
+Textual cancels when the screen goes away; the header (what the dashboard
+knew) is on screen meanwhile. The period adapts: a few times what the last
+read cost, never under ``MIN_PERIOD``, so a huge process is not re-read back
+to back.
 """
 
 from __future__ import annotations
