@@ -64,6 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--kernel-threads", action="store_true", help="include kernel threads")
     p.add_argument("--bytes", action="store_true", help="exact byte counts instead of KiB/MiB/GiB")
     p.add_argument("--root", metavar="DIR", help="read DIR/proc and DIR/sys (a capture) instead of the live ones")
+    p.add_argument("--maps", type=int, metavar="PID", help="one process's mappings grouped by kind and path (like pmap -X, with PSS and USS); with --json: memtop.maps/1")
     return p
 
 
@@ -126,6 +127,17 @@ def run_once(args: argparse.Namespace) -> int:
         time.sleep(args.interval)
 
 
+def run_maps(args: argparse.Namespace) -> int:
+    from .maps_report import MapsError, maps_json, maps_table, read_maps
+
+    try:
+        maps = read_maps(args.maps, host_paths(args.root))
+    except MapsError as exc:
+        raise UsageError(str(exc)) from None
+    print(json.dumps(maps_json(maps)) if args.json else maps_table(maps, exact=args.bytes))
+    return 0
+
+
 def run_live(args: argparse.Namespace) -> int:
     """The dashboard; textual is imported only here."""
     check_sort_field(args.sort)
@@ -157,6 +169,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = build_parser().parse_args(argv)
         if args.count is not None and (args.interval is None or not args.json):
             raise UsageError("--count goes with --json --interval")
+        if args.maps is not None:
+            return run_maps(args)
         if args.once or args.json:
             return run_once(args)
         if not sys.stdout.isatty():

@@ -100,6 +100,10 @@ class MemtopApp(App[int]):
         self.verdicts: dict[int, GapVerdict] = {}
         #: The program `memtop run` started, when it did.
         self.run_watch = RunWatch(run, collector, self.history, self.heap) if run is not None and collector is not None else None
+        #: The pid open in the process screen: read every refresh like the selected row.
+        self.drilled: int | None = None
+        #: How the process screen reads a process (tests set one; None: the collector's host).
+        self.maps_source: object | None = None
 
     def on_mount(self) -> None:
         self.push_screen(MainScreen(self.options))
@@ -243,7 +247,7 @@ class MemtopApp(App[int]):
     def track_on_screen(self, pids: frozenset[int], selected: int | None) -> None:
         """The screen tells which pids are on screen: their PSS is read every refresh."""
         self.scheduler.visible = pids
-        self.scheduler.selected = selected
+        self.scheduler.selected = self.drilled if self.drilled is not None else selected
 
 
 def run_dashboard(collector: Collector, options: StartOptions, run: RunChild | None = None) -> int:

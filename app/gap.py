@@ -18,7 +18,10 @@ chart's window (least-squares slopes):
 - the gap is *growing* (or *shrinking*) when its slope is at least
   max(0.5 MiB/min, 0.05 % of the mean RSS per minute) up (or down), else
   *stable* (the guide's growing example, 300 MB to 800 MB in five hours of a
-  2.1 GB process, is 1.7 MiB/min against a threshold of 1.1 there);
+  2.1 GB process, is 1.7 MiB/min against a threshold of 1.1 there), and
+  only when the fitted line moves the gap over the window by more than
+  twice the scatter of the gap around it (bursts of malloc and free make
+  the gap jump; noise is not a trend);
 - "structural leak suspected": the gap grows, RSS itself grows (by at least
   half the threshold) and the heap grows less than a quarter as fast as the
   gap (or not at all): the guide's "heap usage is stable but RSS grows" (its
@@ -109,13 +112,24 @@ def analyse(times: Sequence[float], rss: Sequence[int | None], heap: Sequence[in
         # by reading the step line at evenly spaced moments.
         grid = [inside[0][0] + span * i / (GRID - 1) for i in range(GRID)]
         at = [inside[bisect_right([t for t, _r, _h in inside], moment) - 1] for moment in grid]
-        gap_slope = slope(grid, [float(r - h) for _t, r, h in at])
+        gaps = [float(r - h) for _t, r, h in at]
+        gap_slope = slope(grid, gaps)
         heap_slope = slope(grid, [float(h) for _t, _r, h in at])
         rss_slope = slope(grid, [float(r) for _t, r, _h in at])
         if gap_slope is not None:
             mean_rss = sum(r for _t, r, _h in at) / len(at)
             threshold = max(SLOPE_FLOOR, SLOPE_SHARE * mean_rss)
-            trend = "growing" if gap_slope >= threshold else "shrinking" if gap_slope <= -threshold else "stable"
+            # A program that allocates and frees in bursts makes the gap jump
+            # up and down; a trend must also carry the gap further over the
+            # window than twice that scatter around the fitted line.
+            mean_t, mean_g = sum(grid) / len(grid), sum(gaps) / len(gaps)
+            scatter = (sum((g - mean_g - gap_slope * (t - mean_t)) ** 2 for t, g in zip(grid, gaps)) / len(gaps)) ** 0.5
+            moved = abs(gap_slope) * span > 2 * scatter
+            trend = "stable"
+            if moved and gap_slope >= threshold:
+                trend = "growing"
+            elif moved and gap_slope <= -threshold:
+                trend = "shrinking"
             if (trend == "growing" and heap_slope is not None and heap_slope < gap_slope / 4
                     and rss_slope is not None and rss_slope >= threshold / 2):
                 return GapVerdict(gap_now, trend, gap_slope, heap_slope, LEAK)

@@ -163,7 +163,12 @@ class ProcessMemory:
 
 @dataclass(frozen=True, slots=True)
 class Mapping:
-    """One VMA of /proc/PID/smaps (Documentation/filesystems/proc.rst)."""
+    """One VMA of /proc/PID/smaps (Documentation/filesystems/proc.rst).
+
+    Its fields are ``keys`` (one tuple shared by every mapping of a file with
+    one layout: 65,000 mappings, one tuple) and ``values`` in the same order;
+    sizes in bytes, unitless ones (THPeligible, ProtectionKey) as given.
+    """
 
     start: int
     end: int
@@ -173,18 +178,23 @@ class Mapping:
     inode: int
     path: str
     kind: str
-    fields: tuple[tuple[str, int], ...]
+    keys: tuple[str, ...]
+    values: tuple[int, ...]
     vmflags: tuple[str, ...]
+
+    @property
+    def fields(self) -> tuple[tuple[str, int], ...]:
+        return tuple(zip(self.keys, self.values))
 
     @property
     def size(self) -> int:
         return self.end - self.start
 
     def get(self, name: str) -> int | None:
-        for key, value in self.fields:
-            if key == name:
-                return value
-        return None
+        try:
+            return self.values[self.keys.index(name)]
+        except (ValueError, IndexError):
+            return None
 
     @property
     def rss(self) -> int:
@@ -201,6 +211,32 @@ class Mapping:
     @property
     def swap(self) -> int:
         return self.get("Swap") or 0
+
+    @property
+    def anon_huge(self) -> int:
+        return self.get("AnonHugePages") or 0
+
+    @property
+    def dirty(self) -> int:
+        return (self.get("Shared_Dirty") or 0) + (self.get("Private_Dirty") or 0)
+
+
+@dataclass(frozen=True, slots=True)
+class ProcessMaps:
+    """One read of one process for the drill-down: its record, status and mappings.
+
+    ``mappings`` is None when smaps could not be read; ``error`` says why.
+    ``exited``: the process is gone (or its pid now names another process).
+    """
+
+    pid: int
+    starttime: int | None
+    process: ProcessMemory | None
+    status: tuple[tuple[str, str], ...]
+    mappings: tuple[Mapping, ...] | None
+    error: str | None
+    exited: bool
+    read_seconds: float
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,8 +16,10 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from memtop.dashboard import MemtopApp, StartOptions  # noqa: E402
+from memtop.screens.process import ProcessScreen  # noqa: E402
 from tests.cgroup_fixtures import with_cgroups  # noqa: E402
 from tests.dashboard_fixtures import made  # noqa: E402
+from tests.maps_fixtures import FakeSource  # noqa: E402
 from tests.test_panes_snapshots import feed, make_app  # noqa: E402
 
 #: name, terminal size, keys; "live" shots are fed 30 s of fixture snapshots
@@ -30,17 +32,26 @@ SHOTS = (
     ("help-120x40", (120, 40), ("question_mark",), False),
     ("thp-counters-160x45", (160, 45), ("T",), True),
     ("cgroups-160x45", (160, 45), ("c", "down", "down"), False),
+    ("process-160x45", (160, 45), ("down", "enter"), False),
+    ("process-80x24", (80, 24), ("down", "enter"), False),
+    ("mapping-details-120x45", (120, 45), ("down", "enter", "g", "home", "enter"), False),
 )
 
 
 async def shoot(name: str, size: tuple[int, int], keys: tuple[str, ...], live: bool, out: Path) -> Path:
     snapshot = with_cgroups() if name.startswith("cgroups") else made()
     app = make_app() if live else MemtopApp(None, StartOptions(), snapshot=snapshot, own_stats=False)
+    app.maps_source = FakeSource(next(p for p in made().processes if p.pid == 201)).source()
     async with app.run_test(size=size) as pilot:
         await pilot.pause()
         if live:
             await feed(pilot)
-        await pilot.press(*keys)
+        for key in keys:
+            await pilot.press(key)
+            for _ in range(100):  # the process screen reads its mappings in a thread
+                if not isinstance(app.screen, ProcessScreen) or app.screen.reads:
+                    break
+                await pilot.pause(0.02)
         await pilot.pause()
         path = out / f"{name}.svg"
         app.save_screenshot(filename=path.name, path=str(out))

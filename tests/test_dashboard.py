@@ -301,20 +301,6 @@ async def test_a_failing_collector_is_shown_and_retried() -> None:
         assert "collector:" not in header()
 
 
-async def test_enter_shows_every_figure_and_why_one_is_missing() -> None:
-    app = app_for()
-    async with app.run_test(size=(160, 45)) as pilot:
-        await pilot.pause()
-        await pilot.press("end", "enter")  # init: its smaps_rollup was refused
-        await pilot.pause()
-        text = str(app.screen.query_one("Static").render())
-        assert "init" in text and "pid 1" in text
-        assert "n/a below: permission denied" in text
-        assert "pss             n/a" in text and "rss             2.0 MiB" in text
-        await pilot.press("escape")
-        assert isinstance(app.screen, MainScreen)
-
-
 async def test_keys_typed_in_one_burst_with_slash_land_in_the_filter() -> None:
     """A fast typist or a paste: "/bash" arrives at once, before the input is even laid out."""
     from textual import events

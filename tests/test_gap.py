@@ -85,3 +85,13 @@ def test_a_heap_that_grows_with_the_gap_is_not_a_structural_leak() -> None:
     points = [(float(t), 100 + t * 3 // 2, 50 + t) for t in range(0, 60, 2)]
     verdict = analyse(*series(points), now=60.0, window=300.0)
     assert verdict.trend == "growing" and verdict.flag is None
+
+
+def test_bursts_of_malloc_and_free_are_noise_not_a_trend() -> None:
+    # Heap jumps between 0 and 2 MiB at random moments, RSS stays: the gap scatters.
+    import random
+
+    rng = random.Random(7)
+    points = [(float(t), 100, 2 * rng.randint(0, 1)) for t in range(0, 24)]
+    verdict = analyse(*series(points), now=24.0, window=300.0)
+    assert verdict.trend == "stable"

@@ -156,7 +156,7 @@ async def test_window_key_and_thp_help() -> None:
         await pilot.pause()
         await post(app, pilot, at(1.0, {"thp_fault_alloc": 8}))
         assert app.chart_window == 300.0
-        await pilot.press("w")
+        await pilot.press("W")
         assert app.chart_window == 900.0 and chart(app).series.window == 900.0
         await pilot.press("T")
         assert isinstance(app.screen, ThpHelpScreen)
@@ -168,7 +168,7 @@ async def test_letters_typed_in_the_filter_do_not_fire_pane_keys() -> None:
     app = app_for(at(0.0))
     async with app.run_test(size=(160, 45)) as pilot:
         await pilot.pause()
-        await pilot.press("slash", "w", "T")
+        await pilot.press("slash", "W", "T")
         assert app.chart_window == 300.0 and isinstance(app.screen, MainScreen)
 
 

@@ -77,7 +77,7 @@ def cgroup_cell(row: Any, key: str) -> str:
 class CgroupTable(ProcessTable):
     """Populated memory cgroups, one per line, under their parents."""
 
-    ALL_COLUMNS = CGROUP_COLUMNS
+    COLUMNS = CGROUP_COLUMNS
 
     BINDINGS = [
         Binding("enter", "activate", "Its processes", tooltip="Show the processes of this cgroup and its descendants"),
@@ -90,11 +90,10 @@ class CgroupTable(ProcessTable):
     CgroupTable > .cgroup-table--error { color: $text-muted; }
     """
 
-    def cell(self, row: Any, key: str, command: bool, width: int) -> str:
+    def cell(self, row: Any, key: str, width: int, column_width: int = 0) -> str:
         return cgroup_cell(row, key)
 
-    def row_style(self, row: Any) -> Style:
-        style = self.rich_style
+    def row_style(self, row: Any, style: Style) -> Style:
         if row.new:
             style += self.get_component_rich_style("cgroup-table--new")
         elif row.error:

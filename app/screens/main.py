@@ -21,8 +21,10 @@ from memtop.widgets.system_pane import SystemPane
 from memtop.widgets.thp_panel import ThpPanel
 
 from ..views import Row, RowCache, ViewState, build_rows, matching, proc_key, totals
+from ..maps_source import source_for
 from .cgroups import CgroupScreen
-from .modals import DetailsScreen, HelpScreen, SignalScreen, SortScreen
+from .modals import HelpScreen, SignalScreen, SortScreen
+from .process import ProcessScreen
 from .thp_help import ThpHelpScreen
 
 if TYPE_CHECKING:
@@ -59,7 +61,7 @@ class MainScreen(Screen[None]):
         Binding("z,Z", "pause", "Pause", tooltip="Freeze the display; collection goes on"),
         Binding("left_square_bracket", "speed(1)", "Slower", show=False, tooltip="Refresh less often"),
         Binding("right_square_bracket", "speed(-1)", "Faster", show=False, tooltip="Refresh more often"),
-        Binding("w", "chart_window", "Window", show=False, tooltip="Heap-vs-RSS chart: cycle its window (1, 5, 15, 30 min)"),
+        Binding("W", "chart_window", "Window", show=False, tooltip="Heap-vs-RSS chart: cycle its window (1, 5, 15, 30 min)"),
         Binding("p", "panes", "Panes", show=False, tooltip="Hide or show the THP pane and the heap chart (the table takes their room)"),
         Binding("T", "thp_help", "THP", tooltip="THP and compaction counters, each explained after the kernel's documentation"),
         Binding("f9", "signal", "Kill", tooltip="Send a signal to the selected process"),
@@ -231,7 +233,7 @@ class MainScreen(Screen[None]):
     @on(ProcessTable.Activated)
     def _activated(self, event: ProcessTable.Activated) -> None:
         if self.selected is not None:
-            self.app.push_screen(DetailsScreen(self.selected, self.snapshot.time if self.snapshot else None))
+            self.app.push_screen(ProcessScreen(self.selected, source_for(self.app)))
 
     # -- filter -------------------------------------------------------------
     def action_filter(self) -> None:

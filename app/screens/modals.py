@@ -1,9 +1,10 @@
-"""Small screens over the main one: help, sort column, signal, process details."""
+"""Small screens over the main one: help, sort column, signal."""
 
 from __future__ import annotations
 
 import os
 import signal
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
@@ -17,7 +18,7 @@ from textual.widgets.option_list import Option
 
 from memtop.collectors.models import ProcessMemory
 from memtop.widgets.format import escape, human
-from memtop.widgets.process_table import COLUMNS, ProcessTable
+from memtop.widgets.process_table import ProcessTable
 from memtop.widgets.system_pane import AVAILABLE_MEANS
 
 from ..select import PROCESS_FIELDS
@@ -41,7 +42,7 @@ HELP_NOTES = (
     "'‼' for 60 s. T explains every counter.",
     "Heap vs RSS: the selected process's RSS and RssAnon over time, and heap in use where memtop "
     "knows it (for now memtop's own, from glibc mallinfo2). A gap RSS - heap that grows while the heap "
-    "does not is memory freed but not returned to the kernel. w changes the window.",
+    "does not is memory freed but not returned to the kernel. W changes the window.",
 )
 
 
@@ -63,15 +64,18 @@ class HelpScreen(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         text = Text()
         text.append("Keys\n", style="bold")
-        for binding in [*ProcessTable.BINDINGS, *self.owner.BINDINGS]:
+        # A screen may name its own table and notes (the process screen does).
+        table = getattr(self.owner, "HELP_TABLE", ProcessTable)
+        notes = getattr(self.owner, "HELP_NOTES", HELP_NOTES)
+        for binding in [*table.BINDINGS, *self.owner.BINDINGS]:
             if isinstance(binding, Binding):
                 text.append(f"  {_key_label(binding.key):<18} {binding.tooltip or binding.description}\n")
         text.append("  ctrl+p             command palette\n\n")
         text.append("Columns\n", style="bold")
-        for column in COLUMNS:
+        for column in table.COLUMNS:
             text.append(f"  {column.label:<8} {column.help}\n")
         text.append("\nNotes\n", style="bold")
-        for note in HELP_NOTES:
+        for note in notes:
             text.append(f"  {note}\n")
         with VerticalScroll(id="help"):
             yield Static(text)
@@ -80,12 +84,13 @@ class HelpScreen(ModalScreen[None]):
 class SortScreen(ModalScreen[str | None]):
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
 
-    def __init__(self, current: str) -> None:
+    def __init__(self, current: str, fields: Sequence[str] | None = None) -> None:
         super().__init__()
         self.current = current
+        self.fields = fields
 
     def compose(self) -> ComposeResult:
-        fields = [f for f in PROCESS_FIELDS if f not in ("cmdline", "error", "kernel_thread")]
+        fields = self.fields or [f for f in PROCESS_FIELDS if f not in ("cmdline", "error", "kernel_thread")]
         options = OptionList(*[Option(f, id=f) for f in fields], id="sort")
         with Vertical(id="sort-box"):
             yield Static("Sort by (Enter chooses, Esc cancels)")
@@ -151,40 +156,3 @@ class SignalScreen(ModalScreen[bool]):
 
     def action_cancel(self) -> None:
         self.dismiss(False)
-
-
-class DetailsScreen(ModalScreen[None]):
-    """Enter: every figure memtop has for the process (the mapping drill-down is a later issue)."""
-
-    BINDINGS = [Binding("escape,enter,backspace,q", "app.pop_screen", "Close")]
-
-    def __init__(self, proc: ProcessMemory, now: float | None = None) -> None:
-        super().__init__()
-        self.proc = proc
-        self.now = now  # the snapshot's time, to say how old the smaps_rollup figures are
-
-    def compose(self) -> ComposeResult:
-        p = self.proc
-        text = Text()
-        text.append(escape(p.name), style="bold")
-        text.append(f"  pid {p.pid}  ppid {p.ppid}  user {p.user}  state {p.state}  threads {p.threads}\n")
-        text.append(escape(" ".join(p.cmdline)) + "\n")
-        if p.error:
-            text.append(f"n/a below: {p.error}\n")
-        text.append("\n")
-        for name in PROCESS_FIELDS:
-            if name in ("pid", "ppid", "name", "cmdline", "user", "state", "threads", "error"):
-                continue
-            value = getattr(p, name)
-            if name == "memory_time" and value is not None and self.now:
-                shown = f"read {max(self.now - value, 0):.0f} s before this snapshot"
-            elif value is None:
-                shown = "n/a"
-            elif isinstance(value, int) and not isinstance(value, bool) and name not in (
-                    "uid", "starttime", "oom_score", "oom_score_adj", "faults"):
-                shown = human(value)
-            else:
-                shown = str(value)
-            text.append(f"  {name:<15} {escape(shown)}\n")
-        with VerticalScroll(id="details"):
-            yield Static(text)

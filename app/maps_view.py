@@ -1,0 +1,206 @@
+"""What the mappings table shows: rows built from one process's mappings.
+
+Pure functions, no textual: the drill-down screen and ``memtop --maps`` share
+them. ``analyse`` does the per-mapping work once per read (in the reader's
+thread: 65,000 mappings take a while); ``view_rows`` only filters and sorts
+what it built, which a key press can afford.
+
+Grouped view: one header row per kind (heap, stacks, anonymous, libraries,
+other files, shared memory, special) with its totals, then one row per path
+inside it with its count of mappings. Raw view: one row per mapping.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping as MappingABC, Sequence
+from dataclasses import dataclass
+from operator import attrgetter, itemgetter
+from typing import Any, NamedTuple
+
+from memtop.collectors.models import Mapping
+
+KINDS: tuple[str, ...] = ("heap", "stack", "anon", "lib", "file", "shm", "special")
+KIND_LABELS: dict[str, str] = {
+    "heap": "heap", "stack": "stacks", "anon": "anonymous", "lib": "libraries (.so)",
+    "file": "other files", "shm": "shared memory and memfd", "special": "special",
+}
+#: Sizes of a row, summed over its mappings.
+SIZES: tuple[str, ...] = ("size", "rss", "pss", "uss", "swap", "anon_huge", "dirty")
+#: What the table sorts by; sizes largest first, path and address ascending.
+SORT_FIELDS: tuple[str, ...] = ("pss", "rss", "uss", "swap", "anon_huge", "dirty", "size", "delta", "count", "path", "address")
+
+RowKey = tuple[object, ...]
+
+
+class MapRow(NamedTuple):
+    """One line of the mappings table: a kind, a path in it, or one mapping.
+
+    A NamedTuple, not a dataclass: 65,000 of them are built per read, and a
+    tuple is built at C speed (immutable all the same). Sizes are summed over
+    ``members``.
+    """
+
+    key: RowKey
+    level: int  # 0: a kind's header, 1: a path inside it, 2: one mapping (raw view)
+    kind: str
+    label: str
+    maps: int  # how many mappings the row sums
+    size: int
+    rss: int
+    pss: int
+    uss: int
+    swap: int
+    anon_huge: int
+    dirty: int
+    delta: int = 0  # RSS change since the screen opened
+    grew: bool = False  # RSS grew since the last read
+    start: int | None = None
+    end: int | None = None
+    perms: str = ""
+    members: tuple[Mapping, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Analysis:
+    """One read, ready to show: raw rows in address order, and the groups."""
+
+    raw: tuple[MapRow, ...]
+    groups: tuple[tuple[MapRow, tuple[MapRow, ...]], ...]
+    totals: MappingABC[str, int]
+    count: int
+
+
+_WANTED = ("Rss", "Pss", "Private_Clean", "Private_Dirty", "Swap", "AnonHugePages", "Shared_Dirty")
+_INDEX: dict[tuple[str, ...], tuple[int | None, ...]] = {}
+
+
+def _indexes(keys: tuple[str, ...]) -> tuple[int | None, ...]:
+    """Where each wanted field sits in a layout (one lookup per layout, not per mapping)."""
+    found = _INDEX.get(keys)
+    if found is None:
+        if len(_INDEX) > 64:
+            _INDEX.clear()
+        found = _INDEX[keys] = tuple(keys.index(k) if k in keys else None for k in _WANTED)
+    return found
+
+
+def mapping_sizes(m: Mapping) -> Sizes:
+    """(size, rss, pss, uss, swap, anon_huge, dirty) of one mapping; a field not printed counts 0."""
+    v = m.values
+    index = _indexes(m.keys)
+    if None in index:
+        rss, pss, pclean, pdirty, swap, huge, sdirty = (0 if i is None else v[i] for i in index)
+    else:
+        i_rss, i_pss, i_pclean, i_pdirty, i_swap, i_huge, i_sdirty = index  # type: ignore[misc]
+        rss, pss, pclean, pdirty, swap, huge, sdirty = (
+            v[i_rss], v[i_pss], v[i_pclean], v[i_pdirty], v[i_swap], v[i_huge], v[i_sdirty])
+    return (m.end - m.start, rss, pss, pclean + pdirty, swap, huge, sdirty + pdirty)
+
+
+def path_label(m: Mapping) -> str:
+    return m.path or "[anon]"
+
+
+def _change(key: RowKey, rss: int, opened: MappingABC[RowKey, int], last: MappingABC[RowKey, int]) -> tuple[int, bool]:
+    """(RSS change since the first read, grew since the last read); a new row counts from 0."""
+    since_open = rss - opened.get(key, 0) if opened else 0
+    grew = rss > last.get(key, 0) if last else False
+    return since_open, grew
+
+
+Sizes = tuple[int, int, int, int, int, int, int]
+
+
+def _total(rows: Sequence[MapRow]) -> Sizes:
+    """Sums of size .. dirty (fields 5 to 11 of a MapRow)."""
+    s = [sum(map(itemgetter(i), rows)) for i in range(5, 12)]  # C speed: 65,000 rows in one group
+    return (s[0], s[1], s[2], s[3], s[4], s[5], s[6])
+
+
+def analyse(
+    mappings: Sequence[Mapping],
+    opened: MappingABC[RowKey, int] | None = None,
+    last: MappingABC[RowKey, int] | None = None,
+) -> Analysis:
+    """Rows for every view; ``opened``/``last``: RSS by row key at the screen's first and last read."""
+    opened = opened or {}
+    last = last or {}
+    raw: list[MapRow] = []
+    by_path: dict[tuple[str, str], list[MapRow]] = {}
+    for m in mappings:
+        sizes = mapping_sizes(m)
+        key: RowKey = ("m", m.start)  # not the end: a heap grows (brk) at its end, the start stays
+        delta, grew = _change(key, sizes[1], opened, last) if opened else (0, False)
+        label = m.path or "[anon]"
+        row = MapRow(key, 2, m.kind, label, 1, *sizes, delta, grew, m.start, m.end, m.perms, (m,))
+        raw.append(row)
+        group = by_path.get((m.kind, label))
+        if group is None:
+            by_path[(m.kind, label)] = [row]
+        else:
+            group.append(row)
+    groups: list[tuple[MapRow, tuple[MapRow, ...]]] = []
+    for kind in KINDS:
+        paths: list[MapRow] = []
+        for (k, label), members in by_path.items():
+            if k != kind:
+                continue
+            sums = _total(members)
+            key = ("p", kind, label)
+            paths.append(MapRow(key, 1, kind, label, len(members), *sums, *_change(key, sums[1], opened, last),
+                                members=tuple(r.members[0] for r in members)))
+        if paths:
+            groups.append((_header(kind, paths), tuple(paths)))
+    totals = dict(zip(SIZES, _total(raw)))
+    return Analysis(tuple(raw), tuple(groups), totals, len(raw))
+
+
+def _header(kind: str, paths: Sequence[MapRow]) -> MapRow:
+    """A kind's header: the sums of its path rows (those that match a filter)."""
+    members = tuple(m for p in paths for m in p.members)
+    return MapRow(("g", kind), 0, kind, KIND_LABELS[kind], sum(p.maps for p in paths), *_total(paths),
+                  sum(p.delta for p in paths), any(p.grew for p in paths), members=members)
+
+
+def rss_by_key(analysis: Analysis) -> dict[RowKey, int]:
+    """RSS of every row, to compare the next read with."""
+    out = {r.key: r.rss for r in analysis.raw}
+    for header, paths in analysis.groups:
+        out[header.key] = header.rss
+        out.update((p.key, p.rss) for p in paths)
+    return out
+
+
+def _sort_key(field_name: str) -> Callable[[MapRow], Any]:
+    if field_name == "path":
+        return lambda r: r.label.casefold()
+    if field_name == "address":
+        return lambda r: r.start if r.start is not None else 0
+    return attrgetter("maps" if field_name == "count" else field_name)  # C speed: 65,000 rows sort in a few ms
+
+
+def sort_rows(rows: Sequence[MapRow], sort: str, reverse: bool = False) -> list[MapRow]:
+    """Sizes and counts largest first, path and address ascending; ``reverse`` flips it.
+
+    Ties keep address (raw) or path order, so the order is stable between reads.
+    """
+    descending = (sort not in ("path", "address")) != reverse
+    return sorted(rows, key=_sort_key(sort), reverse=descending)
+
+
+def view_rows(analysis: Analysis, grouped: bool, sort: str = "pss", reverse: bool = False, text: str = "") -> list[MapRow]:
+    """The rows to show: filtered by path (case-insensitive), sorted."""
+    needle = text.casefold()
+    if not grouped:
+        rows = [r for r in analysis.raw if needle in r.label.casefold()] if needle else list(analysis.raw)
+        return sort_rows(rows, sort, reverse) if sort != "address" or reverse else rows
+    out: list[MapRow] = []
+    for header, paths in analysis.groups:
+        chosen = [p for p in paths if needle in p.label.casefold()] if needle else list(paths)
+        if not chosen:
+            continue
+        if needle and len(chosen) != len(paths):
+            header = _header(header.kind, chosen)  # totals of what matches
+        out.append(header)
+        out.extend(sort_rows(chosen, sort, reverse))
+    return out

@@ -1,0 +1,212 @@
+"""A Line-API table that draws only the rows on screen: the base of every memtop table.
+
+Textual's DataTable needs ~400 ms per refresh at 5,000 rows and 14 s to show
+65,000 (feasibility.md §C, §D); drawing only the visible lines costs a few ms
+whatever the row count. Rows are plain frozen values built by the app, each
+with a ``key``; the cursor follows a row's key, never its index, so re-sorts
+and refreshes do not move it. Subclasses say which columns exist and how a
+row's cells and style look.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from rich.segment import Segment
+from rich.style import Style
+from textual.binding import Binding
+from textual.geometry import Size
+from textual.message import Message
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    key: str
+    label: str
+    width: int  # 0: takes the rest of the line
+    help: str
+    right: bool = True
+    wide_only: bool = False
+    min_width: int = 0  # shown only on tables at least this wide
+
+
+class VirtualTable(ScrollView, can_focus=True):
+    """Rows with a sticky header line; a cursor that follows the row key."""
+
+    BINDINGS = [
+        Binding("up,k", "move(-1)", "Up", show=False),
+        Binding("down,j", "move(1)", "Down", show=False),
+        Binding("pageup", "page(-1)", "Page up", show=False),
+        Binding("pagedown", "page(1)", "Page down", show=False),
+        Binding("home", "edge(-1)", "First", show=False),
+        Binding("end", "edge(1)", "Last", show=False),
+        Binding("enter", "activate", "Details"),
+    ]
+
+    #: Component class prefix of the subclass ("process-table" gives "process-table--cursor").
+    PREFIX: ClassVar[str] = "virtual-table"
+    #: Every column; ``columns(width)`` chooses those that fit.
+    COLUMNS: ClassVar[tuple[Column, ...]] = ()
+    #: Terminals at least this wide show the ``wide_only`` columns.
+    WIDE: ClassVar[int] = 150
+
+    class Selected(Message):
+        """The cursor moved to another row (or the first rows arrived)."""
+
+        def __init__(self, key: tuple[object, ...] | None, moved: bool) -> None:
+            super().__init__()
+            self.key = key
+            self.moved = moved
+
+    class Activated(Message):
+        def __init__(self, key: tuple[object, ...]) -> None:
+            super().__init__()
+            self.key = key
+
+    def __init__(self, *, name: str | None = None, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(name=name, id=id, classes=classes)
+        self.rows: Sequence[Any] = ()
+        self.cursor = 0
+        self.cursor_key: tuple[object, ...] | None = None
+        # Strips by row object: the app reuses the Row of a thing that did
+        # not change, so an idle refresh redraws nothing it drew before.
+        self._cache: dict[tuple[int, int, bool, bool], tuple[Any, Strip]] = {}
+
+    # -- hooks for subclasses ----------------------------------------------
+    def cell(self, row: Any, key: str, width: int, column_width: int = 0) -> str:
+        """The text of one cell (``width``: the table's, for wide layouts; ``column_width``: the cell's)."""
+        raise NotImplementedError
+
+    def row_style(self, row: Any, style: Style) -> Style:
+        """The row's style on top of the base style (before the cursor's)."""
+        return style
+
+    def dim_style(self, row: Any, style: Style) -> tuple[Style | None, frozenset[str]]:
+        """A style for some columns of the row (their keys), e.g. old figures dimmed."""
+        return None, frozenset()
+
+    def on_rows_shown(self) -> None:
+        """The rows on screen may have changed (scroll, resize, new rows)."""
+
+    # -- data -------------------------------------------------------------
+    def set_rows(self, rows: Sequence[Any]) -> None:
+        """New rows; the cursor stays on the same key when that row is still there."""
+        old = self.rows
+        old_cursor = self.cursor
+        self.rows = rows
+        if len(self._cache) > 4096:
+            self._cache.clear()
+        index = next((i for i, r in enumerate(rows) if r.key == self.cursor_key), None)
+        if index is None:
+            index = min(self.cursor, max(len(rows) - 1, 0))
+        self.cursor = index
+        new_key = rows[index].key if rows else None
+        changed = new_key != self.cursor_key
+        self.cursor_key = new_key
+        size = Size(self.size.width, len(rows) + 1)
+        if size != self.virtual_size:
+            self.virtual_size = size
+        top = int(self.scroll_offset.y)
+        self._scroll_to_cursor()
+        if top != int(self.scroll_offset.y) or len(old) != len(rows) or old_cursor != index:
+            self.refresh()
+        else:  # same shape: redraw only the lines on screen whose row changed
+            for i in range(top, min(top + self.size.height, len(rows))):
+                if rows[i] is not old[i]:
+                    self.refresh_line(i + 1)
+        self.on_rows_shown()
+        if changed:
+            self.post_message(self.Selected(new_key, moved=False))
+
+    @property
+    def selected(self) -> Any | None:
+        return self.rows[self.cursor] if self.rows else None
+
+    @property
+    def top(self) -> int:
+        """Index of the first row on screen."""
+        return int(self.scroll_offset.y)
+
+    # -- keys -------------------------------------------------------------
+    def action_move(self, delta: int) -> None:
+        self._move_to(self.cursor + delta)
+
+    def action_page(self, direction: int) -> None:
+        self._move_to(self.cursor + direction * max(self.size.height - 2, 1))
+
+    def action_edge(self, direction: int) -> None:
+        self._move_to(0 if direction < 0 else len(self.rows) - 1)
+
+    def action_activate(self) -> None:
+        if self.rows:
+            self.post_message(self.Activated(self.rows[self.cursor].key))
+
+    def _move_to(self, index: int, moved: bool = True) -> None:
+        if not self.rows:
+            return
+        self.cursor = max(0, min(index, len(self.rows) - 1))
+        self.cursor_key = self.rows[self.cursor].key
+        self._scroll_to_cursor()
+        self.refresh()
+        self.post_message(self.Selected(self.cursor_key, moved=moved))
+
+    def _scroll_to_cursor(self) -> None:
+        body = max(self.size.height - 1, 1)
+        top = int(self.scroll_offset.y)
+        if self.cursor < top:
+            self.scroll_to(y=self.cursor, animate=False, immediate=True)
+        elif self.cursor >= top + body:
+            self.scroll_to(y=self.cursor - body + 1, animate=False, immediate=True)
+
+    def watch_scroll_y(self, old: float, new: float) -> None:
+        super().watch_scroll_y(old, new)
+        self.on_rows_shown()
+
+    def on_resize(self) -> None:
+        self.virtual_size = Size(self.size.width, len(self.rows) + 1)
+        self.on_rows_shown()
+
+    # -- drawing ----------------------------------------------------------
+    def columns(self, width: int) -> list[tuple[Column, int]]:
+        wide = width >= self.WIDE
+        chosen = [c for c in self.COLUMNS if (wide or not c.wide_only) and width >= c.min_width]
+        fixed = sum(c.width + 1 for c in chosen if c.width)
+        return [(c, c.width or max(width - fixed, 4)) for c in chosen]
+
+    def _line(self, cells: list[tuple[str, int, bool]], style: Style, dim: Style | None, dim_keys: set[int]) -> Strip:
+        segments = []
+        for i, (text, width, right) in enumerate(cells):
+            text = text[:width]
+            text = text.rjust(width) if right else text.ljust(width)
+            segments.append(Segment(text + (" " if i < len(cells) - 1 else ""), dim if (dim and i in dim_keys) else style))
+        return Strip(segments)
+
+    def render_line(self, y: int) -> Strip:
+        width = self.size.width
+        cols = self.columns(width)
+        prefix = self.PREFIX
+        if y == 0:
+            style = self.get_component_rich_style(f"{prefix}--header")
+            return self._line([(c.label, w, c.right) for c, w in cols], style, None, set()).extend_cell_length(width, style).crop(0, width)
+        index = int(self.scroll_offset.y) + y - 1
+        if index >= len(self.rows):
+            return Strip.blank(width, self.rich_style)
+        is_cursor = index == self.cursor
+        row = self.rows[index]
+        cache_key = (id(row), width, is_cursor, self.has_focus)
+        hit = self._cache.get(cache_key)
+        if hit is not None and hit[0] is row:
+            return hit[1]
+        style = self.row_style(row, self.rich_style)
+        if is_cursor:
+            style += self.get_component_rich_style(f"{prefix}--cursor")
+        dim, dim_columns = self.dim_style(row, style)
+        dim_keys = {i for i, (c, _w) in enumerate(cols) if c.key in dim_columns}
+        strip = self._line([(self.cell(row, c.key, width, w), w, c.right) for c, w in cols], style, dim, dim_keys)
+        strip = strip.extend_cell_length(width, style).crop(0, width)
+        self._cache[cache_key] = (row, strip)
+        return strip
