@@ -11,7 +11,7 @@ an allocating task enters direct compaction, i.e. is blocked).
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from memtop.collectors.models import Snapshot
@@ -133,11 +133,3 @@ class CounterHistory:
             has_vmstat=bool(snap.vmstat),
         )
 
-
-def feed(history: CounterHistory, snaps: Iterable[Snapshot]) -> ThpView | None:
-    """Add snapshots in order and return the last one's view (tests, replays)."""
-    view = None
-    for snap in snaps:
-        history.add(snap.time, counter_values(snap))
-        view = history.view(snap)
-    return view
