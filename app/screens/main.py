@@ -12,6 +12,8 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Footer, Input
 
+from memtop.screens.filter_input import FilterInput
+
 from memtop.collectors.models import ProcessMemory, Snapshot
 from memtop.widgets.format import human
 from memtop.widgets.heap_chart import HeapChart
@@ -45,8 +47,11 @@ SIDE_FROM = 150
 STALE_REFRESHES = 3
 
 
-class MainScreen(Screen[None]):
+class MainScreen(FilterInput, Screen[None]):
     """Where the machine's memory is, and which processes own it."""
+
+    FILTER = "#filter"
+    LETTER_ACTIONS = _LETTER_ACTIONS
 
     BINDINGS = [
         Binding("slash", "filter", "Filter", tooltip="Filter by name, command line, user or pid"),
@@ -236,48 +241,19 @@ class MainScreen(Screen[None]):
             self.app.push_screen(ProcessScreen(self.selected, source_for(self.app)))
 
     # -- filter -------------------------------------------------------------
-    def action_filter(self) -> None:
-        box = self.query_one("#filter", Input)
-        box.value = self.view.text
-        box.display = True
-        box.focus()
-
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        # While the filter is open, letters are text, also those still queued
-        # behind the "/" that opened it: no letter-key action may fire.
-        if action in _LETTER_ACTIONS and self.query_one("#filter", Input).display:
-            return False
-        return True
-
-    def on_key(self, event: events.Key) -> None:
-        # Keys typed in the same burst as "/" (a fast typist, a paste) were
-        # queued for the table before the input opened: hand them over.
-        box = self.query_one("#filter", Input)
-        if event.key == "slash" and not box.display:
-            # Open it here, not through the binding's action (which runs only
-            # after the keys queued behind it were delivered): the footer and
-            # help still show the binding.
-            event.stop()
-            event.prevent_default()
-            self.action_filter()
-            return
-        if box.display and event.is_printable and event.character:
-            box.insert_text_at_cursor(event.character)
-            event.stop()
-            event.prevent_default()
-
     @on(Input.Changed, "#filter")
     def _filter_changed(self, event: Input.Changed) -> None:
         self._set_view(text=event.value)
 
     @on(Input.Submitted, "#filter")
     def _filter_submitted(self, event: Input.Submitted) -> None:
-        table = self.query_one(ProcessTable)
-        if event.value and not table.rows:
-            return  # "no match" stays on screen with the input open
-        self.query_one("#filter", Input).display = False
-        table.focus()
-        table.action_edge(-1)
+        self.filter_submitted(event.value)
+
+    def filter_text(self) -> str:
+        return self.view.text
+
+    def filter_table(self) -> ProcessTable:
+        return self.query_one(ProcessTable)
 
     def action_clear_filter(self) -> None:
         box = self.query_one("#filter", Input)

@@ -33,6 +33,7 @@ from ..maps_source import MapsSource
 from ..maps_view import SORT_FIELDS, Analysis, MapRow, RowKey, analyse, rss_by_key, view_rows
 from ..process_header import header_text
 from ..smaps_doc import maps_help_notes, why_no_mappings
+from .filter_input import FilterInput
 from .mapping_detail import MappingDetailScreen
 from .modals import HelpScreen, SortScreen
 
@@ -47,8 +48,11 @@ COST_FACTOR = 4.0
 _LETTER_ACTIONS = frozenset({"filter", "toggle_raw", "sort_menu", "sort_by", "invert", "help"})
 
 
-class ProcessScreen(Screen[None]):
+class ProcessScreen(FilterInput, Screen[None]):
     """One process: header figures, and its mappings grouped by kind or raw."""
+
+    FILTER = "#maps-filter"
+    LETTER_ACTIONS = _LETTER_ACTIONS
 
     BINDINGS = [
         Binding("slash", "filter", "Filter", tooltip="Filter the mappings by path (Enter keeps, Esc cancels)"),
@@ -237,32 +241,6 @@ class ProcessScreen(Screen[None]):
         self.app.push_screen(HelpScreen(self))
 
     # -- filter (the same input behaviour as the dashboard's) ----------------
-    def action_filter(self) -> None:
-        box = self.query_one("#maps-filter", Input)
-        box.value = self.text
-        box.display = True
-        box.focus()
-
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        # While the filter is open, letters are text, also those queued behind "/".
-        if action in _LETTER_ACTIONS and self.query_one("#maps-filter", Input).display:
-            return False
-        return True
-
-    def on_key(self, event: events.Key) -> None:
-        # Keys typed in the same burst as "/" were queued for the table before
-        # the input opened: hand them over (see MainScreen.on_key).
-        box = self.query_one("#maps-filter", Input)
-        if event.key == "slash" and not box.display:
-            event.stop()
-            event.prevent_default()
-            self.action_filter()
-            return
-        if box.display and event.is_printable and event.character:
-            box.insert_text_at_cursor(event.character)
-            event.stop()
-            event.prevent_default()
-
     def _set_text(self, text: str) -> None:
         self.text = text
         self.refresh_rows()
@@ -273,9 +251,10 @@ class ProcessScreen(Screen[None]):
 
     @on(Input.Submitted, "#maps-filter")
     def _filter_submitted(self, event: Input.Submitted) -> None:
-        table = self.query_one(MappingsTable)
-        if event.value and not table.rows:
-            return  # "no match" stays on screen with the input open
-        self.query_one("#maps-filter", Input).display = False
-        table.focus()
-        table.action_edge(-1)
+        self.filter_submitted(event.value)
+
+    def filter_text(self) -> str:
+        return self.text
+
+    def filter_table(self) -> MappingsTable:
+        return self.query_one(MappingsTable)
