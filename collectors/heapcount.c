@@ -28,6 +28,7 @@
 #include <limits.h>
 #include <malloc.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -384,6 +385,95 @@ static void open_file(uint64_t carried_gen) {
     memcpy(f->magic, "MEMTHEAP", 8);  /* last: a reader ignores the file until it is whole */
     mapped = f;
     __atomic_store_n(&hf, f, __ATOMIC_RELEASE);
+}
+
+/* exec replaces the image but keeps the pid, and starttime: a file left behind would look
+ * valid for whatever runs next, though a static or setuid program, or one started with
+ * MEMTOP_HEAP_INHERIT=0, never counts into it. So the file is unlinked just before exec
+ * (an instrumented image makes a fresh one) and put back, same contents, if exec fails
+ * (dash tries execve once per PATH entry). Only this pid's own file: a vfork child
+ * shares our memory but not our pid. */
+static int exec_prepare(void) {
+    struct stat st;
+    if (!mapped || mapped->pid != (uint32_t)getpid() || stat(path, &st) != 0 ||
+        st.st_dev != file_dev || st.st_ino != file_ino)
+        return 0;
+    return unlink(path) == 0;
+}
+static void exec_failed(int unlinked) {
+    int saved = errno;
+    struct stat st;
+    int fd = unlinked ? open(path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644) : -1;
+    if (fd >= 0) {
+        /* Same contents, magic last; then the new file is mapped over the old mapping's
+         * address (MAP_FIXED), so no pointer changes and nothing leaks. */
+        if (posix_fallocate(fd, 0, sizeof(struct heapfile)) == 0 && fchmod(fd, 0644) == 0 &&
+            pwrite(fd, (char *)mapped + 8, sizeof(struct heapfile) - 8, 8) == (ssize_t)sizeof(struct heapfile) - 8 &&
+            pwrite(fd, "MEMTHEAP", 8, 0) == 8 && fstat(fd, &st) == 0 &&
+            mmap(mapped, sizeof(struct heapfile), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, fd, 0) != MAP_FAILED) {
+            file_dev = st.st_dev;
+            file_ino = st.st_ino;
+        } else {
+            unlink(path);
+        }
+        close(fd);
+    }
+    errno = saved;
+}
+#define NEXT(name, type) static type next_##name; \
+    if (!next_##name) next_##name = (type)dlsym(RTLD_NEXT, #name); \
+    if (!next_##name) { errno = ENOSYS; return -1; }
+#define FORWARD(call) do { int unlinked = exec_prepare(); int rc = call; exec_failed(unlinked); return rc; } while (0)
+
+typedef int (*execve_fn)(const char *, char *const[], char *const[]);
+typedef int (*execv_fn)(const char *, char *const[]);
+typedef int (*fexecve_fn)(int, char *const[], char *const[]);
+typedef int (*execveat_fn)(int, const char *, char *const[], char *const[], int);
+int execve(const char *file, char *const argv[], char *const envp[]) {
+    NEXT(execve, execve_fn);
+    FORWARD(next_execve(file, argv, envp));
+}
+int execv(const char *file, char *const argv[]) {
+    NEXT(execv, execv_fn);
+    FORWARD(next_execv(file, argv));
+}
+int execvp(const char *file, char *const argv[]) {
+    NEXT(execvp, execv_fn);
+    FORWARD(next_execvp(file, argv));
+}
+int execvpe(const char *file, char *const argv[], char *const envp[]) {
+    NEXT(execvpe, execve_fn);
+    FORWARD(next_execvpe(file, argv, envp));
+}
+int fexecve(int fd, char *const argv[], char *const envp[]) {
+    NEXT(fexecve, fexecve_fn);
+    FORWARD(next_fexecve(fd, argv, envp));
+}
+int execveat(int dirfd, const char *file, char *const argv[], char *const envp[], int flags) {
+    NEXT(execveat, execveat_fn);
+    FORWARD(next_execveat(dirfd, file, argv, envp, flags));
+}
+/* execl, execle, execlp: glibc runs its internal __execve, not the wrappers above. */
+#define COLLECT_ARGS(first, ap, argv, envp_out) \
+    size_t n = 1; va_start(ap, first); while (va_arg(ap, char *)) n++; va_end(ap); \
+    char *argv[n + 1]; argv[0] = (char *)first; va_start(ap, first); \
+    for (size_t i = 1; i <= n; i++) argv[i] = va_arg(ap, char *); \
+    envp_out; va_end(ap);
+int execl(const char *file, const char *arg, ...) {
+    va_list ap;
+    COLLECT_ARGS(arg, ap, argv, (void)0);
+    return execv(file, argv);
+}
+int execlp(const char *file, const char *arg, ...) {
+    va_list ap;
+    COLLECT_ARGS(arg, ap, argv, (void)0);
+    return execvp(file, argv);
+}
+int execle(const char *file, const char *arg, ...) {
+    va_list ap;
+    char **envp;
+    COLLECT_ARGS(arg, ap, argv, envp = va_arg(ap, char **));
+    return execve(file, argv, envp);
 }
 
 /* fork: the child must not write into the parent's MAP_SHARED page. It starts its own
