@@ -33,6 +33,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -108,10 +109,12 @@ static void *boot_alloc(size_t n, size_t align) {
 }
 static size_t boot_size(const void *p) { return *(const size_t *)((const char *)p - sizeof(size_t)); }
 
-static int resolve(void) {
-    int s = __atomic_load_n(&ready, __ATOMIC_ACQUIRE);
-    if (likely(s == 2)) return 1;
-    s = 0;                           /* the first caller resolves; nested or racing calls use boot_buf */
+static int resolve_slow(void);
+static inline int resolve(void) {   /* inlined: the hot path pays one load, no call */
+    return likely(__atomic_load_n(&ready, __ATOMIC_ACQUIRE) == 2) || resolve_slow();
+}
+static int resolve_slow(void) {
+    int s = 0;                           /* the first caller resolves; nested or racing calls use boot_buf */
     if (!__atomic_compare_exchange_n(&ready, &s, 1, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) return 0;
     real_malloc = dlsym(RTLD_NEXT, "malloc");
     real_free = dlsym(RTLD_NEXT, "free");
@@ -327,8 +330,46 @@ static uint64_t read_starttime(void) {
     return strtoull(p, NULL, 10);
 }
 
-/* Create memtop-heap.<pid>, copy the counts gathered so far, switch to it. */
-static void open_file(uint64_t carried_gen) {
+/* Write `content` (header and slots, magic included) as memtop-heap.<pid> and map it
+ * (at `at`, MAP_FIXED, when given). The file is written whole under a temporary name and
+ * rename()d over the old one, never truncated in place: whoever still maps the old inode
+ * (memtop's reader, or a process of the same pid number in another pid namespace sharing
+ * /dev/shm) would take SIGBUS on pages cut off by a truncate. Returns NULL on any failure. */
+static struct heapfile *publish(const struct heapfile *content, void *at) {
+    struct rlimit lim;               /* past RLIMIT_FSIZE, fallocate/pwrite raise SIGXFSZ: a kill */
+    if (getrlimit(RLIMIT_FSIZE, &lim) == 0 && lim.rlim_cur != RLIM_INFINITY && lim.rlim_cur < sizeof *content)
+        return NULL;
+    size_t slash = (size_t)(strrchr(path, '/') - path);
+    char tmp[PATH_MAX];
+    if (strlen(path) + 9 >= sizeof tmp) return NULL;
+    memcpy(tmp, path, slash + 1);    /* <dir>/.memtop-heap.<pid>.XXXXXX: not a name readers look for */
+    tmp[slash + 1] = '.';
+    strcpy(tmp + slash + 2, path + slash + 1);
+    strcat(tmp, ".XXXXXX");
+    int fd = mkostemp(tmp, O_CLOEXEC);
+    if (fd < 0) return NULL;
+    struct stat st;
+    void *m = MAP_FAILED;
+    /* posix_fallocate, not a sparse file: a full tmpfs fails here (ENOSPC), not later as
+     * SIGBUS on a store into the mapping. */
+    if (posix_fallocate(fd, 0, sizeof *content) == 0 && fchmod(fd, 0644) == 0 &&
+        pwrite(fd, content, sizeof *content, 0) == (ssize_t)sizeof *content && fstat(fd, &st) == 0 &&
+        rename(tmp, path) == 0) {
+        m = mmap(at, sizeof *content, PROT_READ | PROT_WRITE, MAP_SHARED | (at ? MAP_FIXED : 0), fd, 0);
+        if (m == MAP_FAILED) unlink(path);
+    } else {
+        unlink(tmp);
+    }
+    close(fd);
+    if (m == MAP_FAILED) return NULL;
+    file_dev = st.st_dev;
+    file_ino = st.st_ino;
+    return m;
+}
+
+/* Make memtop-heap.<pid> from the counts gathered so far (hf is private_file here), and
+ * switch to it. An old file of that name (pid reuse after a crash) lends its generation. */
+static void open_file(void) {
     const char *dir = getenv("MEMTOP_HEAP_DIR");
     if (!dir || !*dir) dir = "/dev/shm";
     char num[16];
@@ -341,50 +382,27 @@ static void open_file(uint64_t carried_gen) {
     memcpy(path + dl, "/memtop-heap.", 13);
     memcpy(path + dl + 13, num + k, nl + 1);
 
-    /* No O_TRUNC yet: read the old generation first (exec keeps the pid), then truncate. */
-    int fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
-    struct stat st;
-    if (fd >= 0 && (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid())) {
-        close(fd);                   /* someone else's file: the reader would not trust it anyway */
-        fd = -1;
-    }
-    if (fd < 0) return;
-    uint64_t gen = carried_gen;
+    uint64_t gen = 0;
     char head[56];
-    if (pread(fd, head, sizeof head, 0) == (ssize_t)sizeof head && memcmp(head, "MEMTHEAP", 8) == 0) {
-        uint64_t old;
-        memcpy(&old, head + 48, 8);
-        if (old > gen) gen = old;
+    int old = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    if (old >= 0) {
+        if (pread(old, head, sizeof head, 0) == (ssize_t)sizeof head && memcmp(head, "MEMTHEAP", 8) == 0)
+            memcpy(&gen, head + 48, 8);
+        close(old);
     }
-    /* posix_fallocate, not a sparse ftruncate: a full tmpfs must fail here (ENOSPC), not
-     * later as SIGBUS on a store into the mapping. */
-    void *m = MAP_FAILED;
-    if (ftruncate(fd, 0) == 0 && posix_fallocate(fd, 0, sizeof(struct heapfile)) == 0)
-        m = mmap(NULL, sizeof(struct heapfile), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-    if (m == MAP_FAILED || fchmod(fd, 0644) != 0) {
-        if (m != MAP_FAILED) munmap(m, sizeof(struct heapfile));
-        unlink(path);
-        close(fd);
-        return;
-    }
-    file_dev = st.st_dev;
-    file_ino = st.st_ino;
-    close(fd);
-    struct heapfile *f = m;
-    memcpy(f->slot, hf->slot, sizeof f->slot);
+    struct heapfile *f = &private_file;
+    memcpy(f->magic, "MEMTHEAP", 8);
     f->version = 1;
     f->source = 1;
     f->pid = (uint32_t)getpid();
     f->nslots = NSLOTS;
     f->starttime = read_starttime();
-    f->peak = LD(hf->peak);
-    f->used_slots = LD(hf->used_slots);
     f->flags = inherit_flags;
-    __atomic_store_n(&f->generation, gen + 1, __ATOMIC_RELEASE);
-    __atomic_thread_fence(__ATOMIC_RELEASE);
-    memcpy(f->magic, "MEMTHEAP", 8);  /* last: a reader ignores the file until it is whole */
-    mapped = f;
-    __atomic_store_n(&hf, f, __ATOMIC_RELEASE);
+    f->generation = gen + 1;
+    struct heapfile *m = publish(f, NULL);
+    if (!m) return;
+    mapped = m;
+    __atomic_store_n(&hf, m, __ATOMIC_RELEASE);
 }
 
 /* exec replaces the image but keeps the pid, and starttime: a file left behind would look
@@ -402,56 +420,41 @@ static int exec_prepare(void) {
 }
 static void exec_failed(int unlinked) {
     int saved = errno;
-    struct stat st;
-    int fd = unlinked ? open(path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644) : -1;
-    if (fd >= 0) {
-        /* Same contents, magic last; then the new file is mapped over the old mapping's
-         * address (MAP_FIXED), so no pointer changes and nothing leaks. */
-        if (posix_fallocate(fd, 0, sizeof(struct heapfile)) == 0 && fchmod(fd, 0644) == 0 &&
-            pwrite(fd, (char *)mapped + 8, sizeof(struct heapfile) - 8, 8) == (ssize_t)sizeof(struct heapfile) - 8 &&
-            pwrite(fd, "MEMTHEAP", 8, 0) == 8 && fstat(fd, &st) == 0 &&
-            mmap(mapped, sizeof(struct heapfile), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, fd, 0) != MAP_FAILED) {
-            file_dev = st.st_dev;
-            file_ino = st.st_ino;
-        } else {
-            unlink(path);
-        }
-        close(fd);
-    }
+    /* Mapped over the old mapping's address: no pointer changes, nothing leaks. */
+    if (unlinked) publish(mapped, mapped);
     errno = saved;
 }
-#define NEXT(name, type) static type next_##name; \
-    if (!next_##name) next_##name = (type)dlsym(RTLD_NEXT, #name); \
-    if (!next_##name) { errno = ENOSYS; return -1; }
-#define FORWARD(call) do { int unlinked = exec_prepare(); int rc = call; exec_failed(unlinked); return rc; } while (0)
-
 typedef int (*execve_fn)(const char *, char *const[], char *const[]);
 typedef int (*execv_fn)(const char *, char *const[]);
 typedef int (*fexecve_fn)(int, char *const[], char *const[]);
 typedef int (*execveat_fn)(int, const char *, char *const[], char *const[], int);
-int execve(const char *file, char *const argv[], char *const envp[]) {
-    NEXT(execve, execve_fn);
-    FORWARD(next_execve(file, argv, envp));
+static execve_fn next_execve, next_execvpe;
+static execv_fn next_execv, next_execvp;
+static fexecve_fn next_fexecve;
+static execveat_fn next_execveat;
+/* Resolved in the constructor, so that a vfork child (which shares our memory and may not
+ * call malloc) finds them ready; looked up on first use only if that was missed. */
+#define NEXT(name, type) if (!next_##name) next_##name = (type)dlsym(RTLD_NEXT, #name)
+static void resolve_exec(void) {
+    NEXT(execve, execve_fn); NEXT(execvpe, execve_fn); NEXT(execv, execv_fn);
+    NEXT(execvp, execv_fn); NEXT(fexecve, fexecve_fn); NEXT(execveat, execveat_fn);
 }
-int execv(const char *file, char *const argv[]) {
-    NEXT(execv, execv_fn);
-    FORWARD(next_execv(file, argv));
-}
-int execvp(const char *file, char *const argv[]) {
-    NEXT(execvp, execv_fn);
-    FORWARD(next_execvp(file, argv));
-}
-int execvpe(const char *file, char *const argv[], char *const envp[]) {
-    NEXT(execvpe, execve_fn);
-    FORWARD(next_execvpe(file, argv, envp));
-}
-int fexecve(int fd, char *const argv[], char *const envp[]) {
-    NEXT(fexecve, fexecve_fn);
-    FORWARD(next_fexecve(fd, argv, envp));
-}
+#define FORWARD(name, type, ...) do { \
+        NEXT(name, type); \
+        if (!next_##name) { errno = ENOSYS; return -1; } \
+        int unlinked = exec_prepare(); \
+        int rc = next_##name(__VA_ARGS__); \
+        exec_failed(unlinked); \
+        return rc; \
+    } while (0)
+
+int execve(const char *file, char *const argv[], char *const envp[]) { FORWARD(execve, execve_fn, file, argv, envp); }
+int execv(const char *file, char *const argv[]) { FORWARD(execv, execv_fn, file, argv); }
+int execvp(const char *file, char *const argv[]) { FORWARD(execvp, execv_fn, file, argv); }
+int execvpe(const char *file, char *const argv[], char *const envp[]) { FORWARD(execvpe, execve_fn, file, argv, envp); }
+int fexecve(int fd, char *const argv[], char *const envp[]) { FORWARD(fexecve, fexecve_fn, fd, argv, envp); }
 int execveat(int dirfd, const char *file, char *const argv[], char *const envp[], int flags) {
-    NEXT(execveat, execveat_fn);
-    FORWARD(next_execveat(dirfd, file, argv, envp, flags));
+    FORWARD(execveat, execveat_fn, dirfd, file, argv, envp, flags);
 }
 /* execl, execle, execlp: glibc runs its internal __execve, not the wrappers above. */
 #define COLLECT_ARGS(first, ap, argv, envp_out) \
@@ -502,7 +505,7 @@ static void atfork_child(void) {
     t->nalloc = t->nfree = 0;
     if (mapped) munmap(mapped, sizeof(struct heapfile));
     mapped = NULL;
-    open_file(0);
+    open_file();
 }
 
 /* MEMTOP_HEAP_INHERIT=0: drop our own entry from LD_PRELOAD (others stay), so the
@@ -541,15 +544,24 @@ static void strip_preload(void) {
     free(entry);
 }
 
+/* A second copy of this library (another build, preloaded too) must not open the same
+ * file: the first copy in the lookup order counts every call, the second one forwards.
+ * The exported pointer is interposed like any default-visibility symbol, so every copy
+ * reads the first copy's value; only the first finds its own static marker there. */
+static char instance_marker;
+void *memtop_heapcount_instance = &instance_marker;
+
 __attribute__((constructor)) static void heapcount_init(void) {
     if (!resolve()) return;
+    resolve_exec();
+    if (memtop_heapcount_instance != &instance_marker) return;
     const char *inherit = getenv("MEMTOP_HEAP_INHERIT");
     if (inherit && strcmp(inherit, "0") == 0) {
         strip_preload();
         inherit_flags = 1;
     }
     pthread_atfork(NULL, NULL, atfork_child);
-    open_file(0);
+    open_file();
 }
 
 /* Normal exit: remove our file, if it is still ours (same pid, same inode). Never unmap:

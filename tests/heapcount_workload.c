@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -158,6 +159,25 @@ static int execs(const char *self) { /* fork, and the child execs this program i
     return WEXITSTATUS(status);
 }
 
+static int exec_fails(void) {      /* a failed exec must leave the counting as it was */
+    char *a = fill(1 << 20);
+    step("before");
+    execlp("memtop-no-such-program", "memtop-no-such-program", (char *)NULL);
+    char *b = fill(2 << 20);
+    step("failed");
+    free(a);
+    free(b);
+    return 0;
+}
+
+static int raw_exec(const char *self) { /* exec behind the library's back: the file stays */
+    extern char **environ;
+    char *argv[] = {(char *)self, "wait", NULL};
+    step("before");
+    syscall(SYS_execve, self, argv, environ);
+    return 2;
+}
+
 static int failing_dlsym(void) {
     for (int i = 0; i < 100; i++) {
         char name[64];
@@ -207,6 +227,8 @@ int main(int argc, char **argv) {
     if (!strcmp(mode, "wait")) return waiter();
     if (!strcmp(mode, "dlsym")) return failing_dlsym();
     if (!strcmp(mode, "owner")) return owner();
+    if (!strcmp(mode, "execfail")) return exec_fails();
+    if (!strcmp(mode, "rawexec")) return raw_exec(argv[0]);
     if (!strcmp(mode, "idle")) { step("running"); return 0; }
     fprintf(stderr, "unknown mode %s\n", mode);
     return 2;

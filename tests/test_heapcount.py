@@ -325,3 +325,67 @@ def test_a_program_that_brings_its_own_allocator_keeps_it(lib: Path, compiler: l
     assert checked.live - run.counter().live == 7 * 1100 + 1128 + 1030
     run.go()
     assert run.finish() == 0
+
+
+def test_a_failed_exec_puts_the_file_back_and_counting_goes_on(lib: Path, workload: Path, tmp_path: Path) -> None:
+    run = Run([str(workload), "execfail"], lib, tmp_path)
+    run.expect("before")
+    before = run.counter()
+    inode = run.file().stat().st_ino
+    run.go()
+    run.expect("failed")
+    after = run.counter()  # a new file (unlinked before the exec), same counts and generation
+    assert run.file().stat().st_ino != inode
+    assert (after.pid, after.starttime, after.generation) == (before.pid, before.starttime, before.generation)
+    assert 2 * MiB <= after.live - before.live < 2 * MiB + 64 * 1024  # counted into the new file
+    run.go()
+    assert run.finish() == 0
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_an_exec_it_did_not_see_replaces_the_file_and_bumps_the_generation(lib: Path, workload: Path, tmp_path: Path) -> None:
+    run = Run([str(workload), "rawexec"], lib, tmp_path)
+    run.expect("before")
+    first = run.counter()
+    run.go()
+    run.expect("pid")
+    second = run.counter()
+    assert (second.pid, second.starttime, second.generation) == (first.pid, first.starttime, first.generation + 1)
+    assert MiB <= second.live < 2 * MiB  # the new image's counts only
+    assert [p.name for p in tmp_path.iterdir()] == [run.file().name]  # no temporary left over
+    run.go()
+    assert run.finish() == 0
+
+
+@pytest.mark.parametrize("trouble", ["missing dir", "file size limit"])
+def test_no_file_possible_means_plain_forwarding(lib: Path, workload: Path, tmp_path: Path, trouble: str) -> None:
+    import resource
+
+    folder = tmp_path / ("missing" if trouble == "missing dir" else "shm")
+    if trouble == "file size limit":
+        folder.mkdir()
+    limit = (lambda: resource.setrlimit(resource.RLIMIT_FSIZE, (4096, 4096))) if trouble == "file size limit" else None
+    env = {**os.environ, "LD_PRELOAD": str(lib), "MEMTOP_HEAP_DIR": str(folder)}
+    # Past RLIMIT_FSIZE the kernel kills a writer with SIGXFSZ: the library must not try.
+    result = subprocess.run([str(workload), "dlsym"], input="\n", capture_output=True, text=True, env=env, preexec_fn=limit)
+    assert (result.returncode, result.stdout) == (0, "survived\n")
+    assert not folder.exists() or list(folder.iterdir()) == []
+
+
+def test_a_second_copy_of_the_library_forwards_without_counting_twice(lib: Path, workload: Path, tmp_path: Path) -> None:
+    copy = tmp_path / "copy.so"
+    copy.write_bytes(lib.read_bytes())
+    folder = tmp_path / "shm"
+    folder.mkdir()
+    run = Run([str(workload), "xthread"], lib, folder, LD_PRELOAD=f"{lib}:{copy}")
+    run.expect("start")
+    before = run.counter()
+    run.go()
+    run.expect("joined")
+    after = run.counter()
+    assert 0 <= after.nalloc - before.nalloc - 200_000 < 50
+    # One counter file mapped, not a second one (replaced, "(deleted)") for the second copy.
+    maps = Path(f"/proc/{run.proc.pid}/maps").read_text()
+    assert sum("memtop-heap." in line for line in maps.splitlines()) == 1
+    run.go()
+    assert run.finish() == 0
