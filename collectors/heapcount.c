@@ -36,6 +36,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #define NSLOTS 255
@@ -171,10 +172,38 @@ static void thread_exit(void *unused) {
 }
 static void make_key(void) { key_ok = pthread_key_create(&exit_key, thread_exit) == 0; }
 
-static void thread_start(struct tstate *t) {
-    t->mode = T_SHARED;
-    pthread_once(&key_once, make_key);
-    if (!key_ok) return;             /* no exit hook: a slot would leak, so share slot 0 */
+/* A thread whose first counted call comes after the key destructors ran (glibc freeing a
+ * detached thread's DTV at its very end) claims a slot that is never folded. When no slot
+ * is free, fold and free those whose thread no longer exists (tgkill: ESRCH), at most once
+ * a second: with more than 254 live threads each new one would pay 254 syscalls. */
+static void reclaim_dead_slots(void) {
+    static int64_t last;
+    struct timespec now;
+    int saved = errno;
+    clock_gettime(CLOCK_MONOTONIC_COARSE, &now);
+    int64_t prev = LD(last);
+    if (now.tv_sec <= prev || !__atomic_compare_exchange_n(&last, &prev, (int64_t)now.tv_sec, 0, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+        return;
+    pid_t pid = getpid();
+    for (uint32_t i = 1; i < NSLOTS; i++) {
+        struct slot *s = &hf->slot[i], *z = &hf->slot[0];
+        uint32_t tid = LD(s->tid);
+        uint8_t taken = 1;
+        if (!tid || syscall(SYS_tgkill, pid, tid, 0) == 0 || errno != ESRCH ||
+            !__atomic_compare_exchange_n(&slot_taken[i], &taken, 2, 0, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+            continue;
+        if (LD(s->tid) == tid) {     /* still the dead thread's: nobody else writes it */
+            ADD(z->live, LD(s->live)); ADD(z->nalloc, LD(s->nalloc)); ADD(z->nfree, LD(s->nfree));
+            ST(s->live, 0); ST(s->nalloc, 0); ST(s->nfree, 0); ST(s->tid, 0);
+            __atomic_store_n(&slot_taken[i], 0, __ATOMIC_RELEASE);
+        } else {
+            __atomic_store_n(&slot_taken[i], 1, __ATOMIC_RELEASE);
+        }
+    }
+    errno = saved;
+}
+
+static int claim_slot(struct tstate *t) {
     for (uint32_t i = 1; i < NSLOTS; i++) {
         uint8_t free_ = 0;
         if (LD(slot_taken[i]) == 0 &&
@@ -184,8 +213,19 @@ static void thread_start(struct tstate *t) {
             ST(hf->slot[i].tid, (uint32_t)syscall(SYS_gettid));
             raise_used(i + 1);
             t->mode = T_SLOT;
-            break;
+            return 1;
         }
+    }
+    return 0;
+}
+
+static void thread_start(struct tstate *t) {
+    t->mode = T_SHARED;
+    pthread_once(&key_once, make_key);
+    if (!key_ok) return;             /* no exit hook: a slot would leak, so share slot 0 */
+    if (!claim_slot(t)) {
+        reclaim_dead_slots();
+        claim_slot(t);
     }
     if (t->mode == T_SLOT && !t->keyed) {
         t->keyed = 1;                /* before the call: pthread_setspecific may itself calloc */

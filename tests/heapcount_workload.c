@@ -116,6 +116,31 @@ static int many(void) {
     return 0;
 }
 
+/* Detached threads that never allocate: glibc frees each one's DTV after the key
+ * destructors ran, so each claims a slot it never gives back. Then more live threads
+ * than slots: they must get the dead threads' slots back. */
+static void *nothing(void *arg) { (void)arg; return NULL; }
+static int threads_alive(void) {
+    int n = 0;
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[256];
+    while (f && fgets(line, sizeof line, f)) if (!strncmp(line, "Threads:", 8)) n = atoi(line + 8);
+    if (f) fclose(f);
+    return n;
+}
+static int detached(void) {
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    for (int i = 0; i < 100; i++) {
+        pthread_t t;
+        pthread_create(&t, &attr, nothing, NULL);
+    }
+    while (threads_alive() > 1) usleep(1000);
+    step("died");
+    return many();
+}
+
 static char *fill(size_t n) { char *p = malloc(n); memset(p, 1, n); return p; }
 
 static int forked(void) {          /* 10 MiB before the fork, the child adds 20 MiB */
@@ -222,6 +247,7 @@ int main(int argc, char **argv) {
     if (!strcmp(mode, "leak")) return leak();
     if (!strcmp(mode, "xthread")) return xthread();
     if (!strcmp(mode, "many")) return many();
+    if (!strcmp(mode, "detached")) return detached();
     if (!strcmp(mode, "fork")) return forked();
     if (!strcmp(mode, "exec")) return execs(argv[0]);
     if (!strcmp(mode, "wait")) return waiter();

@@ -389,3 +389,24 @@ def test_a_second_copy_of_the_library_forwards_without_counting_twice(lib: Path,
     assert sum("memtop-heap." in line for line in maps.splitlines()) == 1
     run.go()
     assert run.finish() == 0
+
+
+def test_slots_of_threads_that_died_unfolded_are_taken_back(lib: Path, workload: Path, tmp_path: Path) -> None:
+    run = Run([str(workload), "detached"], lib, tmp_path)
+    run.expect("died")
+    died = run.counter()
+    # glibc freed each detached thread's DTV after the key destructors: slots taken by the dead.
+    dead = [s for s in died.slots[1 : died.used_slots] if s[3] not in (0, run.proc.pid)]
+    assert len(dead) > 50
+    run.go()
+    run.expect("start")
+    run.go()
+    run.expect("alive")
+    alive = run.counter()
+    tasks = {int(t) for t in os.listdir(f"/proc/{run.proc.pid}/task")}
+    assert all(s[3] in tasks for s in alive.slots[1:])  # every slot is a live thread's again
+    kept = 300 * 5 * 2008
+    assert 0 <= alive.live - died.live - kept < 300 * 1024  # folding the dead lost nothing
+    for _ in range(3):
+        run.go()
+    assert run.finish() == 0
