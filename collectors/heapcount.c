@@ -472,12 +472,15 @@ static execve_fn next_execve, next_execvpe;
 static execv_fn next_execv, next_execvp;
 static fexecve_fn next_fexecve;
 static execveat_fn next_execveat;
+typedef void (*exit_fn)(int);
+static exit_fn next__exit, next__Exit;
 /* Resolved in the constructor, so that a vfork child (which shares our memory and may not
  * call malloc) finds them ready; looked up on first use only if that was missed. */
 #define NEXT(name, type) if (!next_##name) next_##name = (type)dlsym(RTLD_NEXT, #name)
 static void resolve_exec(void) {
     NEXT(execve, execve_fn); NEXT(execvpe, execve_fn); NEXT(execv, execv_fn);
     NEXT(execvp, execv_fn); NEXT(fexecve, fexecve_fn); NEXT(execveat, execveat_fn);
+    NEXT(_exit, exit_fn); NEXT(_Exit, exit_fn);
 }
 #define FORWARD(name, type, ...) do { \
         NEXT(name, type); \
@@ -496,6 +499,23 @@ int fexecve(int fd, char *const argv[], char *const envp[]) { FORWARD(fexecve, f
 int execveat(int dirfd, const char *file, char *const argv[], char *const envp[], int flags) {
     FORWARD(execveat, execveat_fn, dirfd, file, argv, envp, flags);
 }
+/* _exit skips the destructor, and shells end that way (dash, so every system() and
+ * popen() child): remove the file first. Same pid check as exec: a vfork child calls
+ * _exit after a failed exec, and the file it would see is its parent's. */
+static void heapcount_fini(void);
+void _exit(int status) {
+    heapcount_fini();
+    if (!next__exit) next__exit = (exit_fn)dlsym(RTLD_NEXT, "_exit");
+    if (next__exit) next__exit(status);
+    for (;;) syscall(SYS_exit_group, status);
+}
+void _Exit(int status) {
+    heapcount_fini();
+    if (!next__Exit) next__Exit = (exit_fn)dlsym(RTLD_NEXT, "_Exit");
+    if (next__Exit) next__Exit(status);
+    for (;;) syscall(SYS_exit_group, status);
+}
+
 /* execl, execle, execlp: glibc runs its internal __execve, not the wrappers above. */
 #define COLLECT_ARGS(first, ap, argv, envp_out) \
     size_t n = 1; va_start(ap, first); while (va_arg(ap, char *)) n++; va_end(ap); \

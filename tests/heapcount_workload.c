@@ -212,6 +212,15 @@ static int raw_exec(const char *self) { /* exec behind the library's back: the f
     return 2;
 }
 
+static int quick_exit_(void) {      /* _exit, as shells end; a vfork child's _exit first */
+    step("running");
+    pid_t pid = vfork();
+    if (pid == 0) _exit(0);
+    waitpid(pid, NULL, 0);
+    step("vforked");
+    _exit(0);
+}
+
 static int failing_dlsym(void) {
     for (int i = 0; i < 100; i++) {
         char name[64];
@@ -264,6 +273,7 @@ int main(int argc, char **argv) {
     if (!strcmp(mode, "wait")) return waiter();
     if (!strcmp(mode, "dlsym")) return failing_dlsym();
     if (!strcmp(mode, "owner")) return owner();
+    if (!strcmp(mode, "_exit")) return quick_exit_();
     if (!strcmp(mode, "execfail")) return exec_fails();
     if (!strcmp(mode, "rawexec")) return raw_exec(argv[0]);
     if (!strcmp(mode, "idle")) { step("running"); return 0; }

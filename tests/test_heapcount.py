@@ -410,3 +410,14 @@ def test_slots_of_threads_that_died_unfolded_are_taken_back(lib: Path, workload:
     for _ in range(3):
         run.go()
     assert run.finish() == 0
+
+
+def test_underscore_exit_removes_the_file_but_a_vfork_childs_does_not(lib: Path, workload: Path, tmp_path: Path) -> None:
+    run = Run([str(workload), "_exit"], lib, tmp_path)
+    run.expect("running")
+    run.go()
+    run.expect("vforked")
+    assert run.counter().pid == run.proc.pid  # the vfork child's _exit left the parent's file
+    run.go()
+    assert run.finish() == 0
+    assert list(tmp_path.iterdir()) == []
