@@ -28,7 +28,7 @@ FLAGS = ("-O2", "-fPIC", "-shared", "-pthread", "-Wall")
 LIBS = ("-ldl",)
 NO_COMPILER = (
     "memtop run needs a C compiler to build its heap counter library "
-    "(about 300 lines of C, built once): apt-get install gcc, dnf install gcc, or set CC"
+    "(about 600 lines of C, built once): apt-get install gcc, dnf install gcc, or set CC"
 )
 STATIC = "static binary (no dynamic loader: LD_PRELOAD is ignored)"
 SETID = "setuid/setgid program (the loader ignores LD_PRELOAD)"

@@ -2,9 +2,9 @@
  *
  * Wraps the malloc family, forwards every call to the next allocator in line and
  * publishes "bytes handed out and not taken back" (malloc_usable_size of each live
- * block) in /dev/shm/memtop-heap.<pid>, format version 1 (the contract with memtop's
- * reader: 64-byte header + 255 per-thread slots of 64 bytes, see memtop.heapfile).
- * Design and pitfalls were measured in shared/research/feasibility.md section A1:
+ * block) in $MEMTOP_HEAP_DIR/memtop-heap.<pid> (default /dev/shm), format version 1: the
+ * contract with memtop's reader, a 64-byte header and 255 per-thread slots of 64 bytes
+ * (struct heapfile below). Design and pitfalls measured in shared/research/feasibility.md A1:
  *  - The real functions come from dlsym(RTLD_NEXT), never __libc_malloc: a program that
  *    brings jemalloc/tcmalloc keeps its allocator (__libc_* would mix two allocators).
  *  - dlsym itself allocates, and on glibc 2.36 a lazy per-call dlsym recursed until the
@@ -18,8 +18,13 @@
  *  - A thread that only frees must still be folded at exit (the prototype lost 320 KiB):
  *    any counted operation registers the thread-exit destructor.
  *  - fork: the MAP_SHARED page would be shared with the child, so the child makes its
- *    own file. exec inherits LD_PRELOAD unless MEMTOP_HEAP_INHERIT=0.
- * Whatever fails (no /dev/shm, EACCES, ENOSPC), the program runs on with plain forwarding.
+ *    own file. exec keeps pid and starttime, so the file goes just before exec (and
+ *    before _exit, which skips the destructor); LD_PRELOAD is inherited unless
+ *    MEMTOP_HEAP_INHERIT=0.
+ *  - The file is written whole and rename()d into place, never truncated while someone
+ *    may map it (a reader touching truncated pages dies of SIGBUS).
+ * Whatever fails (no /dev/shm, EACCES, ENOSPC, RLIMIT_FSIZE), the program runs on and the
+ * counts stay in private memory.
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -98,6 +103,7 @@ static int is_boot(const void *p) {
 }
 static void *boot_alloc(size_t n, size_t align) {
     if (align < 16) align = 16;
+    while (align & (align - 1)) align += align & -align;  /* memalign(3): next power of two */
     if (n > BOOT_SIZE || align > BOOT_SIZE / 4) return NULL;
     size_t old = LD(boot_used), start, end;
     do {                             /* never reused, so it is still zero: calloc-safe */
