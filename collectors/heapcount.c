@@ -422,11 +422,19 @@ static void open_file(void) {
     int k = sizeof num;
     num[--k] = 0;
     for (unsigned pid = (unsigned)getpid(); pid || k == (int)sizeof num - 1; pid /= 10) num[--k] = (char)('0' + pid % 10);
+    /* A relative MEMTOP_HEAP_DIR is taken from the cwd now: the program may chdir before
+     * its destructor unlinks the file. */
+    size_t cl = 0;
+    if (dir[0] != '/') {
+        if (!getcwd(path, sizeof path)) return;
+        cl = strlen(path);
+        path[cl++] = '/';
+    }
     size_t dl = strlen(dir), nl = strlen(num + k);
-    if (dl + nl + 14 >= sizeof path) return;
-    memcpy(path, dir, dl);
-    memcpy(path + dl, "/memtop-heap.", 13);
-    memcpy(path + dl + 13, num + k, nl + 1);
+    if (cl + dl + nl + 14 >= sizeof path) return;
+    memcpy(path + cl, dir, dl);
+    memcpy(path + cl + dl, "/memtop-heap.", 13);
+    memcpy(path + cl + dl + 13, num + k, nl + 1);
 
     uint64_t gen = 0;
     char head[56];

@@ -421,3 +421,12 @@ def test_underscore_exit_removes_the_file_but_a_vfork_childs_does_not(lib: Path,
     run.go()
     assert run.finish() == 0
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_relative_dir_still_gets_its_file_removed_after_chdir(lib: Path, tmp_path: Path) -> None:
+    (tmp_path / "shm").mkdir()
+    code = "import os; print(os.listdir('shm')); os.chdir('/')"
+    env = {**os.environ, "LD_PRELOAD": str(lib), "MEMTOP_HEAP_DIR": "shm"}
+    result = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True, check=True)
+    assert result.stdout.startswith("['memtop-heap.")
+    assert list((tmp_path / "shm").iterdir()) == []
