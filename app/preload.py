@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import platform
 import shlex
 import shutil
 import stat
@@ -61,7 +62,10 @@ def find_compiler(cc: str | None = None) -> list[str] | None:
 
 
 def library_name(source: bytes) -> str:
-    digest = hashlib.sha256(source + "\0".join(FLAGS + LIBS).encode()).hexdigest()
+    """Named for the source, flags and machine: an upgrade, or a home directory shared
+    between x86-64 and aarch64 hosts, gets its own build instead of a stale or foreign one."""
+    material = "\0".join((*FLAGS, *LIBS, platform.machine())).encode()
+    digest = hashlib.sha256(source + material).hexdigest()
     return f"libmemtopheap-{digest[:12]}.so"
 
 
@@ -88,16 +92,17 @@ def library_path(cache_dir: Path | None = None, cc: str | None = None) -> Path:
     # each rename a whole library, and neither ever loads a half-written one.
     tmp = Path(tmp_name)
     try:
-        result = subprocess.run(
-            [*compiler, *FLAGS, "-o", str(tmp), str(SOURCE), *LIBS],
-            capture_output=True, text=True, timeout=300, check=False,
-        )
+        try:
+            result = subprocess.run(
+                [*compiler, *FLAGS, "-o", str(tmp), str(SOURCE), *LIBS],
+                capture_output=True, text=True, timeout=300, check=False,
+            )
+        except FileNotFoundError as err:
+            raise BuildError(f"C compiler {compiler[0]!r} not found. {NO_COMPILER}") from err
         if result.returncode != 0:
             raise BuildError(f"building the heap counter library with {compiler[0]} failed:\n{first_errors(result.stderr)}")
         tmp.chmod(0o755)
         os.replace(tmp, target)
-    except FileNotFoundError as err:
-        raise BuildError(f"C compiler {compiler[0]!r} not found. {NO_COMPILER}") from err
     except (OSError, subprocess.SubprocessError) as err:
         raise BuildError(f"building the heap counter library with {compiler[0]} failed: {err}") from err
     finally:
