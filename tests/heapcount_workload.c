@@ -12,6 +12,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+static void spawn(pthread_t *t, const pthread_attr_t *attr, void *(*fn)(void *), void *arg) {
+    if (pthread_create(t, attr, fn, arg)) {
+        fprintf(stderr, "heapcount_workload: cannot create a thread (pids.max, ulimit -u?)\n");
+        exit(4);
+    }
+}
+
 static void step(const char *name) {
     char line[64];
     printf("%s\n", name);
@@ -78,8 +85,8 @@ static void *consumer(void *arg) {
 static int xthread(void) {
     pthread_t t[CONSUMERS + 1];
     step("start");
-    pthread_create(&t[0], NULL, producer, NULL);
-    for (int i = 1; i <= CONSUMERS; i++) pthread_create(&t[i], NULL, consumer, NULL);
+    spawn(&t[0], NULL, producer, NULL);
+    for (int i = 1; i <= CONSUMERS; i++) spawn(&t[i], NULL, consumer, NULL);
     for (int i = 0; i <= CONSUMERS; i++) pthread_join(t[i], NULL);
     step("joined");
     return 0;
@@ -105,7 +112,7 @@ static int many(void) {
     pthread_barrier_init(&all_alive, NULL, THREADS + 1);
     pthread_barrier_init(&release, NULL, THREADS + 1);
     step("start");
-    for (long i = 0; i < THREADS; i++) pthread_create(&t[i], NULL, many_worker, (void *)i);
+    for (long i = 0; i < THREADS; i++) spawn(&t[i], NULL, many_worker, (void *)i);
     pthread_barrier_wait(&all_alive);
     step("alive");
     pthread_barrier_wait(&release);
@@ -143,7 +150,7 @@ static int detached(void) {
     pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
     for (int i = 0; i < 100; i++) {
         pthread_t t;
-        pthread_create(&t, &attr, vanish, NULL);
+        spawn(&t, &attr, vanish, NULL);
     }
     while (threads_alive() > 1) usleep(1000);
     step("died");

@@ -12,6 +12,7 @@ import os
 import struct
 import subprocess
 import sys
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -98,6 +99,10 @@ class Run:
         self.folder = folder
         full = {**os.environ, "LD_PRELOAD": str(lib), "MEMTOP_HEAP_DIR": str(folder), **env}
         self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=full)
+        # A workload that hangs is killed, so the test fails on its next line instead of hanging.
+        self.watchdog = threading.Timer(120, self.proc.kill)
+        self.watchdog.daemon = True
+        self.watchdog.start()
 
     def expect(self, line: str) -> str:
         assert self.proc.stdout is not None
@@ -119,7 +124,9 @@ class Run:
     def finish(self) -> int:
         if self.proc.stdin is not None:
             self.proc.stdin.close()
-        return self.proc.wait(timeout=60)
+        code = self.proc.wait(timeout=60)
+        self.watchdog.cancel()
+        return code
 
 
 def test_the_guides_structural_leak_heap_small_rss_large(lib: Path, workload: Path, tmp_path: Path) -> None:
@@ -178,6 +185,7 @@ def test_more_threads_than_slots_share_slot_0_exactly(lib: Path, workload: Path,
     alive = run.counter()
     assert alive.used_slots == 255
     assert all(s[3] != 0 for s in alive.slots[1:])  # main + 253 workers own a slot each
+    assert alive.slots[0][1] - before.slots[0][1] >= 47 * 10  # the other 47 count in slot 0
     kept = 300 * 5 * 2008  # usable size of malloc(2000)
     # Each thread also makes glibc allocate a little of its own (its DTV, < 1 KiB).
     assert 0 <= alive.live - before.live - kept < 300 * 1024
