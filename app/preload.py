@@ -34,6 +34,7 @@ NO_COMPILER = (
 STATIC = "static binary (no dynamic loader: LD_PRELOAD is ignored)"
 SETID = "setuid/setgid program (the loader ignores LD_PRELOAD)"
 NOT_FOUND = "not found"
+WRONG_CLASS = "32-bit program (the counter library is built 64-bit: the loader skips it)"
 PT_INTERP = 3
 MAX_SCRIPT_DEPTH = 4  # the kernel follows at most 4 levels of #! (BINPRM_MAX_RECURSION)
 
@@ -181,6 +182,8 @@ def instrumentable(argv0: str, _depth: int = 0) -> str | None:
             return f"script with an unusable #! line ({path})"
         return instrumentable(interpreter, _depth + 1)
     dynamic = elf_interp(head)
+    if dynamic and head[4] * 32 != struct.calcsize("P") * 8:
+        return WRONG_CLASS
     if dynamic is None:
         if head.startswith(b"\x7fELF"):
             return f"unreadable ELF program headers ({path})"

@@ -103,6 +103,16 @@ def test_elf_program_headers() -> None:
     assert preload.elf_interp(b"#!/bin/sh\n") is None
 
 
+def test_a_32_bit_program_is_told_apart(tmp_path: Path) -> None:
+    program = tmp_path / "prog32"
+    header = b"\x7fELF" + bytes([1, 1, 1]) + bytes(9)
+    header += struct.pack("<HHIIIIIHHHHHH", 2, 3, 1, 0, 52, 0, 0, 52, 32, 1, 40, 0, 0)
+    program.write_bytes(header + struct.pack("<IIIIIIII", 3, 0, 0, 0, 0, 0, 0, 0))
+    program.chmod(0o755)
+    assert preload.elf_interp(program.read_bytes()) is True
+    assert preload.instrumentable(str(program)) == (preload.WRONG_CLASS if sys.maxsize > 2**32 else None)
+
+
 def test_static_and_setid_programs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     static = tmp_path / "static"
     static.write_bytes(elf64([1, 1]))
