@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import platform
 import shlex
 import shutil
 import stat
@@ -28,11 +29,12 @@ FLAGS = ("-O2", "-fPIC", "-shared", "-pthread", "-Wall")
 LIBS = ("-ldl",)
 NO_COMPILER = (
     "memtop run needs a C compiler to build its heap counter library "
-    "(about 300 lines of C, built once): apt-get install gcc, dnf install gcc, or set CC"
+    "(about 600 lines of C, built once): apt-get install gcc, dnf install gcc, or set CC"
 )
 STATIC = "static binary (no dynamic loader: LD_PRELOAD is ignored)"
 SETID = "setuid/setgid program (the loader ignores LD_PRELOAD)"
 NOT_FOUND = "not found"
+WRONG_CLASS = "32-bit program (the counter library is built 64-bit: the loader skips it)"
 PT_INTERP = 3
 MAX_SCRIPT_DEPTH = 4  # the kernel follows at most 4 levels of #! (BINPRM_MAX_RECURSION)
 
@@ -61,7 +63,10 @@ def find_compiler(cc: str | None = None) -> list[str] | None:
 
 
 def library_name(source: bytes) -> str:
-    digest = hashlib.sha256(source + "\0".join(FLAGS + LIBS).encode()).hexdigest()
+    """Named for the source, flags and machine: an upgrade, or a home directory shared
+    between x86-64 and aarch64 hosts, gets its own build instead of a stale or foreign one."""
+    material = "\0".join((*FLAGS, *LIBS, platform.machine())).encode()
+    digest = hashlib.sha256(source + material).hexdigest()
     return f"libmemtopheap-{digest[:12]}.so"
 
 
@@ -88,16 +93,17 @@ def library_path(cache_dir: Path | None = None, cc: str | None = None) -> Path:
     # each rename a whole library, and neither ever loads a half-written one.
     tmp = Path(tmp_name)
     try:
-        result = subprocess.run(
-            [*compiler, *FLAGS, "-o", str(tmp), str(SOURCE), *LIBS],
-            capture_output=True, text=True, timeout=300, check=False,
-        )
+        try:
+            result = subprocess.run(
+                [*compiler, *FLAGS, "-o", str(tmp), str(SOURCE), *LIBS],
+                capture_output=True, text=True, timeout=300, check=False,
+            )
+        except FileNotFoundError as err:
+            raise BuildError(f"C compiler {compiler[0]!r} not found. {NO_COMPILER}") from err
         if result.returncode != 0:
             raise BuildError(f"building the heap counter library with {compiler[0]} failed:\n{first_errors(result.stderr)}")
         tmp.chmod(0o755)
         os.replace(tmp, target)
-    except FileNotFoundError as err:
-        raise BuildError(f"C compiler {compiler[0]!r} not found. {NO_COMPILER}") from err
     except (OSError, subprocess.SubprocessError) as err:
         raise BuildError(f"building the heap counter library with {compiler[0]} failed: {err}") from err
     finally:
@@ -176,6 +182,8 @@ def instrumentable(argv0: str, _depth: int = 0) -> str | None:
             return f"script with an unusable #! line ({path})"
         return instrumentable(interpreter, _depth + 1)
     dynamic = elf_interp(head)
+    if dynamic and head[4] * 32 != struct.calcsize("P") * 8:
+        return WRONG_CLASS
     if dynamic is None:
         if head.startswith(b"\x7fELF"):
             return f"unreadable ELF program headers ({path})"

@@ -2,9 +2,9 @@
  *
  * Wraps the malloc family, forwards every call to the next allocator in line and
  * publishes "bytes handed out and not taken back" (malloc_usable_size of each live
- * block) in /dev/shm/memtop-heap.<pid>, format version 1 (the contract with memtop's
- * reader: 64-byte header + 255 per-thread slots of 64 bytes, see memtop.heapfile).
- * Design and pitfalls were measured in shared/research/feasibility.md section A1:
+ * block) in $MEMTOP_HEAP_DIR/memtop-heap.<pid> (default /dev/shm), format version 1: the
+ * contract with memtop's reader, a 64-byte header and 255 per-thread slots of 64 bytes
+ * (struct heapfile below). Design and pitfalls measured in shared/research/feasibility.md A1:
  *  - The real functions come from dlsym(RTLD_NEXT), never __libc_malloc: a program that
  *    brings jemalloc/tcmalloc keeps its allocator (__libc_* would mix two allocators).
  *  - dlsym itself allocates, and on glibc 2.36 a lazy per-call dlsym recursed until the
@@ -18,8 +18,13 @@
  *  - A thread that only frees must still be folded at exit (the prototype lost 320 KiB):
  *    any counted operation registers the thread-exit destructor.
  *  - fork: the MAP_SHARED page would be shared with the child, so the child makes its
- *    own file. exec inherits LD_PRELOAD unless MEMTOP_HEAP_INHERIT=0.
- * Whatever fails (no /dev/shm, EACCES, ENOSPC), the program runs on with plain forwarding.
+ *    own file. exec keeps pid and starttime, so the file goes just before exec (and
+ *    before _exit, which skips the destructor); LD_PRELOAD is inherited unless
+ *    MEMTOP_HEAP_INHERIT=0.
+ *  - The file is written whole and rename()d into place, never truncated while someone
+ *    may map it (a reader touching truncated pages dies of SIGBUS).
+ * Whatever fails (no /dev/shm, EACCES, ENOSPC, RLIMIT_FSIZE), the program runs on and the
+ * counts stay in private memory.
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -28,12 +33,15 @@
 #include <limits.h>
 #include <malloc.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #define NSLOTS 255
@@ -95,6 +103,7 @@ static int is_boot(const void *p) {
 }
 static void *boot_alloc(size_t n, size_t align) {
     if (align < 16) align = 16;
+    while (align & (align - 1)) align += align & -align;  /* memalign(3): next power of two */
     if (n > BOOT_SIZE || align > BOOT_SIZE / 4) return NULL;
     size_t old = LD(boot_used), start, end;
     do {                             /* never reused, so it is still zero: calloc-safe */
@@ -107,10 +116,12 @@ static void *boot_alloc(size_t n, size_t align) {
 }
 static size_t boot_size(const void *p) { return *(const size_t *)((const char *)p - sizeof(size_t)); }
 
-static int resolve(void) {
-    int s = __atomic_load_n(&ready, __ATOMIC_ACQUIRE);
-    if (likely(s == 2)) return 1;
-    s = 0;                           /* the first caller resolves; nested or racing calls use boot_buf */
+static int resolve_slow(void);
+static inline int resolve(void) {   /* inlined: the hot path pays one load, no call */
+    return likely(__atomic_load_n(&ready, __ATOMIC_ACQUIRE) == 2) || resolve_slow();
+}
+static int resolve_slow(void) {
+    int s = 0;                           /* the first caller resolves; nested or racing calls use boot_buf */
     if (!__atomic_compare_exchange_n(&ready, &s, 1, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) return 0;
     real_malloc = dlsym(RTLD_NEXT, "malloc");
     real_free = dlsym(RTLD_NEXT, "free");
@@ -167,10 +178,38 @@ static void thread_exit(void *unused) {
 }
 static void make_key(void) { key_ok = pthread_key_create(&exit_key, thread_exit) == 0; }
 
-static void thread_start(struct tstate *t) {
-    t->mode = T_SHARED;
-    pthread_once(&key_once, make_key);
-    if (!key_ok) return;             /* no exit hook: a slot would leak, so share slot 0 */
+/* A thread whose first counted call comes after the key destructors ran (glibc freeing a
+ * detached thread's DTV at its very end) claims a slot that is never folded. When no slot
+ * is free, fold and free those whose thread no longer exists (tgkill: ESRCH), at most once
+ * a second: with more than 254 live threads each new one would pay 254 syscalls. */
+static void reclaim_dead_slots(void) {
+    static int64_t last;
+    struct timespec now;
+    int saved = errno;
+    clock_gettime(CLOCK_MONOTONIC_COARSE, &now);
+    int64_t prev = LD(last);
+    if (now.tv_sec <= prev || !__atomic_compare_exchange_n(&last, &prev, (int64_t)now.tv_sec, 0, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+        return;
+    pid_t pid = getpid();
+    for (uint32_t i = 1; i < NSLOTS; i++) {
+        struct slot *s = &hf->slot[i], *z = &hf->slot[0];
+        uint32_t tid = LD(s->tid);
+        uint8_t taken = 1;
+        if (!tid || syscall(SYS_tgkill, pid, tid, 0) == 0 || errno != ESRCH ||
+            !__atomic_compare_exchange_n(&slot_taken[i], &taken, 2, 0, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+            continue;
+        if (LD(s->tid) == tid) {     /* still the dead thread's: nobody else writes it */
+            ADD(z->live, LD(s->live)); ADD(z->nalloc, LD(s->nalloc)); ADD(z->nfree, LD(s->nfree));
+            ST(s->live, 0); ST(s->nalloc, 0); ST(s->nfree, 0); ST(s->tid, 0);
+            __atomic_store_n(&slot_taken[i], 0, __ATOMIC_RELEASE);
+        } else {
+            __atomic_store_n(&slot_taken[i], 1, __ATOMIC_RELEASE);
+        }
+    }
+    errno = saved;
+}
+
+static int claim_slot(struct tstate *t) {
     for (uint32_t i = 1; i < NSLOTS; i++) {
         uint8_t free_ = 0;
         if (LD(slot_taken[i]) == 0 &&
@@ -180,8 +219,19 @@ static void thread_start(struct tstate *t) {
             ST(hf->slot[i].tid, (uint32_t)syscall(SYS_gettid));
             raise_used(i + 1);
             t->mode = T_SLOT;
-            break;
+            return 1;
         }
+    }
+    return 0;
+}
+
+static void thread_start(struct tstate *t) {
+    t->mode = T_SHARED;
+    pthread_once(&key_once, make_key);
+    if (!key_ok) return;             /* no exit hook: a slot would leak, so share slot 0 */
+    if (!claim_slot(t)) {
+        reclaim_dead_slots();
+        claim_slot(t);
     }
     if (t->mode == T_SLOT && !t->keyed) {
         t->keyed = 1;                /* before the call: pthread_setspecific may itself calloc */
@@ -326,64 +376,181 @@ static uint64_t read_starttime(void) {
     return strtoull(p, NULL, 10);
 }
 
-/* Create memtop-heap.<pid>, copy the counts gathered so far, switch to it. */
-static void open_file(uint64_t carried_gen) {
+/* Write `content` (header and slots, magic included) as memtop-heap.<pid> and map it
+ * (at `at`, MAP_FIXED, when given). The file is written whole under a temporary name and
+ * rename()d over the old one, never truncated in place: whoever still maps the old inode
+ * (memtop's reader, or a process of the same pid number in another pid namespace sharing
+ * /dev/shm) would take SIGBUS on pages cut off by a truncate. Returns NULL on any failure. */
+static struct heapfile *publish(const struct heapfile *content, void *at) {
+    struct rlimit lim;               /* past RLIMIT_FSIZE, fallocate/pwrite raise SIGXFSZ: a kill */
+    if (getrlimit(RLIMIT_FSIZE, &lim) == 0 && lim.rlim_cur != RLIM_INFINITY && lim.rlim_cur < sizeof *content)
+        return NULL;
+    size_t slash = (size_t)(strrchr(path, '/') - path);
+    char tmp[PATH_MAX];
+    if (strlen(path) + 9 >= sizeof tmp) return NULL;
+    memcpy(tmp, path, slash + 1);    /* <dir>/.memtop-heap.<pid>.XXXXXX: not a name readers look for */
+    tmp[slash + 1] = '.';
+    strcpy(tmp + slash + 2, path + slash + 1);
+    strcat(tmp, ".XXXXXX");
+    int fd = mkostemp(tmp, O_CLOEXEC);
+    if (fd < 0) return NULL;
+    struct stat st;
+    void *m = MAP_FAILED;
+    /* posix_fallocate, not a sparse file: a full tmpfs fails here (ENOSPC), not later as
+     * SIGBUS on a store into the mapping. */
+    if (posix_fallocate(fd, 0, sizeof *content) == 0 && fchmod(fd, 0644) == 0 &&
+        pwrite(fd, content, sizeof *content, 0) == (ssize_t)sizeof *content && fstat(fd, &st) == 0 &&
+        rename(tmp, path) == 0) {
+        m = mmap(at, sizeof *content, PROT_READ | PROT_WRITE, MAP_SHARED | (at ? MAP_FIXED : 0), fd, 0);
+        if (m == MAP_FAILED) unlink(path);
+    } else {
+        unlink(tmp);
+    }
+    close(fd);
+    if (m == MAP_FAILED) return NULL;
+    file_dev = st.st_dev;
+    file_ino = st.st_ino;
+    return m;
+}
+
+/* Make memtop-heap.<pid> from the counts gathered so far (hf is private_file here), and
+ * switch to it. An old file of that name (pid reuse after a crash) lends its generation. */
+static void open_file(void) {
     const char *dir = getenv("MEMTOP_HEAP_DIR");
     if (!dir || !*dir) dir = "/dev/shm";
     char num[16];
     int k = sizeof num;
     num[--k] = 0;
     for (unsigned pid = (unsigned)getpid(); pid || k == (int)sizeof num - 1; pid /= 10) num[--k] = (char)('0' + pid % 10);
+    /* A relative MEMTOP_HEAP_DIR is taken from the cwd now: the program may chdir before
+     * its destructor unlinks the file. */
+    size_t cl = 0;
+    if (dir[0] != '/') {
+        if (!getcwd(path, sizeof path)) return;
+        cl = strlen(path);
+        path[cl++] = '/';
+    }
     size_t dl = strlen(dir), nl = strlen(num + k);
-    if (dl + nl + 14 >= sizeof path) return;
-    memcpy(path, dir, dl);
-    memcpy(path + dl, "/memtop-heap.", 13);
-    memcpy(path + dl + 13, num + k, nl + 1);
+    if (cl + dl + nl + 14 >= sizeof path) return;
+    memcpy(path + cl, dir, dl);
+    memcpy(path + cl + dl, "/memtop-heap.", 13);
+    memcpy(path + cl + dl + 13, num + k, nl + 1);
 
-    /* No O_TRUNC yet: read the old generation first (exec keeps the pid), then truncate. */
-    int fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
-    struct stat st;
-    if (fd >= 0 && (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid())) {
-        close(fd);                   /* someone else's file: the reader would not trust it anyway */
-        fd = -1;
-    }
-    if (fd < 0) return;
-    uint64_t gen = carried_gen;
+    uint64_t gen = 0;
     char head[56];
-    if (pread(fd, head, sizeof head, 0) == (ssize_t)sizeof head && memcmp(head, "MEMTHEAP", 8) == 0) {
-        uint64_t old;
-        memcpy(&old, head + 48, 8);
-        if (old > gen) gen = old;
+    int old = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    if (old >= 0) {
+        if (pread(old, head, sizeof head, 0) == (ssize_t)sizeof head && memcmp(head, "MEMTHEAP", 8) == 0)
+            memcpy(&gen, head + 48, 8);
+        close(old);
     }
-    /* posix_fallocate, not a sparse ftruncate: a full tmpfs must fail here (ENOSPC), not
-     * later as SIGBUS on a store into the mapping. */
-    void *m = MAP_FAILED;
-    if (ftruncate(fd, 0) == 0 && posix_fallocate(fd, 0, sizeof(struct heapfile)) == 0)
-        m = mmap(NULL, sizeof(struct heapfile), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-    if (m == MAP_FAILED || fchmod(fd, 0644) != 0) {
-        if (m != MAP_FAILED) munmap(m, sizeof(struct heapfile));
-        unlink(path);
-        close(fd);
-        return;
-    }
-    file_dev = st.st_dev;
-    file_ino = st.st_ino;
-    close(fd);
-    struct heapfile *f = m;
-    memcpy(f->slot, hf->slot, sizeof f->slot);
+    struct heapfile *f = &private_file;
+    memcpy(f->magic, "MEMTHEAP", 8);
     f->version = 1;
     f->source = 1;
     f->pid = (uint32_t)getpid();
     f->nslots = NSLOTS;
     f->starttime = read_starttime();
-    f->peak = LD(hf->peak);
-    f->used_slots = LD(hf->used_slots);
     f->flags = inherit_flags;
-    __atomic_store_n(&f->generation, gen + 1, __ATOMIC_RELEASE);
-    __atomic_thread_fence(__ATOMIC_RELEASE);
-    memcpy(f->magic, "MEMTHEAP", 8);  /* last: a reader ignores the file until it is whole */
-    mapped = f;
-    __atomic_store_n(&hf, f, __ATOMIC_RELEASE);
+    f->generation = gen + 1;
+    struct heapfile *m = publish(f, NULL);
+    if (!m) return;
+    mapped = m;
+    __atomic_store_n(&hf, m, __ATOMIC_RELEASE);
+}
+
+/* exec replaces the image but keeps the pid, and starttime: a file left behind would look
+ * valid for whatever runs next, though a static or setuid program, or one started with
+ * MEMTOP_HEAP_INHERIT=0, never counts into it. So the file is unlinked just before exec
+ * (an instrumented image makes a fresh one) and put back, same contents, if exec fails
+ * (dash tries execve once per PATH entry). Only this pid's own file: a vfork child
+ * shares our memory but not our pid. */
+static int exec_prepare(void) {
+    struct stat st;
+    if (!mapped || mapped->pid != (uint32_t)getpid() || stat(path, &st) != 0 ||
+        st.st_dev != file_dev || st.st_ino != file_ino)
+        return 0;
+    return unlink(path) == 0;
+}
+static void exec_failed(int unlinked) {
+    int saved = errno;
+    /* Mapped over the old mapping's address: no pointer changes, nothing leaks. */
+    if (unlinked) publish(mapped, mapped);
+    errno = saved;
+}
+typedef int (*execve_fn)(const char *, char *const[], char *const[]);
+typedef int (*execv_fn)(const char *, char *const[]);
+typedef int (*fexecve_fn)(int, char *const[], char *const[]);
+typedef int (*execveat_fn)(int, const char *, char *const[], char *const[], int);
+static execve_fn next_execve, next_execvpe;
+static execv_fn next_execv, next_execvp;
+static fexecve_fn next_fexecve;
+static execveat_fn next_execveat;
+typedef void (*exit_fn)(int);
+static exit_fn next__exit, next__Exit;
+/* Resolved in the constructor, so that a vfork child (which shares our memory and may not
+ * call malloc) finds them ready; looked up on first use only if that was missed. */
+#define NEXT(name, type) if (!next_##name) next_##name = (type)dlsym(RTLD_NEXT, #name)
+static void resolve_exec(void) {
+    NEXT(execve, execve_fn); NEXT(execvpe, execve_fn); NEXT(execv, execv_fn);
+    NEXT(execvp, execv_fn); NEXT(fexecve, fexecve_fn); NEXT(execveat, execveat_fn);
+    NEXT(_exit, exit_fn); NEXT(_Exit, exit_fn);
+}
+#define FORWARD(name, type, ...) do { \
+        NEXT(name, type); \
+        if (!next_##name) { errno = ENOSYS; return -1; } \
+        int unlinked = exec_prepare(); \
+        int rc = next_##name(__VA_ARGS__); \
+        exec_failed(unlinked); \
+        return rc; \
+    } while (0)
+
+int execve(const char *file, char *const argv[], char *const envp[]) { FORWARD(execve, execve_fn, file, argv, envp); }
+int execv(const char *file, char *const argv[]) { FORWARD(execv, execv_fn, file, argv); }
+int execvp(const char *file, char *const argv[]) { FORWARD(execvp, execv_fn, file, argv); }
+int execvpe(const char *file, char *const argv[], char *const envp[]) { FORWARD(execvpe, execve_fn, file, argv, envp); }
+int fexecve(int fd, char *const argv[], char *const envp[]) { FORWARD(fexecve, fexecve_fn, fd, argv, envp); }
+int execveat(int dirfd, const char *file, char *const argv[], char *const envp[], int flags) {
+    FORWARD(execveat, execveat_fn, dirfd, file, argv, envp, flags);
+}
+/* _exit skips the destructor, and shells end that way (dash, so every system() and
+ * popen() child): remove the file first. Same pid check as exec: a vfork child calls
+ * _exit after a failed exec, and the file it would see is its parent's. */
+static void heapcount_fini(void);
+void _exit(int status) {
+    heapcount_fini();
+    if (!next__exit) next__exit = (exit_fn)dlsym(RTLD_NEXT, "_exit");
+    if (next__exit) next__exit(status);
+    for (;;) syscall(SYS_exit_group, status);
+}
+void _Exit(int status) {
+    heapcount_fini();
+    if (!next__Exit) next__Exit = (exit_fn)dlsym(RTLD_NEXT, "_Exit");
+    if (next__Exit) next__Exit(status);
+    for (;;) syscall(SYS_exit_group, status);
+}
+
+/* execl, execle, execlp: glibc runs its internal __execve, not the wrappers above. */
+#define COLLECT_ARGS(first, ap, argv, envp_out) \
+    size_t n = 1; va_start(ap, first); while (va_arg(ap, char *)) n++; va_end(ap); \
+    char *argv[n + 1]; argv[0] = (char *)first; va_start(ap, first); \
+    for (size_t i = 1; i <= n; i++) argv[i] = va_arg(ap, char *); \
+    envp_out; va_end(ap);
+int execl(const char *file, const char *arg, ...) {
+    va_list ap;
+    COLLECT_ARGS(arg, ap, argv, (void)0);
+    return execv(file, argv);
+}
+int execlp(const char *file, const char *arg, ...) {
+    va_list ap;
+    COLLECT_ARGS(arg, ap, argv, (void)0);
+    return execvp(file, argv);
+}
+int execle(const char *file, const char *arg, ...) {
+    va_list ap;
+    char **envp;
+    COLLECT_ARGS(arg, ap, argv, envp = va_arg(ap, char **));
+    return execve(file, argv, envp);
 }
 
 /* fork: the child must not write into the parent's MAP_SHARED page. It starts its own
@@ -412,7 +579,7 @@ static void atfork_child(void) {
     t->nalloc = t->nfree = 0;
     if (mapped) munmap(mapped, sizeof(struct heapfile));
     mapped = NULL;
-    open_file(0);
+    open_file();
 }
 
 /* MEMTOP_HEAP_INHERIT=0: drop our own entry from LD_PRELOAD (others stay), so the
@@ -451,15 +618,24 @@ static void strip_preload(void) {
     free(entry);
 }
 
+/* A second copy of this library (another build, preloaded too) must not open the same
+ * file: the first copy in the lookup order counts every call, the second one forwards.
+ * The exported pointer is interposed like any default-visibility symbol, so every copy
+ * reads the first copy's value; only the first finds its own static marker there. */
+static char instance_marker;
+void *memtop_heapcount_instance = &instance_marker;
+
 __attribute__((constructor)) static void heapcount_init(void) {
     if (!resolve()) return;
+    resolve_exec();
+    if (memtop_heapcount_instance != &instance_marker) return;
     const char *inherit = getenv("MEMTOP_HEAP_INHERIT");
     if (inherit && strcmp(inherit, "0") == 0) {
         strip_preload();
         inherit_flags = 1;
     }
     pthread_atfork(NULL, NULL, atfork_child);
-    open_file(0);
+    open_file();
 }
 
 /* Normal exit: remove our file, if it is still ours (same pid, same inode). Never unmap:

@@ -45,6 +45,7 @@ def test_import_linter_contracts_hold(tmp_path: Path) -> None:
         check=True, capture_output=True,
     )
     assert (target / "memtop" / "collectors" / "snapshot.py").exists()
+    assert (target / "memtop" / "collectors" / "heapcount.c").exists()  # memtop run compiles it
     assert not (target / "app").exists() and not (target / "collectors").exists()
     lint = Path(sys.executable).with_name("lint-imports")
     env = {**os.environ, "PYTHONPATH": str(target)}
