@@ -75,6 +75,7 @@ def parse_heap(data: bytes | mmap.mmap) -> HeapCounters:
 class _Open:
     starttime: int
     view: mmap.mmap
+    inode: tuple[int, int]  # (st_dev, st_ino) of the file mapped
 
 
 class HeapFiles:
@@ -100,9 +101,13 @@ class HeapFiles:
         does not know the other processes.
         """
         try:
-            names = [n for n in os.listdir(self.directory) if n.startswith(PREFIX)]
+            listed = os.listdir(self.directory)
         except OSError:
-            names = []
+            listed = []
+        names = [n for n in listed if n.startswith(PREFIX)]
+        for name in listed:
+            if name.startswith("." + PREFIX):
+                self._sweep_temporary(name)
         out: dict[int, HeapCounters] = {}
         seen: set[int] = set()
         known_processes = processes() if names else {}
@@ -124,10 +129,23 @@ class HeapFiles:
             self._drop(pid)
         return out
 
+    def _replaced(self, pid: int, entry: _Open) -> bool:
+        """Whether the name now points at another file.
+
+        The library never truncates a file someone may have mapped (a reader
+        would die of SIGBUS): it writes a new one and renames it over the
+        name (at start, and after exec). A mapping then shows the old file.
+        """
+        try:
+            info = os.stat(self.directory / f"{PREFIX}{pid}")
+        except OSError:
+            return True
+        return (info.st_dev, info.st_ino) != entry.inode
+
     def sample(self, pid: int) -> HeapCounters | None:
         """The counters of a file already validated by ``read`` (the 10 Hz path)."""
         entry = self._open.get(pid)
-        if entry is None:
+        if entry is None or self._replaced(pid, entry):
             return None
         try:
             counters = parse_heap(entry.view)
@@ -139,8 +157,8 @@ class HeapFiles:
     def _counters(self, pid: int, name: str, known: tuple[int, int | None]) -> HeapCounters | None:
         starttime, uid = known
         entry = self._open.get(pid)
-        if entry is not None and entry.starttime != starttime:
-            self._drop(pid)  # the pid was reused
+        if entry is not None and (entry.starttime != starttime or self._replaced(pid, entry)):
+            self._drop(pid)  # the pid was reused, or the file was replaced: map the new one
             entry = None
         if entry is None:
             entry = self._map(name, pid, uid)
@@ -181,9 +199,18 @@ class HeapFiles:
         except ParseError:
             view.close()
             return None
-        entry = _Open(header_starttime, view)
+        entry = _Open(header_starttime, view, (info.st_dev, info.st_ino))
         self._open[pid] = entry
         return entry
+
+    def _sweep_temporary(self, name: str) -> None:
+        """A half-written ``.memtop-heap.<pid>.XXXXXX`` of a process killed before its rename."""
+        digits = name[len(PREFIX) + 1:].partition(".")[0]
+        if digits.isdigit() and not (self.proc / digits).exists():
+            try:
+                os.unlink(self.directory / name)
+            except OSError:
+                pass
 
     def _drop(self, pid: int) -> None:
         entry = self._open.pop(pid, None)

@@ -113,3 +113,31 @@ def test_nobody_can_plant_numbers_for_someone_else(tmp_path: Path) -> None:
 
 def test_no_directory_no_heaps(tmp_path: Path) -> None:
     assert HeapFiles(tmp_path / "missing").read(lambda: {}) == {}
+
+
+def test_a_file_renamed_over_the_old_one_is_followed(tmp_path: Path) -> None:
+    # heapcount.c replaces a file by rename (never truncating one a reader has mapped).
+    me, start = os.getpid(), own_starttime()
+    path = tmp_path / f"memtop-heap.{me}"
+    path.write_bytes(counter_file(me, start, [(5 * MIB, 1, 0)]))
+    files = HeapFiles(tmp_path)
+    assert files.read(lambda: {me: (start, os.getuid())})[me].in_use == 5 * MIB
+    fresh = tmp_path / f".memtop-heap.{me}.tmp"
+    fresh.write_bytes(counter_file(me, start, [(7 * MIB, 1, 0)]))
+    fresh.rename(path)
+    assert files.sample(me) is None  # the mapping shows the old file: not used
+    assert files.read(lambda: {me: (start, os.getuid())})[me].in_use == 7 * MIB
+    sample = files.sample(me)
+    assert sample is not None and sample.in_use == 7 * MIB
+    files.close()
+
+
+def test_half_written_files_of_dead_processes_are_swept(tmp_path: Path) -> None:
+    child = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True, check=True)
+    dead = int(child.stdout)
+    stale = tmp_path / f".memtop-heap.{dead}.Ab12Cd"
+    alive = tmp_path / f".memtop-heap.{os.getpid()}.Ef34Gh"
+    stale.write_bytes(b"x")
+    alive.write_bytes(b"x")
+    HeapFiles(tmp_path).read(lambda: {})
+    assert not stale.exists() and alive.exists()
