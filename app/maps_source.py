@@ -11,6 +11,8 @@ from memtop.collectors.models import ProcessMaps
 from memtop.collectors.paths import HostPaths
 from memtop.collectors.process_maps import read_process_maps
 
+from .maps_view import TABLE_FIELDS
+
 
 @dataclass(frozen=True, slots=True)
 class MapsSource:
@@ -18,6 +20,8 @@ class MapsSource:
 
     read: Callable[[int, int | None], ProcessMaps]
     live: bool = True
+    #: The same read parsing only the table's fields (a first paint of a huge process), if offered.
+    quick: Callable[[int, int | None], ProcessMaps] | None = None
 
 
 def source_for(app: Any) -> MapsSource:
@@ -29,4 +33,8 @@ def source_for(app: Any) -> MapsSource:
     paths: HostPaths = collector.paths if collector is not None else HostPaths()
     facts = collector.facts if collector is not None else load_facts(paths)
     users = user_lookup(facts, paths.live)
-    return MapsSource(lambda pid, start: read_process_maps(paths, pid, users, start, facts.denied), paths.live)
+    return MapsSource(
+        lambda pid, start: read_process_maps(paths, pid, users, start, facts.denied),
+        paths.live,
+        lambda pid, start: read_process_maps(paths, pid, users, start, facts.denied, fields=TABLE_FIELDS),
+    )

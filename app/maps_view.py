@@ -71,6 +71,8 @@ class Analysis:
 
 
 _WANTED = ("Rss", "Pss", "Private_Clean", "Private_Dirty", "Swap", "AnonHugePages", "Shared_Dirty")
+#: The smaps fields the table needs: a first read of a huge process parses only these.
+TABLE_FIELDS = frozenset(_WANTED)
 _INDEX: dict[tuple[str, ...], tuple[int | None, ...]] = {}
 
 

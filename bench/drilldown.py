@@ -42,6 +42,7 @@ from memtop.collectors.paths import HostPaths  # noqa: E402
 from memtop.collectors.process_maps import read_process_maps  # noqa: E402
 from memtop.dashboard import MemtopApp, StartOptions  # noqa: E402
 from memtop.maps_source import MapsSource
+from memtop.maps_view import TABLE_FIELDS
 from memtop.screens.process import ProcessScreen  # noqa: E402
 from memtop.widgets.mappings_table import MappingsTable  # noqa: E402
 from memtop.widgets.process_table import ProcessTable  # noqa: E402
@@ -64,7 +65,11 @@ async def one_round(pid: int, figures: Figures) -> None:
     first = read_process_maps(paths, pid, users)
     assert first.process is not None
     app = MemtopApp(None, StartOptions(pid=pid), snapshot=made((first.process,)), own_stats=False)
-    app.maps_source = MapsSource(lambda p, start: read_process_maps(paths, p, users, start))
+    # As memtop reads a process (maps_source.source_for): a quick first read of the table's fields.
+    app.maps_source = MapsSource(
+        lambda p, start: read_process_maps(paths, p, users, start), True,
+        lambda p, start: read_process_maps(paths, p, users, start, fields=TABLE_FIELDS),
+    )
     loop_costs: list[float] = []
     read_costs: list[float] = []
     real_show = ProcessScreen.show

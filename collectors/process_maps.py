@@ -57,7 +57,9 @@ def status_text(lines: tuple[tuple[str, str], ...], key: str) -> str | None:
     return None
 
 
-def _mappings(paths: HostPaths, proc: ProcessMemory, denied: frozenset[str]) -> tuple[tuple[Mapping, ...] | None, str | None, bool]:
+def _mappings(
+    paths: HostPaths, proc: ProcessMemory, denied: frozenset[str], fields: frozenset[str] | None = None
+) -> tuple[tuple[Mapping, ...] | None, str | None, bool]:
     """(mappings, why they are missing, exited)."""
     pid = proc.pid
     if proc.kernel_thread:
@@ -65,7 +67,7 @@ def _mappings(paths: HostPaths, proc: ProcessMemory, denied: frozenset[str]) -> 
     if proc.state in "ZX":
         return None, ZOMBIE, False
     try:
-        return read_mappings(paths.proc, pid, proc.starttime), None, False
+        return read_mappings(paths.proc, pid, proc.starttime, fields), None, False
     except PermissionError:
         return None, DENIED, False
     except SmapsRaced:
@@ -91,8 +93,12 @@ def read_process_maps(
     starttime: int | None = None,
     denied: frozenset[str] = frozenset(),
     now: float | None = None,
+    fields: frozenset[str] | None = None,
 ) -> ProcessMaps:
-    """Read one process; ``starttime`` tells a reused pid from the process we followed."""
+    """Read one process; ``starttime`` tells a reused pid from the process we followed.
+
+    ``fields``: parse only these smaps fields (a quick first paint, see parse_smaps).
+    """
     gone = ProcessMaps(pid, starttime, None, (), None, None, True, 0.0)
     with ProcessReader(paths, users, kernel_threads=True, denied=denied, now=now) as reader:
         proc, _threads = reader.read(pid)
@@ -103,7 +109,7 @@ def read_process_maps(
     except OSError:
         status = ()
     started = time.perf_counter()
-    mappings, error, exited = _mappings(paths, proc, denied)
+    mappings, error, exited = _mappings(paths, proc, denied, fields)
     seconds = time.perf_counter() - started
     if exited:
         return ProcessMaps(pid, proc.starttime, proc, status, None, None, True, seconds)

@@ -135,7 +135,7 @@ def _column(joined: bytes, column: list[bytes], prefix: bytes, count: int) -> li
     return None
 
 
-def _parse_strided(lines: list[bytes]) -> tuple[Mapping, ...] | None:
+def _parse_strided(lines: list[bytes], fields: frozenset[str] | None = None) -> tuple[Mapping, ...] | None:
     """Column-wise parse when every entry has the first entry's layout, else None.
 
     At 65,000 mappings (1.6 million lines) this is the difference between
@@ -156,6 +156,8 @@ def _parse_strided(lines: list[bytes]) -> tuple[Mapping, ...] | None:
         key, sep, _ = column[0].partition(b":")
         if not sep:
             return None
+        if fields is not None and key.decode("ascii", "replace") not in fields:
+            continue  # a first paint needs a few columns; the rest come with the next read
         prefix = key + b":"
         joined = b"\n".join(column)
         # Every line of the column starts with the key (counted at C speed).
@@ -226,8 +228,12 @@ def _headers(headers: list[bytes]) -> tuple[list[Any], ...] | None:
     return starts, ends, perms, offs, devs, nodes, paths, kinds
 
 
-def parse_smaps(raw: bytes) -> tuple[Mapping, ...]:
+def parse_smaps(raw: bytes, fields: frozenset[str] | None = None) -> tuple[Mapping, ...]:
     """Parse a whole smaps file into mappings.
+
+    ``fields``: keep only these fields (and VmFlags only if named), for a
+    quick first look at a process with tens of thousands of mappings; a file
+    the column-wise parser cannot take is parsed whole anyway.
 
     Raises:
         ParseError: when the text is not smaps.
@@ -239,7 +245,7 @@ def parse_smaps(raw: bytes) -> tuple[Mapping, ...]:
         return ()
     if not _is_header(lines[0]):
         raise ParseError("smaps: does not start with a mapping header")
-    fast = _parse_strided(lines)
+    fast = _parse_strided(lines, fields)
     return fast if fast is not None else parse_smaps_general(raw)
 
 
@@ -247,7 +253,7 @@ class SmapsRaced(Exception):
     """The process exited or was replaced while its smaps was read."""
 
 
-def read_mappings(proc: Path, pid: int, starttime: int | None = None) -> tuple[Mapping, ...]:
+def read_mappings(proc: Path, pid: int, starttime: int | None = None, fields: frozenset[str] | None = None) -> tuple[Mapping, ...]:
     """Read and parse /proc/PID/smaps of one process.
 
     A zombie's smaps ends early without an error (feasibility.md §E), so after
@@ -266,4 +272,4 @@ def read_mappings(proc: Path, pid: int, starttime: int | None = None) -> tuple[M
         raise SmapsRaced(f"pid {pid} exited while its smaps was read") from None
     if after.state in "ZX" or (starttime is not None and after.starttime != starttime):
         raise SmapsRaced(f"pid {pid} exited while its smaps was read")
-    return parse_smaps(raw)
+    return parse_smaps(raw, fields)

@@ -20,6 +20,7 @@ from memtop.collectors.paths import HostPaths
 from memtop.collectors.process_maps import read_process_maps
 from memtop.dashboard import MemtopApp, StartOptions
 from memtop.maps_source import MapsSource
+from memtop.maps_view import TABLE_FIELDS
 from memtop.screens.process import ProcessScreen
 from memtop.widgets.mappings_table import MappingsTable
 
@@ -51,9 +52,9 @@ async def test_65k_mappings_open_sort_and_scroll_with_the_parse_off_the_event_lo
     parsed_on: list[threading.Thread] = []
     real_parse = smaps.parse_smaps
 
-    def parse(raw: bytes):  # type: ignore[no-untyped-def]
+    def parse(raw: bytes, fields=None):  # type: ignore[no-untyped-def]
         parsed_on.append(threading.current_thread())
-        return real_parse(raw)
+        return real_parse(raw, fields)
 
     monkeypatch.setattr(smaps, "parse_smaps", parse)  # read_mappings looks it up at call time
     paths = HostPaths()
@@ -63,7 +64,10 @@ async def test_65k_mappings_open_sort_and_scroll_with_the_parse_off_the_event_lo
     assert first.process is not None
     parsed_on.clear()
     app = MemtopApp(None, StartOptions(pid=manymaps), snapshot=made((first.process,)), own_stats=False)
-    app.maps_source = MapsSource(lambda pid, start: read_process_maps(paths, pid, users, start))
+    app.maps_source = MapsSource(
+        lambda pid, start: read_process_maps(paths, pid, users, start), True,
+        lambda pid, start: read_process_maps(paths, pid, users, start, fields=TABLE_FIELDS),  # the quick first paint
+    )
     async with app.run_test(size=(160, 45)) as pilot:
         await pilot.pause()
         await pilot.press("enter")
@@ -75,6 +79,12 @@ async def test_65k_mappings_open_sort_and_scroll_with_the_parse_off_the_event_lo
             await pilot.pause(0.01)
         assert screen.analysis is not None
         assert parsed_on and threading.main_thread() not in parsed_on
+        for _ in range(3000):  # then the full read, every field, also in a thread
+            if not screen.partial:
+                break
+            await pilot.pause(0.01)
+        assert not screen.partial and len(parsed_on) >= 2 and threading.main_thread() not in parsed_on
+        assert screen.maps is not None and screen.maps.mappings and screen.maps.mappings[0].vmflags
         assert screen.analysis.count >= PAGES
         table = screen.query_one(MappingsTable)
         anon = next(r for r in table.rows if r.key == ("p", "anon", "[anon]"))

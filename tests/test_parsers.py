@@ -967,3 +967,12 @@ def test_parse_status_fast_path_with_an_absurd_number_raises_parse_error():
         lines.append(f"{key}:\t{'9' * 5000 if key == 'VmRSS' else '4'} kB")
     with pytest.raises(ParseError):
         parse_status(("\n".join(lines) + "\n").encode())
+
+
+def test_parse_smaps_keeps_only_the_fields_asked_for():
+    full = parse_smaps(REGULAR)
+    quick = parse_smaps(REGULAR, frozenset({"Rss", "Pss"}))
+    assert [m.start for m in quick] == [m.start for m in full]
+    for q, f in zip(quick, full):
+        assert q.keys == ("Rss", "Pss") and q.vmflags == ()
+        assert (q.get("Rss"), q.get("Pss")) == (f.get("Rss"), f.get("Pss"))

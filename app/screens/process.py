@@ -83,6 +83,7 @@ class ProcessScreen(FilterInput, Screen[None]):
         self.text = ""
         self.reads = 0
         self.period = MIN_PERIOD
+        self.partial = False  # the rows came from a quick read of the table's fields only
         self._opened: dict[RowKey, int] = {}
         self._last: dict[RowKey, int] = {}
 
@@ -112,8 +113,12 @@ class ProcessScreen(FilterInput, Screen[None]):
             self.memtop.drilled = None
 
     # -- reading ------------------------------------------------------------
-    def _read(self) -> tuple[ProcessMaps, Analysis | None, float]:
-        """One read and its rows; runs in a worker thread, never on the event loop."""
+    def _read(self, quick: bool = False) -> tuple[ProcessMaps, Analysis | None, float]:
+        """One read and its rows; runs in a worker thread, never on the event loop.
+
+        ``quick``: parse only the table's fields (the first paint of a process
+        with tens of thousands of mappings; every field comes with the next read).
+        """
         started = time.perf_counter()
         # 65,000 mappings make ~200,000 objects, none in a cycle: the cyclic GC
         # would walk them over and over (a quarter of the parse), so it waits
@@ -121,7 +126,8 @@ class ProcessScreen(FilterInput, Screen[None]):
         was_enabled = gc.isenabled()
         gc.disable()
         try:
-            maps = self.source.read(self.proc.pid, self.proc.starttime)
+            read = self.source.quick if quick and self.source.quick is not None else self.source.read
+            maps = read(self.proc.pid, self.proc.starttime)
             analysis = None
             if maps.mappings is not None:
                 analysis = analyse(maps.mappings, self._opened, self._last)
@@ -133,14 +139,22 @@ class ProcessScreen(FilterInput, Screen[None]):
     @work(exclusive=True, group="maps")
     async def poll(self) -> None:
         """Read now, then again every ``period`` seconds until the process exits."""
+        # The first read parses only the table's fields when the source can:
+        # at 65,000 mappings that puts the table on screen in half the time;
+        # the full read (details, VmFlags) follows at once.
+        quick = self.source.quick is not None
         while True:
-            maps, analysis, seconds = await asyncio.to_thread(self._read)
+            maps, analysis, seconds = await asyncio.to_thread(self._read, quick)
             if self not in self.app.screen_stack:
                 return  # left while the read ran: its widgets may already be gone
-            self.period = max(MIN_PERIOD, COST_FACTOR * seconds)
+            self.partial = quick
             self.show(maps, analysis)
             if maps.exited:
                 return
+            if quick:
+                quick = False
+                continue
+            self.period = max(MIN_PERIOD, COST_FACTOR * seconds)
             await asyncio.sleep(self.period)
 
     def show(self, maps: ProcessMaps, analysis: Analysis | None) -> None:
@@ -200,7 +214,9 @@ class ProcessScreen(FilterInput, Screen[None]):
     @on(MappingsTable.Activated)
     def _activated(self, event: MappingsTable.Activated) -> None:
         row = self.query_one(MappingsTable).selected
-        if row is not None:
+        if row is not None and self.partial:
+            self.notify("reading every smaps field of this process: a moment")
+        elif row is not None:
             self.app.push_screen(MappingDetailScreen(row))
 
     # -- keys ---------------------------------------------------------------
