@@ -29,6 +29,7 @@ before. Layout (little-endian, naturally aligned), offset from BLOCK_OFFSET:
 
 from __future__ import annotations
 
+import mmap
 import struct
 from dataclasses import dataclass
 
@@ -101,7 +102,7 @@ def parse_block(data: bytes | memoryview) -> HeapDetail | None:
     )
 
 
-def read_block(view: bytes | memoryview, offset: int = BLOCK_OFFSET, tries: int = 4) -> HeapDetail | None:
+def read_block(view: bytes | mmap.mmap, offset: int = BLOCK_OFFSET, tries: int = 4) -> HeapDetail | None:
     """The block of a mapped file, retried while the writer is mid-update (seq odd or changed)."""
     for _ in range(tries):
         if len(view) < offset + BLOCK_SIZE:
