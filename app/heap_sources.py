@@ -32,13 +32,15 @@ def probe_note(detail: HeapDetail | None) -> str:
     """The probe's figures beyond the heap: Python's view, tracemalloc, free in heap, the rate."""
     if detail is None:
         return "heap: memtop.probe"
-    parts = ["heap: memtop.probe (mallinfo2)" if detail.in_use is not None else "heap: memtop.probe"]
-    if detail.free_in_heap is not None:
-        parts.append(f"free in heap {human(detail.free_in_heap)}, mmapped {human(detail.mmapped)}")
+    parts = ["heap: probe (mallinfo2)" if detail.in_use is not None else "heap: probe"]
     if detail.python_blocks is not None:
-        parts.append(f"Python {detail.python_blocks:,} blocks (a count, not bytes)")
+        parts.append(f"Python {detail.python_blocks:,} blocks (a count)")
     if detail.traced is not None:
-        parts.append(f"tracemalloc {human(detail.traced)} (peak {human(detail.traced_peak)})")
+        parts.append(f"tracemalloc {human(detail.traced)}, peak {human(detail.traced_peak)}")
+    if detail.free_in_heap is not None:
+        parts.append(f"free in heap {human(detail.free_in_heap)}")
+    if detail.mmapped is not None:
+        parts.append(f"mmapped {human(detail.mmapped)}")
     if detail.interval is not None:
         parts.append(f"every {detail.interval:.1f} s")
     parts.extend(detail.missing)

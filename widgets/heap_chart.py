@@ -160,7 +160,21 @@ class HeapChart(TextLines):
     def _muted(self, text: str) -> Text:
         return Text(text, style=self.get_component_rich_style("heap-chart--muted"))
 
-    def _figures(self, s: HeapSeries) -> tuple[Text, Text]:
+    def _note_lines(self, head: Text, note: str) -> list[Text]:
+        """``head`` with the note after it where it fits, else the note's parts (" · ") on up to two more lines."""
+        width = max(self.size.width - 2, 10)
+        if head.cell_len + 2 + len(note) <= width:
+            head.append_text(self._muted(f"  {note}"))
+            return [head]
+        lines: list[str] = []
+        for part in note.split(" · "):
+            if lines and len(lines[-1]) + 3 + len(part) <= width:
+                lines[-1] += " · " + part
+            else:
+                lines.append(part)
+        return [head, *(self._muted(line) for line in lines[:2])]
+
+    def _figures(self, s: HeapSeries) -> list[Text]:
         """The latest RSS and RssAnon; heap in use and the gap, or why there is no heap."""
         rss = next((v for v in reversed(s.rss) if v is not None), None)
         anon = next((v for v in reversed(s.anon) if v is not None), None)
@@ -173,14 +187,13 @@ class HeapChart(TextLines):
             if rss is not None:
                 sampled.append_text(Text.assemble(("  gap RSS−heap ", "bold"), human(rss - value)))
             sampled.append_text(self._muted(f"  gdb, {age(s.now - when)} ago"))
-            return kernel, sampled
+            return [kernel, sampled]
         if heap is None:
-            return kernel, self._muted(s.heap_note)
+            return [kernel, self._muted(s.heap_note)]
         allocator = Text.assemble(("heap ", "bold"), human(heap))
         if rss is not None:
             allocator.append_text(Text.assemble(("  gap RSS−heap ", "bold"), human(rss - heap)))
-        allocator.append_text(self._muted(f"  {s.heap_note}"))
-        return kernel, allocator
+        return [kernel, *self._note_lines(allocator, s.heap_note)]
 
     def _draw(self) -> list[Text]:
         s = self.series

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 class HeapSampleScreen(ModalScreen[bool]):
     """Asks before pausing a process: Enter (Sample) goes, Esc cancels."""
 
+    DEFAULT_CSS = "HeapSampleScreen { align: center middle; }"
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
 
     def __init__(self, proc: ProcessMemory) -> None:
