@@ -78,7 +78,7 @@ def parse_heap(data: bytes | mmap.mmap) -> HeapCounters:
         # A thread that frees what another allocated makes one slot negative;
         # the sum is the heap, and a read racing a thread's exit can dip below 0.
         # A probe without mallinfo2 knows no heap: None, not 0.
-        in_use=None if flags & NO_HEAP else max(live, 0),
+        in_use=None if source in BLOCK_SOURCES and flags & NO_HEAP else max(live, 0),
         peak=peak or None,
         allocs=allocs if counted else None,
         frees=frees if counted else None,
