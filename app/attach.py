@@ -142,12 +142,17 @@ def sample_heap(pid: int, paths: HostPaths = HostPaths(), gdb: str | None = None
     with tempfile.TemporaryDirectory(prefix="memtop-gdb-") as tmp:
         script = Path(tmp) / "sample.py"
         script.write_text(SCRIPT % {"safe": set(SAFE_SYSCALLS_X86_64)})
+        log = Path(tmp) / "gdb.out"
         began = time.monotonic()
         when = time.time()
-        proc = subprocess.Popen(gdb_command(pid, gdb, script), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                stderr=subprocess.STDOUT, text=True, start_new_session=True)
-        out = _wait(proc, timeout)
+        # Output to a file, not a pipe: if memtop goes away mid-call, gdb must
+        # not die of SIGPIPE while the process is stopped under it.
+        with open(log, "w") as sink:
+            proc = subprocess.Popen(gdb_command(pid, gdb, script), stdin=subprocess.DEVNULL, stdout=sink,
+                                    stderr=subprocess.STDOUT, text=True, start_new_session=True)
+        finished = _wait(proc, timeout)
         wall = time.monotonic() - began
+        out = log.read_text(errors="replace") if finished else None
     if out is None:
         return AttachResult(pid, f"gdb did not finish in {timeout + GRACE:.0f} s; it was interrupted, not killed "
                                  "(killing it mid-call can hang the process): check the process")
@@ -157,18 +162,21 @@ def sample_heap(pid: int, paths: HostPaths = HostPaths(), gdb: str | None = None
     return result
 
 
-def _wait(proc: subprocess.Popen[str], timeout: float) -> str | None:
+def _wait(proc: subprocess.Popen[str], timeout: float) -> bool:
+    """Whether gdb ended: interrupted (SIGINT) after ``timeout``, never killed."""
     try:
-        return proc.communicate(timeout=timeout)[0]
+        proc.wait(timeout=timeout)
+        return True
     except subprocess.TimeoutExpired:
         pass
     proc.send_signal(signal.SIGINT)  # gdb interrupts the call and unwinds it (unwindonsignal)
     try:
-        return proc.communicate(timeout=GRACE)[0]
+        proc.wait(timeout=GRACE)
+        return True
     except subprocess.TimeoutExpired:
         # Never SIGKILL: reap it whenever it ends, in the background.
         threading.Thread(target=proc.wait, name="memtop-gdb-reaper", daemon=True).start()
-        return None
+        return False
 
 
 def write_sample(pid: int, starttime: int, fig: BlockFigures, directory: Path | None = None) -> Path | None:

@@ -168,7 +168,8 @@ class Probe:
         spent = time.thread_time() - began
         self.samples += 1
         self.cost = spent if self.samples == 1 else 0.7 * self.cost + 0.3 * spent
-        self.interval = min(MAX_INTERVAL, max(self.base_interval, self.cost / BUDGET))
+        # A program that asked for a slower rate keeps it.
+        self.interval = min(max(MAX_INTERVAL, self.base_interval), max(self.base_interval, self.cost / BUDGET))
 
     def _run(self) -> None:
         while not self._stop.wait(self.interval):

@@ -203,6 +203,11 @@ def test_the_adaptive_rate_keeps_to_the_budget_down_to_one_a_second(tmp_path: Pa
         assert probe.interval == probe_module.MAX_INTERVAL
     finally:
         probe.close()
+    slow = probe_module.Probe(interval=5.0, directory=tmp_path)  # asked for slower than 1 Hz: kept
+    assert slow.open()
+    slow.sample()
+    slow.close()
+    assert slow.interval == 5.0
 
 
 def test_a_forked_child_does_not_remove_the_parents_file(tmp_path: Path) -> None:
