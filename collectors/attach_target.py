@@ -8,7 +8,9 @@ Everything here is decided before gdb attaches, so a refusal pauses nothing:
   descendants (1), to CAP_SYS_PTRACE (2) or to nobody (3);
 - a process already traced (TracerPid) cannot take a second tracer;
 - a static binary or a libc that is not glibc has no mallinfo2 to call, nor
-  a glibc older than 2.33 (the symbol is absent from its libc);
+  a glibc older than 2.33 (the symbol is absent from its libc); a program
+  that loads jemalloc, tcmalloc or mimalloc keeps its heap where glibc's
+  mallinfo2 does not look; memtop itself reads its own heap in-process;
 - a thread parked in a blocking syscall that never runs malloc's code (the
   ``syscall`` file of proc(5): number first, or "running", or -1 outside a
   syscall): the call goes into that thread. Calling into a thread that gdb
@@ -37,6 +39,7 @@ SAFE_SYSCALLS_X86_64 = {
 
 CAP_SYS_PTRACE = 19
 _LIBC = re.compile(r"/libc(?:-[0-9.]+)?\.so(?:\.6)?$")
+_OTHER_MALLOC = re.compile(r"/lib(jemalloc|tcmalloc[^/]*|mimalloc)\.so")
 _MUSL = re.compile(r"/(?:ld-musl-[^/]*\.so\.1|libc\.musl-[^/]*\.so\.1)$")
 
 
@@ -151,6 +154,9 @@ def _permission(paths: HostPaths, pid: int, status: dict[str, str], me: Attacher
 def check_target(paths: HostPaths, pid: int, me: Attacher, machine: str | None = None) -> TargetCheck:
     """Can memtop sample this process's mallinfo2 through gdb, and in which thread?"""
     machine = machine or os.uname().machine
+    if pid == me.pid:
+        # gdb would stop memtop's own threads, the one waiting for gdb among them.
+        return TargetCheck(pid, "this is memtop itself: its heap is read in-process (mallinfo2), no gdb needed")
     base = paths.proc / str(pid)
     try:
         stat = parse_stat(read_file(base / "stat"))
@@ -184,6 +190,9 @@ def check_target(paths: HostPaths, pid: int, me: Attacher, machine: str | None =
         return TargetCheck(pid, "a static binary: no libc.so to call mallinfo2 in")
     if libc is None:
         return TargetCheck(pid, "not glibc: no libc.so.6 is mapped")
+    other = _OTHER_MALLOC.search(maps)
+    if other is not None:
+        return TargetCheck(pid, f"it allocates with {other.group(1).split('_')[0]}: glibc's mallinfo2 would not see its heap", libc)
     if not has_mallinfo2(paths, pid, libc):
         return TargetCheck(pid, f"its glibc ({libc}) has no mallinfo2 (needs glibc >= 2.33)", libc)
     safe = safe_threads(paths, pid)

@@ -95,6 +95,7 @@ def test_libraries_tell_glibc_musl_and_static_apart() -> None:
 # -- refusals: nothing is attempted, the message says which -------------------
 
 @pytest.mark.parametrize("kwargs, me, machine, says", [
+    ({}, Attacher(0, 42, True), "x86_64", "memtop itself"),
     ({"state": "Z"}, ROOT, "x86_64", "zombie"),
     ({"state": "T"}, ROOT, "x86_64", "stopped"),
     ({"flags": 0x00200000}, ROOT, "x86_64", "kernel thread"),
@@ -107,6 +108,8 @@ def test_libraries_tell_glibc_musl_and_static_apart() -> None:
     ({"maps": "00-01 r-xp 0 fe:00 1 /usr/bin/static\n"}, ROOT, "x86_64", "static binary"),
     ({"maps": "00-01 r-xp 0 fe:00 1 /lib/ld-musl-x86_64.so.1\n"}, ROOT, "x86_64", "musl"),
     ({"maps": "00-01 r-xp 0 fe:00 1 /usr/lib/libfoo.so.1\n"}, ROOT, "x86_64", "no libc.so.6"),
+    ({"maps": GLIBC_MAPS + "00-01 r-xp 0 fe:00 9 /usr/lib/x86_64-linux-gnu/libjemalloc.so.2\n"}, ROOT, "x86_64",
+     "allocates with jemalloc"),
     ({"syscalls": ("202 0x1 0x0 0x0 0x0 0x0 0x0 0x7ffd 0x7f00", "running", "-1 0x7ffd 0x7f00")}, ROOT, "x86_64",
      "no thread is waiting in a safe blocking syscall"),
 ])
