@@ -19,6 +19,7 @@ from memtop import probe as probe_module
 from memtop.collectors.heap import OwnHeap
 from memtop.collectors.heap_block import BLOCK_OFFSET, BLOCK_SIZE, NO_MALLINFO2, BlockFigures, pack_block, parse_block, read_block
 from memtop.collectors.heap_shm import FILE_SIZE, HeapFiles, parse_heap
+from memtop.collectors.models import HeapCounters
 from memtop.heap_sources import HeapSources
 from memtop.report import heap_json
 
@@ -241,3 +242,25 @@ def test_the_report_shows_the_probes_figures(tmp_path: Path) -> None:
         "allocs": None, "frees": None, "age": None, "free_in_heap": MIB, "mmapped": MIB, "python_blocks": 1234,
         "traced": 3 * MIB, "traced_peak": 4 * MIB, "missing": [],
     }
+
+
+async def test_the_dashboard_shows_a_probed_programs_heap_and_pythons_view() -> None:
+    from dataclasses import replace
+
+    from .dashboard_fixtures import at, growing
+    from .test_panes import app_for, chart, text
+
+    detail = parse_block(pack_block(BlockFigures(time=0.0, arena=70 * MIB, uordblks=30 * MIB, hblkhd=10 * MIB,
+                                                 fordblks=20 * MIB, blocks=412_345, traced=25 * MIB,
+                                                 traced_peak=31 * MIB, interval=0.1), 2))
+    counters = HeapCounters(pid=201, source="probe", starttime=100, in_use=40 * MIB, peak=45 * MIB, allocs=None,
+                            frees=None, detail=detail)
+    app = app_for(replace(at(0.0, processes=growing(100)), heaps=(counters,)))
+    async with app.run_test(size=(160, 45)) as pilot:
+        await pilot.pause()
+        await pilot.press("down")  # train.py, pid 201
+        shown = text(chart(app))
+        assert "heap 40.0 MiB" in shown and "gap RSS−heap 60.0 MiB" in shown  # malloc's view
+        assert "Python 412,345 blocks (a count)" in shown  # Python's
+        assert "tracemalloc 25.0 MiB, peak 31.0 MiB" in shown and "free in heap 20.0 MiB" in shown
+        assert chart(app).series is not None and chart(app).series.heap[-1] == 40 * MIB  # a line, not points
