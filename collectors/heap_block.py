@@ -7,7 +7,8 @@ A file written by ``memtop.probe`` (source 2) or by memtop's gdb attach
 nalloc = nfree = 0: mallinfo2 does not count calls), says ``nslots = 251``
 and puts this block in the last four slots' room, at a fixed offset. The
 reader looks at it only for those sources, so preload files read exactly as
-before. Layout (little-endian, naturally aligned), offset from BLOCK_OFFSET:
+before. For them header flags bit 1 means "no heap figure" (no mallinfo2:
+slot 0 means nothing, in_use reads as None). Layout (little-endian, naturally aligned), offset from BLOCK_OFFSET:
 
 -  0: u32 block version = 1
 -  4: u32 present: bit 0 mallinfo2 figures, bit 1 sys.getallocatedblocks,

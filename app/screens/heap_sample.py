@@ -91,9 +91,12 @@ def _sample(screen: MainScreen, proc: ProcessMemory) -> None:
             result = sources.sampler(proc.pid)
         except Exception as exc:  # noqa: BLE001 - shown, never a traceback
             result = AttachResult(proc.pid, f"heap sample failed: {type(exc).__name__}: {exc}")
-        app.call_from_thread(_done, screen, proc, result)
+        try:
+            app.call_from_thread(_done, screen, proc, result)
+        except RuntimeError:
+            pass  # memtop quit meanwhile; gdb ended on its own (never killed)
 
-    app.run_worker(work, thread=True, group="heap-sample", name=f"heap sample {proc.pid}")
+    app.run_worker(work, thread=True, group="heap-sample", name=f"heap sample {proc.pid}", exit_on_error=False)
 
 
 def _done(screen: MainScreen, proc: ProcessMemory, result: AttachResult) -> None:
