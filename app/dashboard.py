@@ -184,7 +184,9 @@ class MemtopApp(App[int]):
         """The heap-vs-RSS chart's samples for one process over the chosen window."""
         if not exited:
             self.history.track(proc, now, self.heap.read().get(proc.pid))
-        series = self.history.series(proc.key, now, self.chart_window, self.heap.describe(proc.pid), exited)
+        series = self.history.series(proc.key, now, self.chart_window, self.heap.describe(proc.pid, now, proc.key), exited)
+        if series is not None and proc.key in self.heap.points:
+            series = replace(series, points=tuple(self.heap.points[proc.key]))
         if series is not None and any(h is not None for h in series.heap):
             verdict = analyse(series.times, series.rss, series.heap, now, self.chart_window)
             series = replace(series, verdict=verdict.describe(), alarm=verdict.flag is not None)

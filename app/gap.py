@@ -155,8 +155,8 @@ class HeapTrends:
         kept: dict[tuple[int, int], list[tuple[float, int | None, int | None]]] = {}
         for heap in snap.heaps:
             proc = by_pid.get(heap.pid)
-            if proc is None:
-                continue
+            if proc is None or heap.in_use is None or heap.source == "gdb":
+                continue  # a one-off gdb sample has no trend
             key = (heap.pid, heap.starttime)
             points = [p for p in self._points.get(key, []) if p[0] > snap.time - self.window]
             points.append((snap.time, proc.rss, heap.in_use))

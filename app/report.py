@@ -58,26 +58,41 @@ def _thp_json(thp: ThpState | None) -> dict[str, Any] | None:
     }
 
 
-def heap_json(proc: ProcessMemory, counters: HeapCounters | None, verdict: GapVerdict | None = None) -> dict[str, Any] | None:
-    """The allocator's view of a process (None without a heap source); trend None without history."""
+def heap_json(proc: ProcessMemory, counters: HeapCounters | None, verdict: GapVerdict | None = None,
+              now: float | None = None) -> dict[str, Any] | None:
+    """The allocator's view of a process (None without a heap source); trend None without history.
+
+    ``age``: seconds since a gdb sample was taken (key H), null for the
+    continuous sources; probe and gdb add what mallinfo2 and Python say.
+    """
     if counters is None:
         return None
+    d = counters.detail
+    in_use = counters.in_use
     return {
         "source": counters.source,
-        "in_use": counters.in_use,
+        "in_use": in_use,
         "peak": counters.peak,
-        "gap": None if proc.rss is None else proc.rss - counters.in_use,
+        "gap": None if proc.rss is None or in_use is None else proc.rss - in_use,
         "trend": verdict.trend if verdict is not None else None,
         "flag": verdict.flag if verdict is not None else None,
         "allocs": counters.allocs,
         "frees": counters.frees,
+        "age": round(max(now - d.time, 0.0), 3) if d is not None and now is not None and counters.source == "gdb" else None,
+        "free_in_heap": d.free_in_heap if d is not None else None,
+        "mmapped": d.mmapped if d is not None else None,
+        "python_blocks": d.python_blocks if d is not None else None,
+        "traced": d.traced if d is not None else None,
+        "traced_peak": d.traced_peak if d is not None else None,
+        "missing": list(d.missing) if d is not None else [],
     }
 
 
-def process_json(proc: ProcessMemory, counters: HeapCounters | None = None, verdict: GapVerdict | None = None) -> dict[str, Any]:
+def process_json(proc: ProcessMemory, counters: HeapCounters | None = None, verdict: GapVerdict | None = None,
+                 now: float | None = None) -> dict[str, Any]:
     out = {name: getattr(proc, name) for name in PROCESS_FIELDS}
     out["cmdline"] = list(proc.cmdline)
-    out["heap"] = heap_json(proc, counters, verdict)
+    out["heap"] = heap_json(proc, counters, verdict, now)
     return out
 
 
@@ -111,7 +126,7 @@ def snapshot_json(
         "hidden_processes": snap.hidden_processes,
         "cgroup_hierarchy": snap.cgroup_hierarchy,
         "notes": list(snap.notes),
-        "processes": [process_json(p, heaps.get(p.pid), verdicts.get(p.pid)) for p in processes],
+        "processes": [process_json(p, heaps.get(p.pid), verdicts.get(p.pid), snap.time) for p in processes],
         # Member PSS sums need every process: not with --pid (no reconciliation either).
         "cgroups": cgroups_json(snap.cgroups, snap.processes if snap.reconciliation is not None else None),
     }

@@ -18,7 +18,7 @@ import ctypes.util
 from dataclasses import dataclass
 
 
-class _Mallinfo2(ctypes.Structure):
+class Mallinfo2(ctypes.Structure):
     # struct mallinfo2 in <malloc.h>: ten size_t fields, in this order.
     _fields_ = [
         (name, ctypes.c_size_t)
@@ -39,10 +39,12 @@ class OwnHeap:
 
     SOURCE = "glibc mallinfo2"
 
-    def __init__(self, libc_name: str | None = None) -> None:
+    def __init__(self, libc_name: str | None = None, own_namespace: bool = False) -> None:
+        """``own_namespace``: look mallinfo2 up in the process's own symbols
+        (no find_library, which may run ldconfig: the probe must start cheaply)."""
         self.reason: str | None = None
         self._call: ctypes._CFuncPtr | None = None  # type: ignore[name-defined]
-        name = libc_name if libc_name is not None else ctypes.util.find_library("c")
+        name = None if own_namespace else libc_name if libc_name is not None else ctypes.util.find_library("c")
         try:
             libc = ctypes.CDLL(name)
             call = libc.mallinfo2
@@ -51,13 +53,17 @@ class OwnHeap:
             # would wrap at 2 GiB, so no figure is better than a wrong one.
             self.reason = "heap: unavailable (no mallinfo2: needs glibc >= 2.33; musl has none)"
             return
-        call.restype = _Mallinfo2
+        call.restype = Mallinfo2
         call.argtypes = []
         self._call = call
 
     @property
     def available(self) -> bool:
         return self._call is not None
+
+    def info(self) -> Mallinfo2 | None:
+        """All ten mallinfo2 fields (the probe publishes several), None without mallinfo2."""
+        return self._call() if self._call is not None else None
 
     def read(self) -> HeapReading | None:
         """Heap in use now; walks the arenas under their locks (microseconds for memtop)."""

@@ -8,6 +8,10 @@ process exists with the same start time, and the file belongs to the
 process's user (or root); files of dead processes, or of an earlier process
 with the same pid, are removed. Mapped once, a file is read in well under a
 microsecond (feasibility.md §A1: 0.43 µs), cheap enough for 10 Hz.
+
+``memtop.probe`` (source 2) writes the same format from inside a Python
+program, and memtop's gdb attach (source 3) leaves its one-off sample in a
+``memtop-gdb.<pid>`` file; both carry the probe block of heap_block.py.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import ParseError
+from .heap_block import read_block
 from .models import HeapCounters
 
 MAGIC = b"MEMTHEAP"
@@ -31,7 +36,15 @@ GENERATION = struct.Struct("<Q")  # at offset 48
 SLOT = struct.Struct("<qQQ")  # live nalloc nfree
 SLOT_SIZE = 64
 HEADER_SIZE = 64
-SOURCES = {1: "preload", 2: "probe"}
+SOURCES = {1: "preload", 2: "probe", 3: "gdb"}
+#: Sources whose files carry the probe block (collectors/heap_block.py).
+BLOCK_SOURCES = (2, 3)
+#: memtop's gdb attach (key H) leaves its last sample here, so `memtop --json`
+#: shows it too; its own name, so a probe or the library started later never
+#: meets a file of another owner in its way.
+GDB_PREFIX = "memtop-gdb."
+#: Header flags bit 1 (probe files): no heap figure (no mallinfo2), slot 0 means nothing.
+NO_HEAP = 2
 
 
 def default_directory() -> Path:
@@ -56,18 +69,22 @@ def parse_heap(data: bytes | mmap.mmap) -> HeapCounters:
         allocs += slot_allocs
         frees += slot_frees
     (generation,) = GENERATION.unpack_from(data, 48)
+    detail = read_block(data) if source in BLOCK_SOURCES else None
+    counted = source not in BLOCK_SOURCES  # the probe and gdb count no calls
     return HeapCounters(
         pid=pid,
         source=SOURCES.get(source, f"source {source}"),
         starttime=starttime,
         # A thread that frees what another allocated makes one slot negative;
         # the sum is the heap, and a read racing a thread's exit can dip below 0.
-        in_use=max(live, 0),
+        # A probe without mallinfo2 knows no heap: None, not 0.
+        in_use=None if source in BLOCK_SOURCES and flags & NO_HEAP else max(live, 0),
         peak=peak or None,
-        allocs=allocs,
-        frees=frees,
+        allocs=allocs if counted else None,
+        frees=frees if counted else None,
         generation=generation,
         inherit=not flags & 1,
+        detail=detail,
     )
 
 
@@ -81,8 +98,9 @@ class _Open:
 class HeapFiles:
     """The valid counter files of a directory, kept mapped between reads."""
 
-    def __init__(self, directory: Path | None = None, proc: Path = Path("/proc")) -> None:
+    def __init__(self, directory: Path | None = None, proc: Path = Path("/proc"), prefix: str = PREFIX) -> None:
         self.directory = directory if directory is not None else default_directory()
+        self.prefix = prefix
         self.proc = proc
         self._open: dict[int, _Open] = {}
 
@@ -104,15 +122,15 @@ class HeapFiles:
             listed = os.listdir(self.directory)
         except OSError:
             listed = []
-        names = [n for n in listed if n.startswith(PREFIX)]
+        names = [n for n in listed if n.startswith(self.prefix)]
         for name in listed:
-            if name.startswith("." + PREFIX):
+            if name.startswith("." + self.prefix):
                 self._sweep_temporary(name)
         out: dict[int, HeapCounters] = {}
         seen: set[int] = set()
         known_processes = processes() if names else {}
         for name in names:
-            digits = name[len(PREFIX):]
+            digits = name[len(self.prefix):]
             if not digits.isdigit():
                 continue
             pid = int(digits)
@@ -137,7 +155,7 @@ class HeapFiles:
         name (at start, and after exec). A mapping then shows the old file.
         """
         try:
-            info = os.stat(self.directory / f"{PREFIX}{pid}")
+            info = os.stat(self.directory / f"{self.prefix}{pid}")
         except OSError:
             return True
         return (info.st_dev, info.st_ino) != entry.inode
@@ -205,7 +223,7 @@ class HeapFiles:
 
     def _sweep_temporary(self, name: str) -> None:
         """A half-written ``.memtop-heap.<pid>.XXXXXX`` of a process killed before its rename."""
-        digits = name[len(PREFIX) + 1:].partition(".")[0]
+        digits = name[len(self.prefix) + 1:].partition(".")[0]
         if digits.isdigit() and not (self.proc / digits).exists():
             try:
                 os.unlink(self.directory / name)

@@ -13,7 +13,7 @@ from .errors import ParseError
 from .fs import read_file, read_optional
 from .host import HostFacts, load_facts, user_lookup
 from .meminfo import parse_meminfo, system_memory
-from .heap_shm import HeapFiles
+from .heap_shm import GDB_PREFIX, HeapFiles
 from .models import ContainerLimit, HeapCounters, ProcessMemory, Reconciliation, Snapshot, SystemMemory, ThpState
 from .paths import HostPaths
 from .pressure import parse_pressure
@@ -118,6 +118,8 @@ class Collector:
         # Heap counter files live in /dev/shm of the running host: a captured
         # tree has none (and another host's pids would not match anyway).
         self.heap_files = HeapFiles(proc=paths.proc) if paths.live else None
+        #: The last gdb sample of a process (key H), shown where no live source speaks.
+        self.gdb_files = HeapFiles(proc=paths.proc, prefix=GDB_PREFIX) if paths.live else None
 
     def _container(self, container: bool | ContainerLimit | None) -> ContainerLimit | None:
         if container is True:
@@ -201,4 +203,7 @@ class Collector:
         """Counters of the instrumented processes among ``processes`` (a listdir when there are none)."""
         if self.heap_files is None:
             return ()
-        return tuple(self.heap_files.read(lambda: {p.pid: (p.starttime, p.uid) for p in processes}).values())
+        known = lambda: {p.pid: (p.starttime, p.uid) for p in processes}  # noqa: E731
+        found = self.gdb_files.read(known) if self.gdb_files is not None else {}
+        found.update(self.heap_files.read(known))  # a live source wins over a one-off sample
+        return tuple(found.values())

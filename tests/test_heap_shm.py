@@ -63,7 +63,7 @@ def test_parse_heap_raises_only_parse_error(data: bytes) -> None:
         counters = parse_heap(data)
     except ParseError:
         return
-    assert counters.in_use >= 0
+    assert counters.in_use is None or counters.in_use >= 0
 
 
 def test_files_are_read_only_for_the_process_they_name(tmp_path: Path) -> None:

@@ -97,3 +97,13 @@ def events(per_second: float | None) -> str:
     if per_second < 1_000_000:
         return f"{per_second / 1000:.1f}k"
     return f"{per_second / 1_000_000:.1f}M"
+
+
+def age(seconds: float) -> str:
+    """How long ago, in the unit a reader takes in at once: 42 s, 12 min, 3.5 h."""
+    seconds = max(seconds, 0.0)
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"

@@ -17,7 +17,7 @@ import plotext
 from rich.text import Text
 from textual.color import Color
 
-from .format import compact, human, sparkline
+from .format import age, compact, human, sparkline
 from .text_lines import TextLines
 
 #: Below this size the two-line sparkline form is drawn.
@@ -26,6 +26,8 @@ PLOT_MIN_WIDTH = 40
 
 #: Each series, its theme colour and its marker: the marker tells them apart without colour.
 SERIES = (("RSS", "primary", "hd"), ("RssAnon", "warning", "braille"), ("heap", "success", "•"))
+#: A one-off sample (gdb): its own glyph, so it never reads as part of a line.
+POINT = ("heap (gdb)", "success", "◆")
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +45,8 @@ class HeapSeries:
     exited: bool = False
     verdict: str = ""  # the gap's slope and trend, and a flag (app/gap.py)
     alarm: bool = False  # the verdict flags a structural leak or retained memory
+    #: One-off heap samples (gdb, key H): (time, heap in use), drawn as marked points, never joined.
+    points: tuple[tuple[float, int], ...] = ()
 
 
 def resample(times: Sequence[float], values: Sequence[int | None], now: float, window: float, n: int) -> list[float]:
@@ -150,25 +154,46 @@ class HeapChart(TextLines):
             return (None, self.size)
         width = max(self.size.width - 8, 1)
         # Time moves the lines left by one column every window/width seconds.
-        return (s.label, s.times, s.rss, s.anon, s.heap, s.heap_note, s.exited, s.window, s.verdict, s.alarm,
+        return (s.label, s.times, s.rss, s.anon, s.heap, s.heap_note, s.exited, s.window, s.verdict, s.alarm, s.points,
                 int(s.now * width / s.window), self.size)
 
     def _muted(self, text: str) -> Text:
         return Text(text, style=self.get_component_rich_style("heap-chart--muted"))
 
-    def _figures(self, s: HeapSeries) -> tuple[Text, Text]:
+    def _note_lines(self, head: Text, note: str) -> list[Text]:
+        """``head`` with the note after it where it fits, else the note's parts (" · ") on up to two more lines."""
+        width = max(self.size.width - 2, 10)
+        if head.cell_len + 2 + len(note) <= width:
+            head.append_text(self._muted(f"  {note}"))
+            return [head]
+        lines: list[str] = []
+        for part in note.split(" · "):
+            if lines and len(lines[-1]) + 3 + len(part) <= width:
+                lines[-1] += " · " + part
+            else:
+                lines.append(part)
+        return [head, *(self._muted(line) for line in lines[:2])]
+
+    def _figures(self, s: HeapSeries) -> list[Text]:
         """The latest RSS and RssAnon; heap in use and the gap, or why there is no heap."""
         rss = next((v for v in reversed(s.rss) if v is not None), None)
         anon = next((v for v in reversed(s.anon) if v is not None), None)
         heap = next((v for v in reversed(s.heap) if v is not None), None)
         kernel = Text.assemble(("RSS ", "bold"), human(rss), ("  RssAnon ", "bold"), human(anon))
+        if heap is None and s.points:
+            # One-off sample: the gap is against RSS now, the sample's age says how old the heap is.
+            when, value = s.points[-1]
+            sampled = Text.assemble((f"heap {POINT[2]} ", "bold"), human(value))
+            if rss is not None:
+                sampled.append_text(Text.assemble(("  gap RSS−heap ", "bold"), human(rss - value)))
+            sampled.append_text(self._muted(f"  gdb, {age(s.now - when)} ago"))
+            return [kernel, sampled]
         if heap is None:
-            return kernel, self._muted(s.heap_note)
+            return [kernel, self._muted(s.heap_note)]
         allocator = Text.assemble(("heap ", "bold"), human(heap))
         if rss is not None:
             allocator.append_text(Text.assemble(("  gap RSS−heap ", "bold"), human(rss - heap)))
-        allocator.append_text(self._muted(f"  {s.heap_note}"))
-        return kernel, allocator
+        return [kernel, *self._note_lines(allocator, s.heap_note)]
 
     def _draw(self) -> list[Text]:
         s = self.series
@@ -203,6 +228,11 @@ class HeapChart(TextLines):
             heap_line.append(f" {compact(now_heap)}{gap}")
             if s.alarm:  # the whole verdict is on the help line and in the wide chart
                 heap_line.append(" ‼", style=self.get_component_rich_style("heap-chart--alarm"))
+        elif s.points:
+            when, value = s.points[-1]
+            gap = "" if last is None else f" gap {compact(last - value)}"
+            heap_line.append(f"{POINT[2]} {compact(value)}{gap}")
+            heap_line.append_text(self._muted(f" gdb {age(s.now - when)} ago"))
         else:
             heap_line.append_text(self._muted(s.heap_note))
         rss_line = Text("RSS  ", style="bold")
@@ -224,7 +254,8 @@ class HeapChart(TextLines):
             (name, color, marker, *thin(*steps(s.times, values, s.now, s.window), s.window, columns))
             for name, color, marker, values in lines
         ]
-        peak = max((max(ys) for *_rest, ys in drawn if ys), default=0.0)
+        shown = [(t - s.now, float(v)) for t, v in s.points if s.now - s.window <= t <= s.now]
+        peak = max([*(max(ys) for *_rest, ys in drawn if ys), *(v for _x, v in shown)], default=0.0)
         if peak <= 0:
             return [self._muted("no samples in the window yet")], ""
         unit, scale = _unit(peak)
@@ -235,6 +266,10 @@ class HeapChart(TextLines):
         for name, color, marker, xs, ys in drawn:
             rgb = Color.parse(theme.get(color, "white")).rgb
             plotext.plot(xs, [y / scale for y in ys], label=name, marker=marker, color=rgb)
+        if shown:
+            name, color, marker = POINT
+            rgb = Color.parse(theme.get(color, "white")).rgb
+            plotext.scatter([x for x, _v in shown], [v / scale for _x, v in shown], label=name, marker=marker, color=rgb)
         plotext.xlim(-s.window, 0)
         plotext.ylim(0, peak / scale * 1.05)
         self.builds += 1

@@ -25,6 +25,7 @@ from memtop.widgets.thp_panel import ThpPanel
 from ..views import Row, RowCache, ViewState, build_rows, matching, proc_key, totals
 from ..maps_source import source_for
 from .cgroups import CgroupScreen
+from .heap_sample import ask_heap_sample
 from .modals import HelpScreen, SignalScreen, SortScreen
 from .process import ProcessScreen
 from .thp_help import ThpHelpScreen
@@ -36,7 +37,7 @@ if TYPE_CHECKING:
 #: Actions bound to printable keys: off while the filter input is open.
 _LETTER_ACTIONS = frozenset({
     "sort_menu", "sort_by", "invert", "tree", "fold", "group", "pause", "speed", "help", "filter", "chart_window", "thp_help",
-    "cgroups", "panes",
+    "cgroups", "panes", "heap_sample",
 })
 
 #: From this many columns on, the THP panel and the chart sit beside the table;
@@ -69,6 +70,8 @@ class MainScreen(FilterInput, Screen[None]):
         Binding("W", "chart_window", "Window", show=False, tooltip="Heap-vs-RSS chart: cycle its window (1, 5, 15, 30 min)"),
         Binding("p", "panes", "Panes", show=False, tooltip="Hide or show the THP pane and the heap chart (the table takes their room)"),
         Binding("T", "thp_help", "THP", tooltip="THP and compaction counters, each explained after the kernel's documentation"),
+        Binding("H", "heap_sample", "Heap", show=False,
+                tooltip="Sample the selected process's heap through gdb (asks first: pauses it for tens of ms)"),
         Binding("f9", "signal", "Kill", tooltip="Send a signal to the selected process"),
         Binding("question_mark,h,f1", "help", "Help"),
         Binding("escape", "clear_filter", "Clear filter", show=False),
@@ -337,6 +340,13 @@ class MainScreen(FilterInput, Screen[None]):
             self.app.push_screen(SignalScreen(self.selected))
         else:
             self.notify("select a running process first", severity="warning")
+
+    def action_heap_sample(self) -> None:
+        ask_heap_sample(self, self.selected, self.exited is None)
+
+    def refresh_chart(self) -> None:
+        """A gdb sample arrived between refreshes."""
+        self._update_chart()
 
     def action_cgroups(self) -> None:
         def chosen(path: str | None) -> None:

@@ -41,8 +41,12 @@ HELP_NOTES = (
     "60 s and their sparkline; a compaction stall (a task blocked making a huge page) is flagged with "
     "'‼' for 60 s. T explains every counter.",
     "Heap vs RSS: the selected process's RSS and RssAnon over time, and heap in use where memtop "
-    "knows it (for now memtop's own, from glibc mallinfo2). A gap RSS - heap that grows while the heap "
-    "does not is memory freed but not returned to the kernel. W changes the window.",
+    "knows it: programs started with memtop run (or the counter library preloaded by hand), Python "
+    "programs with memtop.probe, one gdb sample on H, and memtop itself (glibc mallinfo2). gap = RSS - "
+    "heap. 'growing'/'stable' is the gap's slope over the window (at least max(0.5 MiB/min, 0.05 % of "
+    "RSS per minute) and beyond its scatter, 20 s of history); '‼ structural leak suspected': the gap "
+    "and RSS grow while the heap grows under a quarter as fast; '‼ freed memory retained': the gap is "
+    ">= 64 MiB and larger than the heap. W changes the window.",
 )
 
 
