@@ -142,7 +142,7 @@ class ProcessScreen(FilterInput, Screen[None]):
         # The first read parses only the table's fields when the source can:
         # at 65,000 mappings that puts the table on screen in half the time;
         # the full read (details, VmFlags) follows at once.
-        quick = self.source.quick is not None
+        quick = self.source.quick is not None and self.reads == 0
         while True:
             maps, analysis, seconds = await asyncio.to_thread(self._read, quick)
             if self not in self.app.screen_stack:
