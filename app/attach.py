@@ -130,6 +130,17 @@ def parse_output(pid: int, out: str, wall: float, when: float) -> AttachResult:
     return AttachResult(pid, f"gdb gave no sample: {tail or 'no output'}")
 
 
+def refusal(pid: int, paths: HostPaths = HostPaths(), gdb: str | None = None, me: Attacher | None = None) -> str | None:
+    """Why H would not sample ``pid``, before asking anything: a few /proc reads, no gdb run."""
+    if (gdb if gdb is not None else shutil.which("gdb")) is None:
+        return "no gdb: install it (apt install gdb) to sample a running process's heap"
+    try:
+        check = check_target(paths, pid, me if me is not None else Attacher.me(paths))
+    except OSError as exc:
+        return f"not sampled: {exc.strerror}"
+    return None if check.refusal is None else f"not sampled: {check.refusal}"
+
+
 def sample_heap(pid: int, paths: HostPaths = HostPaths(), gdb: str | None = None, timeout: float = TIMEOUT,
                 directory: Path | None = None, me: Attacher | None = None) -> AttachResult:
     """Check, then attach gdb once and call mallinfo2 in a safe thread. Blocking: run it off the event loop."""

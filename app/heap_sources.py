@@ -17,6 +17,7 @@ from memtop.collectors.heap import OwnHeap
 from memtop.collectors.models import HeapCounters, HeapDetail, Snapshot
 from memtop.widgets.format import age, human
 
+from .attach import refusal as attach_refusal
 from .attach import AttachResult, sample_heap
 
 NOT_INSTRUMENTED = "heap: not instrumented (memtop run -- CMD)"
@@ -64,6 +65,12 @@ class HeapSources:
         self.attaching: set[int] = set()
         #: Takes one gdb sample of a pid (blocking; tests put a fake here).
         self.sampler: Callable[[int], AttachResult] = sample_heap
+
+    def refusal(self, pid: int) -> str | None:
+        """Why H cannot sample ``pid`` (asked before the question; a test's stand-in sampler decides itself)."""
+        if self.sampler is not sample_heap:
+            return None
+        return attach_refusal(pid)
 
     def record_attach(self, key: Key, result: AttachResult) -> None:
         """The outcome of one H: a point for the chart, or the reason there is none."""

@@ -105,3 +105,22 @@ async def test_h_is_text_while_the_filter_is_open() -> None:
         await pilot.pause()
         await pilot.press("slash", "H")
         assert isinstance(app.screen, MainScreen) and sampler.asked == []
+
+
+async def test_what_can_be_known_without_gdb_is_refused_before_asking() -> None:
+    import os
+    from dataclasses import replace
+
+    from .dashboard_fixtures import PROCESSES
+
+    # memtop itself, with the real sampler: the checks refuse it (a process
+    # cannot ptrace itself) and no question is asked.
+    me = replace(PROCESSES[5], pid=os.getpid(), starttime=0)
+    app = app_for(at(1.0, processes=(me,)), HeapSources())
+    async with app.run_test(size=(160, 45)) as pilot:
+        await pilot.pause()
+        await pilot.press("H")
+        await pilot.pause()
+        assert isinstance(app.screen, MainScreen)
+        note = app.heap.attach_notes.get(os.getpid())
+        assert note is not None and note.startswith(("not sampled", "no gdb"))

@@ -72,6 +72,13 @@ def ask_heap_sample(screen: MainScreen, proc: ProcessMemory | None, running: boo
     if proc.pid in app.heap.attaching:
         app.notify(f"a heap sample of pid {proc.pid} is already being taken", severity="warning")
         return
+    # What can be known without gdb is checked before asking: nothing is
+    # attempted, and the user is not asked to pause a process for nothing.
+    refused = app.heap.refusal(proc.pid)
+    if refused is not None:
+        app.heap.attach_notes[proc.pid] = refused
+        app.notify(refused, severity="warning", timeout=8)
+        return
 
     def chosen(go: bool | None) -> None:
         if go:
