@@ -1,0 +1,72 @@
+"""What the diagnoses need from history, kept by the app one snapshot at a time.
+
+The swap-in rate (pswpin of /proc/vmstat is a page counter since boot), the
+last memory cgroup tree read (the live session reads it every few passes,
+not only while the cgroup view is open) and the OOM kills each cgroup had
+when memtop first saw it, so only new ones are reported. The rest comes from
+the app's other histories (THP counters, gap verdicts, process samples).
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterable
+
+from memtop.collectors.models import CgroupMemory, ProcessMemory, Snapshot
+
+from .diagnoses import SWAP_WINDOW, Growth, steady_growth
+from .process_history import ProcessHistory
+
+
+class DiagnosisWatch:
+    """Swap-in over the last SWAP_WINDOW seconds, the last cgroup tree, new OOM kills."""
+
+    def __init__(self) -> None:
+        self._swap: deque[tuple[float, int]] = deque()
+        self.cgroups: tuple[CgroupMemory, ...] | None = None
+        self._baseline: dict[str, int] | None = None
+        self.oom_kills: dict[str, int] = {}
+
+    def add(self, snap: Snapshot) -> None:
+        vmstat = dict(snap.vmstat)
+        pswpin = vmstat.get("pswpin")
+        if pswpin is not None and (not self._swap or snap.time > self._swap[-1][0]):
+            self._swap.append((snap.time, pswpin * snap.page_size))
+            while len(self._swap) > 2 and self._swap[1][0] <= snap.time - SWAP_WINDOW:
+                self._swap.popleft()
+        if snap.cgroups is not None:
+            self.cgroups = snap.cgroups
+            kills = {c.path: c.event("oom_kill") or 0 for c in snap.cgroups}
+            if self._baseline is None:
+                self._baseline = kills  # kills before memtop started are not news
+            else:
+                for path, count in kills.items():
+                    before = self._baseline.setdefault(path, 0)  # a cgroup new since then: all its kills are
+                    if count < before:
+                        self._baseline[path] = count  # a cgroup re-created under the same name
+                self.oom_kills = {p: n - self._baseline[p] for p, n in kills.items() if n > self._baseline[p]}
+
+    @property
+    def swap_in(self) -> float | None:
+        """Bytes per second read back from swap, over up to the last SWAP_WINDOW seconds."""
+        if len(self._swap) < 2:
+            return None
+        (t0, v0), (t1, v1) = self._swap[0], self._swap[-1]
+        if t1 <= t0 or v1 < v0:
+            return None
+        return (v1 - v0) / (t1 - t0)
+
+
+def growth(history: ProcessHistory, processes: Iterable[ProcessMemory], now: float, window: float) -> tuple[Growth, ...]:
+    """The processes with a history whose RSS grows steadily over the window."""
+    found = []
+    for proc in processes:
+        samples = history.samples(proc.key)
+        if len(samples) < 3 or proc.rss is None:
+            continue
+        steady = steady_growth([s.time for s in samples], [s.rss for s in samples], now, window)
+        if steady is not None:
+            found.append(Growth(proc.pid, proc.name, proc.rss, steady[0], steady[1]))
+    found.sort(key=lambda g: -g.slope)
+    return tuple(found)
+
