@@ -42,11 +42,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from memtop.collectors.models import CgroupMemory, ContainerLimit, Snapshot, WorkingSet
 from memtop.widgets.format import human
-from memtop.widgets.thp_panel import ThpView
+
+if TYPE_CHECKING:  # the JSON report uses this module and never imports textual
+    from memtop.widgets.thp_panel import ThpView
 
 from .gap import LEAK, RETAINED, GapVerdict, slope
 from .working_set_fit import fit
@@ -104,8 +106,9 @@ class Diagnosis:
     @property
     def key(self) -> str:
         """The key that shows the numbers, as the panel says it."""
-        return {"system": "the system pane", "thp": "T", "cgroup": "c", "process": "Enter on the process",
-                "chart": "the heap chart (process selected)"}.get(self.jump, self.jump)
+        return {"system": "the system pane, on top", "thp": "Enter: THP counters (T)",
+                "cgroup": "Enter: the cgroup in the cgroup view (c)", "process": "Enter: the process screen",
+                "chart": "Enter: the process selected, its RSS in the heap chart"}.get(self.jump, self.jump)
 
     def json(self) -> dict[str, Any]:
         return {"id": self.id, "severity": self.severity, "text": self.text, "numbers": dict(self.numbers)}
@@ -336,10 +339,16 @@ def diagnose(snap: Snapshot, signals: Signals = Signals()) -> tuple[Diagnosis, .
 
 
 def summary(found: Sequence[Diagnosis]) -> str:
-    """The main screen's line: the worst finding and how many more."""
+    """The main screen's line: the worst finding, marked."""
     if not found:
         return ""
     worst = found[0]
+    return f"{MARKS[worst.severity]} {worst.text}"
+
+
+def count_label(found: Sequence[Diagnosis]) -> str:
+    """How many findings the panel holds, for the line's key hint."""
     serious = sum(1 for d in found if d.severity in ("critical", "warning"))
-    more = f"  (+{serious - 1} more)" if serious > 1 else ""
-    return f"{MARKS[worst.severity]} {worst.text}{more}"
+    if serious > 1:
+        return f"{serious} findings"
+    return "diagnoses"

@@ -11,11 +11,14 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from memtop.collectors.models import CgroupMemory, ProcessMemory, Snapshot
 
 from .diagnoses import SWAP_WINDOW, Growth, steady_growth
-from .process_history import ProcessHistory
+
+if TYPE_CHECKING:  # the JSON report uses the watch and never imports textual
+    from .process_history import ProcessHistory
 
 
 class DiagnosisWatch:

@@ -177,5 +177,5 @@ def measure(
     started = time.monotonic()
     sleep(window)
     # The window is what passed, when that is longer than asked (a loaded machine).
-    elapsed = max(window, time.monotonic() - started)
+    elapsed = max(window, round(time.monotonic() - started, 1))
     return read_end(paths, pid, starttime, name, elapsed, clock(), cgroups, cgroup)

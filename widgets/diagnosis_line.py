@@ -21,14 +21,16 @@ class DiagnosisLine(Widget):
     """
 
     text: reactive[str] = reactive("")
+    hint: reactive[str] = reactive("diagnoses")
 
-    def show(self, severity: str, text: str) -> None:
+    def show(self, severity: str, text: str, hint: str = "diagnoses") -> None:
         for name in SEVERITY_CLASSES:
             self.set_class(name == f"-{severity}", name)
         self.text = text
+        self.hint = hint
 
     def render(self) -> Text:
-        hint = "  [d: diagnoses]"
+        hint = f"  [d: {self.hint}]"
         width = max(self.size.width - 2, 0)
         body = self.text
         if len(body) + len(hint) > width:

@@ -26,6 +26,10 @@ SIZES = frozenset({"available", "total", "free", "current", "limit", "gap", "rss
                    "swap_in_bytes_per_s"})
 
 
+#: From this many lines on, the thresholds are listed under the findings.
+TALL = 36
+
+
 def numbers_text(d: Diagnosis) -> str:
     parts = []
     for name, value in d.numbers:
@@ -62,8 +66,8 @@ class DiagnosesScreen(ModalScreen[Diagnosis | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="diagnoses-box"):
-            yield Static(Text.assemble(("Diagnoses", "bold"), "  what matters now, after the guide's decision "
-                                       "framework; Enter jumps to the pane with the numbers, Esc closes"),
+            yield Static(Text.assemble(("Diagnoses", "bold"), "  what matters now (the guide's decision "
+                                       "framework) · Enter: jump to the numbers · Esc: close"),
                          id="diagnoses-title")
             yield OptionList(id="diagnoses")
             yield Static(Text(THRESHOLDS, style="dim"), id="diagnoses-thresholds")
@@ -71,13 +75,24 @@ class DiagnosesScreen(ModalScreen[Diagnosis | None]):
     def on_mount(self) -> None:
         self.show(self.found)
         self.query_one(OptionList).focus()
+        self._fit()
+
+    def on_resize(self) -> None:
+        self._fit()
+
+    def _fit(self) -> None:
+        # Short terminals keep the room for the findings; the help (?) lists the thresholds too.
+        self.query_one("#diagnoses-thresholds").display = self.size.height >= TALL
 
     def show(self, found: Sequence[Diagnosis]) -> None:
         options = self.query_one(OptionList)
         current = options.highlighted_option.id if options.highlighted_option is not None else None
         self.found = tuple(found)
         options.clear_options()
-        options.add_options([Option(option_text(d), id=option_id(d)) for d in self.found])
+        items: list[Option | None] = []
+        for d in self.found:
+            items.extend([Option(option_text(d), id=option_id(d)), None])  # None: a separator line
+        options.add_options(items[:-1])
         ids = [option_id(d) for d in self.found]
         if ids:
             options.highlighted = ids.index(current) if current in ids else 0

@@ -23,7 +23,7 @@ from memtop.widgets.thp_panel import ThpPanel
 
 from ..views import Row, RowCache, ViewState, build_rows, matching, proc_key, totals
 from ..maps_source import source_for
-from ..diagnoses import Diagnosis, summary
+from ..diagnoses import Diagnosis, count_label, summary
 from .cgroups import CgroupScreen
 from .diagnoses import DiagnosesScreen
 from .modals import HelpScreen, SignalScreen, SortScreen
@@ -204,7 +204,7 @@ class MainScreen(Screen[None]):
 
     def show_diagnoses(self) -> None:
         found = self.memtop.diagnoses
-        self.query_one(DiagnosisLine).show(found[0].severity if found else "ok", summary(found))
+        self.query_one(DiagnosisLine).show(found[0].severity if found else "ok", summary(found), count_label(found))
 
     def _update_header(self) -> None:
         snap = self.snapshot
