@@ -30,7 +30,9 @@ Thresholds (also in the help, ``THRESHOLDS``):
 - a working set (measured with ``w``) larger than RSS + what the process can
   still get (available memory, or its cgroup's headroom when that is less):
   critical, it will page ("Performance degradation (thrashing)": WSS vs
-  available RAM).
+  available RAM); filling >= 80 % of it: warning (Referenced counts resident
+  pages only, so a process already paging shows at most its RSS: see
+  app/working_set_fit.py).
 - RSS growing steadily: over >= 60 s of history in the chart's window, a
   least-squares slope of >= max(1 MiB/min, 0.5 % of the mean RSS per minute)
   that moves RSS by more than 4 times its scatter around the line
@@ -76,7 +78,7 @@ THRESHOLDS = (
     ">= 10% is critical; swap-in >= 1 MiB/s over 10 s warns; a compaction stall in the last 60 s, or a THP "
     "fallback ratio >= 50% over >= 10 faults, warns; a cgroup at >= 90% of its own (effective) limit warns, "
     "new OOM kills are critical; a growing heap gap warns; a working set (w) larger than RSS + available "
-    "(or the cgroup's headroom) is critical; RSS growing by >= max(1 MiB/min, 0.5%/min) over >= 60 s, "
+    "(or the cgroup's headroom) is critical, >= 80% of it warns; RSS growing by >= max(1 MiB/min, 0.5%/min) over >= 60 s, "
     "steadily (rise > 4x scatter), warns. Enter in the panel jumps to the pane with the numbers."
 )
 
@@ -309,7 +311,18 @@ def _processes(snap: Snapshot, signals: Signals) -> list[Diagnosis]:
     alive = {p.key for p in snap.processes}
     for ws in signals.working_sets:
         f = fit(ws)
-        if (ws.pid, ws.starttime) not in alive or f.fits is not False or ws.referenced is None:
+        if (ws.pid, ws.starttime) not in alive or ws.referenced is None or f.can_have is None:
+            continue
+        if f.tight:
+            out.append(Diagnosis(
+                "working-set-tight", "warning",
+                f"{ws.name} ({ws.pid}) touched {human(ws.referenced)} in {ws.window:g} s, "
+                f"{100 * ws.referenced / f.can_have:.0f}% of what it can have ({human(f.can_have)}: RSS + {f.bound}): "
+                "it pages as soon as it grows or something else takes the memory.",
+                (("pid", ws.pid), ("working_set", ws.referenced), ("window_s", ws.window), ("can_have", f.can_have)),
+                "process", ws.pid))
+            continue
+        if f.fits is not False:
             continue
         out.append(Diagnosis(
             "working-set-too-large", "critical",

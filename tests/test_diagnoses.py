@@ -118,6 +118,18 @@ async def test_a_working_set_larger_than_it_can_have_is_critical_and_jumps_to_th
         assert isinstance(app.screen, ProcessScreen) and app.screen.proc.pid == 201
 
 
+def test_a_working_set_that_fills_its_cgroup_warns() -> None:
+    p = next(p for p in PROCESSES if p.pid == 201)
+    assert p.rss is not None
+    ws = WorkingSet(201, p.starttime, "python3", 5.0, 0.0, p.rss - MIB, p.rss, 0, 19 * GIB,
+                    limit=512 * MIB, cgroup="/user.slice/user-1000.slice", cgroup_current=500 * MIB)
+    found = {d.id: d for d in diagnose(made(), Signals(working_sets=(ws,)))}
+    assert found["working-set-tight"].severity == "warning" and "working-set-too-large" not in found
+    assert dict(found["working-set-tight"].numbers)["can_have"] == p.rss + 12 * MIB
+    gone = replace(ws, starttime=p.starttime + 1)  # the pid now names another process: not reported
+    assert "working-set-tight" not in {d.id for d in diagnose(made(), Signals(working_sets=(gone,)))}
+
+
 async def test_jump_to_the_cgroup_with_new_oom_kills() -> None:
     app = app_for(with_cgroups(1))
     async with app.run_test(size=(160, 45)) as pilot:

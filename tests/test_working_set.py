@@ -216,3 +216,12 @@ def test_the_store_keeps_the_newest_per_process(tmp_path: Path) -> None:
     assert [(w.pid, w.time) for w in load(path)] == [(8, 150.0), (7, 200.0)]
     path.write_text("not json")
     assert load(path) == ()
+
+
+def test_a_working_set_filling_most_of_what_it_can_have_is_tight() -> None:
+    # In a 100 MiB cgroup at 98 MiB: Referenced never exceeds RSS, so this is how paging looks.
+    paging = replace(WS, referenced=95 * MIB, rss=97 * MIB, limit=100 * MIB, cgroup="/demo", cgroup_current=98 * MIB)
+    f = fit(paging)
+    assert (f.can_have, f.fits, f.tight) == (99 * MIB, True, True)
+    assert "fills 96% of what it can have (99.0 MiB = RSS + headroom 2.0 MiB of cgroup /demo" in describe(paging, 100.0)
+    assert fit(replace(paging, referenced=70 * MIB)).tight is False  # 71 %
