@@ -150,7 +150,7 @@ def measure_wss(collector: Collector, pid: int, window: float) -> None:
 
     if not collector.paths.live:
         raise UsageError("--wss measures a live process: not with --root")
-    found = Collector(collector.paths, Options(pids=(pid,))).collect(thp=False, cgroups=False, container=False)
+    found = Collector(collector.paths, Options(kernel_threads=True, pids=(pid,))).collect(thp=False, cgroups=False, container=False)
     proc = next((p for p in found.processes if p.pid == pid), None)
     if proc is None:
         raise UsageError(f"no such process: {pid}")

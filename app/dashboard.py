@@ -192,6 +192,7 @@ class MemtopApp(App[int]):
             swap_in=self.diagnosis_watch.swap_in, thp=self.thp_view(snap), cgroups=self.diagnosis_watch.cgroups,
             oom_kills=self.diagnosis_watch.oom_kills, verdicts=self.verdicts, growth=self._growth[1],
             working_sets=self.working_sets.current(p.key for p in snap.processes),
+            own_pid=self.heap.own_pid if self.session is not None else None,
         )
         self.diagnoses = diagnose(snap, signals)
 

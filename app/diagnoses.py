@@ -37,7 +37,8 @@ Thresholds (also in the help, ``THRESHOLDS``):
   least-squares slope of >= max(1 MiB/min, 0.5 % of the mean RSS per minute)
   that moves RSS by more than 4 times its scatter around the line
   ("Process memory growth over time": RSS trend). Only processes memtop keeps
-  a history of (those shown on screen since they started).
+  a history of (those shown on screen since they started). memtop itself is
+  left out of these two (its caches fill in its first minutes).
 """
 
 from __future__ import annotations
@@ -138,6 +139,9 @@ class Signals:
     verdicts: Mapping[int, GapVerdict] = field(default_factory=dict)
     growth: tuple[Growth, ...] = ()
     working_sets: tuple[WorkingSet, ...] = ()
+    #: memtop itself: left out of the heap-gap and RSS-growth findings (its
+    #: caches fill in its first minutes; that is not what the user debugs).
+    own_pid: int | None = None
 
 
 def steady_growth(times: Sequence[float], rss: Sequence[int | None], now: float, window: float) -> tuple[float, float] | None:
@@ -283,7 +287,7 @@ def _processes(snap: Snapshot, signals: Signals) -> list[Diagnosis]:
     names = {p.pid: p.name for p in snap.processes}
     for pid, verdict in sorted(signals.verdicts.items()):
         name = names.get(pid)
-        if name is None or verdict.gap is None:
+        if name is None or verdict.gap is None or pid == signals.own_pid:
             continue
         numbers: tuple[tuple[str, Number], ...] = (
             ("pid", pid), ("gap", verdict.gap),
@@ -302,9 +306,12 @@ def _processes(snap: Snapshot, signals: Signals) -> list[Diagnosis]:
                 "allocator; malloc_trim can return glibc's).",
                 numbers, "chart", pid))
     for g in signals.growth:
+        if g.pid == signals.own_pid:
+            continue
+        over = f"{g.span:.0f} s" if g.span < 120 else f"{g.span / 60:.0f} min"
         out.append(Diagnosis(
             "rss-growing", "warning",
-            f"{g.name} ({g.pid}): RSS grows steadily, {g.slope * 60 / MIB:+.1f} MiB/min over {g.span / 60:.0f} min "
+            f"{g.name} ({g.pid}): RSS grows steadily, {g.slope * 60 / MIB:+.1f} MiB/min over {over} "
             f"(now {human(g.rss)}): profile its heap (memtop run) or check for a leak.",
             (("pid", g.pid), ("rss", g.rss), ("mib_per_min", round(g.slope * 60 / MIB, 2)), ("span_s", round(g.span))),
             "chart", g.pid))

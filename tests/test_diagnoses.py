@@ -203,3 +203,31 @@ def test_json_carries_the_diagnoses_with_their_numbers() -> None:
     assert first["id"] == "available-low" and first["severity"] == "warning"
     assert first["numbers"]["available"] == 2 * GIB and first["numbers"]["available_pct"] == 8.5
     assert data["working_sets"] == []
+
+
+def test_memtop_itself_is_left_out_of_the_growth_findings() -> None:
+    from memtop.diagnoses import Growth
+
+    grows = Signals(growth=(Growth(201, "python3", 200 * MIB, MIB / 60, 120.0),))
+    assert "rss-growing" in {d.id for d in diagnose(made(), grows)}
+    assert "rss-growing" not in {d.id for d in diagnose(made(), replace(grows, own_pid=201))}
+
+
+def test_the_watch_counts_swap_in_over_ten_seconds_and_only_new_oom_kills() -> None:
+    from memtop.diagnosis_watch import DiagnosisWatch
+
+    watch = DiagnosisWatch()
+    for t in range(0, 21):
+        watch.add(at(float(t), {"pswpin": 0 if t < 15 else 256 * (t - 14)}))  # 1 MiB/s from t=15
+    assert watch.swap_in == pytest.approx(6 * MIB / 10)  # 6 MiB over the last 10 s
+    assert watch.cgroups is None and watch.oom_kills == {}
+    first = with_cgroups(1)
+    watch.add(replace(first, time=30.0))
+    assert watch.oom_kills == {}  # kills before memtop started are not news
+    assert watch.cgroups == first.cgroups
+    later = with_cgroups(4)
+    assert later.cgroups is not None
+    new_cg = replace(later.cgroups[-1], path="/batch", events=(("oom_kill", 2),))
+    watch.add(replace(later, time=31.0, cgroups=(*later.cgroups, new_cg)))
+    assert watch.oom_kills == {"/user.slice/user-1000.slice": 3, "/user.slice/user-1000.slice/session-3.scope": 3,
+                               "/batch": 2}

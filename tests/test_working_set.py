@@ -225,3 +225,52 @@ def test_a_working_set_filling_most_of_what_it_can_have_is_tight() -> None:
     assert (f.can_have, f.fits, f.tight) == (99 * MIB, True, True)
     assert "fills 96% of what it can have (99.0 MiB = RSS + headroom 2.0 MiB of cgroup /demo" in describe(paging, 100.0)
     assert fit(replace(paging, referenced=70 * MIB)).tight is False  # 71 %
+
+
+# -- the command line ----------------------------------------------------------------
+def run_cli(capsys, *argv: str) -> tuple[int, str, str]:  # type: ignore[no-untyped-def]
+    from memtop.cli import main
+
+    code = main(list(argv))
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def test_json_reports_the_kept_measurement_of_a_live_process_with_its_age(tmp_path: Path, monkeypatch, capsys) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    me = os.getpid()
+    kept = replace(WS, pid=me, starttime=starttime(me), name="pytest", time=1.0)
+    remember(kept)
+    remember(replace(WS, pid=me, starttime=starttime(me) + 1))  # an older process with this pid: left out
+    assert (tmp_path / "memtop" / "working-sets.json").exists()
+    code, out, _err = run_cli(capsys, "--json", "--pid", str(me))
+    assert code == 0
+    data = json.loads(out)
+    (entry,) = data["working_sets"]
+    assert (entry["pid"], entry["window"], entry["referenced"]) == (me, 5.0, 600 * MIB)
+    assert entry["age"] == pytest.approx(data["time"] - 1.0, abs=0.01)
+    assert [d["id"] for d in data["diagnoses"]] and all(set(d) == {"id", "severity", "text", "numbers"} for d in data["diagnoses"])
+
+
+def test_wss_is_refused_on_a_capture_and_for_a_missing_process(capsys) -> None:  # type: ignore[no-untyped-def]
+    code, _out, err = run_cli(capsys, "--wss", "1", "--root", str(CAPTURES / "vm-6.18-root"))
+    assert code == 2 and "--wss measures a live process" in err
+    code, _out, err = run_cli(capsys, "--wss", str(2**22 + 7), "--wss-window", "0.1")
+    assert code == 2 and "no such process" in err
+    code, _out, err = run_cli(capsys, "--wss", "2", "--wss-window", "0.1")  # kthreadd
+    assert code == 2 and KERNEL_THREAD in err
+
+
+def test_wss_measures_a_child_and_json_reports_it(child, tmp_path: Path, monkeypatch, capsys) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    if clear_refs_permitted():
+        pytest.skip(clear_refs_permitted())
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    code, out, err = run_cli(capsys, "--json", "--wss", str(child.pid), "--wss-window", "1", "--pid", str(child.pid))
+    assert code == 0
+    assert "resets its page reference bits" in err and "touched in the last 1 s" in err
+    (entry,) = json.loads(out)["working_sets"]
+    assert 190 * MIB <= entry["referenced"] <= 230 * MIB and entry["window"] == 1.0 and entry["fits"] is True
