@@ -274,3 +274,60 @@ def test_wss_measures_a_child_and_json_reports_it(child, tmp_path: Path, monkeyp
     assert "resets its page reference bits" in err and "touched in the last 1 s" in err
     (entry,) = json.loads(out)["working_sets"]
     assert 190 * MIB <= entry["referenced"] <= 230 * MIB and entry["window"] == 1.0 and entry["fits"] is True
+
+
+# -- the box (w), driven with keys ---------------------------------------------------
+async def test_w_measures_a_live_child_with_a_countdown_and_shows_it_beside_rss(child, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from memtop.collectors.snapshot import Collector, Options
+    from memtop.dashboard import MemtopApp, StartOptions
+    from memtop.screens.working_set import WorkingSetScreen
+    from memtop.widgets.format import human
+
+    if clear_refs_permitted():
+        pytest.skip(clear_refs_permitted())
+    paths = HostPaths()
+    snap = Collector(paths, Options(pids=(child.pid,))).collect(thp=False, cgroups=False, container=False)
+    app = MemtopApp(None, StartOptions(pid=child.pid), snapshot=snap, own_stats=False)
+    app.working_sets = WorkingSets(paths, None, tmp_path / "ws.json")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        await pilot.press("w")
+        await pilot.pause()
+        box = app.screen
+        assert isinstance(box, WorkingSetScreen) and box.error is None
+        assert "clears the accessed bits" in str(box.query_one("#wss-text").render())
+        await pilot.press("left", "left")  # 5 s -> 2 s -> 1 s
+        assert box.window == 1.0
+        await pilot.press("enter")
+        await pilot.pause()
+        assert "measuring" in str(box.query_one("#wss-text").render())  # the screen answers meanwhile
+        for _ in range(60):
+            await pilot.pause(0.1)
+            if box.left is None:
+                break
+        text = str(box.query_one("#wss-text").render())
+        result = app.working_sets.last(next(p for p in snap.processes if p.pid == child.pid))
+        assert result is not None and result.referenced is not None
+        assert 190 * MIB <= result.referenced <= 230 * MIB
+        assert f"touched in the last 1 s: {human(result.referenced)}" in text and "fits" in text
+
+
+async def test_w_says_why_it_cannot_measure_and_enter_does_nothing() -> None:
+    from memtop.dashboard import MemtopApp, StartOptions
+    from memtop.screens.working_set import WorkingSetScreen
+
+    from .dashboard_fixtures import made
+
+    app = MemtopApp(None, StartOptions(pid=201), snapshot=made(), own_stats=False)  # no live host: a fixture
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        await pilot.press("w")
+        await pilot.pause()
+        box = app.screen
+        assert isinstance(box, WorkingSetScreen)
+        assert "cannot measure: no live host" in str(box.query_one("#wss-text").render())
+        await pilot.press("enter")
+        await pilot.pause()
+        assert box.left is None and not app.working_sets.running
+        await pilot.press("escape")
+        assert not isinstance(app.screen, WorkingSetScreen)
