@@ -43,142 +43,23 @@ Thresholds (also in the help, ``THRESHOLDS``):
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-from memtop.collectors.models import CgroupMemory, ContainerLimit, Snapshot, WorkingSet
+from memtop.collectors.models import ContainerLimit, Snapshot
 from memtop.widgets.format import human
 
-if TYPE_CHECKING:  # the JSON report uses this module and never imports textual
-    from memtop.widgets.thp_panel import ThpView
-
-from .gap import LEAK, RETAINED, GapVerdict, slope
+from .diagnosis_model import (
+    AVAILABLE_CRIT, AVAILABLE_WARN, CGROUP_NEAR, FALLBACK_MIN_EVENTS, FALLBACK_WARN, FREE_LOW, MARKS, MIB,
+    PSI_FULL_CRIT, PSI_FULL_WARN, SEVERITIES, SWAP_IN_WARN, SWAP_WINDOW, THRESHOLDS, Diagnosis, Growth, Number, Signals,
+)
+from .gap import LEAK, RETAINED
 from .working_set_fit import fit
 
-MIB = 1 << 20
+if TYPE_CHECKING:
+    from memtop.widgets.thp_panel import ThpView
 
-AVAILABLE_WARN = 0.10
-AVAILABLE_CRIT = 0.05
-FREE_LOW = 0.10
-PSI_FULL_WARN = 1.0  # percent, avg10
-PSI_FULL_CRIT = 10.0
-SWAP_IN_WARN = 1 * MIB  # bytes per second
-SWAP_WINDOW = 10.0  # seconds
-FALLBACK_WARN = 0.5
-FALLBACK_MIN_EVENTS = 10
-CGROUP_NEAR = 0.90
-GROWTH_SPAN = 60.0  # seconds of history needed
-GROWTH_FLOOR = 1 * MIB / 60  # bytes per second
-GROWTH_SHARE = 0.005 / 60  # of the mean RSS, per second
-GROWTH_SCATTER = 4.0
-
-THRESHOLDS = (
-    "Diagnoses (d): available < 10% of total warns, < 5% is critical; free < 10% with available >= 10% "
-    "is only an info (the kernel uses idle memory as cache); PSI full avg10 >= 1% and above avg60 warns, "
-    ">= 10% is critical; swap-in >= 1 MiB/s over 10 s warns; a compaction stall in the last 60 s, or a THP "
-    "fallback ratio >= 50% over >= 10 faults, warns; a cgroup at >= 90% of its own (effective) limit warns, "
-    "new OOM kills are critical; a growing heap gap warns; a working set (w) larger than RSS + available "
-    "(or the cgroup's headroom) is critical, >= 80% of it warns; RSS growing by >= max(1 MiB/min, 0.5%/min) over >= 60 s, "
-    "steadily (rise > 4x scatter), warns. Enter in the panel jumps to the pane with the numbers."
-)
-
-#: Most severe first.
-SEVERITIES = ("critical", "warning", "info", "ok")
-MARKS = {"critical": "‼", "warning": "!", "info": "i", "ok": "✓"}
-
-Number = int | float | str | None
-
-
-@dataclass(frozen=True, slots=True)
-class Diagnosis:
-    """One finding: what, how bad, the numbers behind it, and where memtop shows them.
-
-    ``jump``: "system" (the system pane), "thp" (T), "cgroup" (c, ``target``
-    the cgroup path), "process" (the process, ``target`` its pid: selected,
-    then Enter), "chart" (the process selected: the heap-vs-RSS chart).
-    """
-
-    id: str
-    severity: str
-    text: str
-    numbers: tuple[tuple[str, Number], ...]
-    jump: str
-    target: str | int | None = None
-
-    @property
-    def key(self) -> str:
-        """The key that shows the numbers, as the panel says it."""
-        return {"system": "the system pane, on top", "thp": "Enter: THP counters (T)",
-                "cgroup": "Enter: the cgroup in the cgroup view (c)", "process": "Enter: the process screen",
-                "chart": "Enter: the process selected, its RSS in the heap chart"}.get(self.jump, self.jump)
-
-    def json(self) -> dict[str, Any]:
-        return {"id": self.id, "severity": self.severity, "text": self.text, "numbers": dict(self.numbers)}
-
-
-@dataclass(frozen=True, slots=True)
-class Growth:
-    """A process whose RSS grows steadily (see ``steady_growth``)."""
-
-    pid: int
-    name: str
-    rss: int
-    slope: float  # bytes per second
-    span: float  # seconds of history used
-
-
-@dataclass(frozen=True, slots=True)
-class Signals:
-    """What the app knows beyond one snapshot (empty: a one-shot report)."""
-
-    swap_in: float | None = None  # bytes per second over SWAP_WINDOW
-    thp: ThpView | None = None
-    cgroups: tuple[CgroupMemory, ...] | None = None  # the last tree read
-    oom_kills: Mapping[str, int] = field(default_factory=dict)  # new since memtop started, by path
-    verdicts: Mapping[int, GapVerdict] = field(default_factory=dict)
-    growth: tuple[Growth, ...] = ()
-    working_sets: tuple[WorkingSet, ...] = ()
-    #: memtop itself: left out of the heap-gap and RSS-growth findings (its
-    #: caches fill in its first minutes; that is not what the user debugs).
-    own_pid: int | None = None
-
-
-def steady_growth(times: Sequence[float], rss: Sequence[int | None], now: float, window: float) -> tuple[float, float] | None:
-    """(slope in bytes/s, span) when RSS grows steadily over ``[now - window, now]``, else None.
-
-    Step samples (each holds until the next), read at evenly spaced moments
-    as app/gap.py does, so a still process's one sample weighs its time.
-    """
-    points = [(t, r) for t, r in zip(times, rss) if r is not None]
-    start = now - window
-    inside = [(max(t, start), r) for t, r in points if t > start]
-    before = [p for p in points if p[0] <= start][-1:]
-    if before:
-        inside.insert(0, (start, before[0][1]))
-    if not inside:
-        return None
-    inside.append((now, inside[-1][1]))
-    span = inside[-1][0] - inside[0][0]
-    if span < GROWTH_SPAN:
-        return None
-    n = 60
-    grid = [inside[0][0] + span * i / (n - 1) for i in range(n)]
-    values: list[float] = []
-    j = 0
-    for moment in grid:
-        while j + 1 < len(inside) and inside[j + 1][0] <= moment:
-            j += 1
-        values.append(float(inside[j][1]))
-    rate = slope(grid, values)
-    if rate is None:
-        return None
-    mean = sum(values) / n
-    mean_t = sum(grid) / n
-    scatter = (sum((v - mean - rate * (t - mean_t)) ** 2 for t, v in zip(grid, values)) / n) ** 0.5
-    if rate >= max(GROWTH_FLOOR, GROWTH_SHARE * mean) and rate * span > GROWTH_SCATTER * scatter:
-        return rate, span
-    return None
+__all__ = ["MARKS", "THRESHOLDS", "Diagnosis", "Growth", "Signals", "count_label", "diagnose", "summary"]
 
 
 def _pct(part: int, whole: int) -> float:

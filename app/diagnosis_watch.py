@@ -12,12 +12,13 @@ from __future__ import annotations
 from bisect import bisect_right
 from collections import deque
 from operator import attrgetter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
 from memtop.collectors.models import CgroupMemory, ProcessMemory, Snapshot
 
-from .diagnoses import GROWTH_FLOOR, GROWTH_SPAN, SWAP_WINDOW, Growth, steady_growth
+from .diagnosis_model import GROWTH_FLOOR, GROWTH_SCATTER, GROWTH_SHARE, GROWTH_SPAN, SWAP_WINDOW, Growth
+from .gap import slope
 
 if TYPE_CHECKING:  # the JSON report uses the watch and never imports textual
     from .process_history import ProcessHistory
@@ -89,3 +90,39 @@ def growth(history: ProcessHistory, processes: Iterable[ProcessMemory], now: flo
     found.sort(key=lambda g: -g.slope)
     return tuple(found)
 
+
+def steady_growth(times: Sequence[float], rss: Sequence[int | None], now: float, window: float) -> tuple[float, float] | None:
+    """(slope in bytes/s, span) when RSS grows steadily over ``[now - window, now]``, else None.
+
+    Step samples (each holds until the next), read at evenly spaced moments
+    as app/gap.py does, so a still process's one sample weighs its time.
+    """
+    points = [(t, r) for t, r in zip(times, rss) if r is not None]
+    start = now - window
+    inside = [(max(t, start), r) for t, r in points if t > start]
+    before = [p for p in points if p[0] <= start][-1:]
+    if before:
+        inside.insert(0, (start, before[0][1]))
+    if not inside:
+        return None
+    inside.append((now, inside[-1][1]))
+    span = inside[-1][0] - inside[0][0]
+    if span < GROWTH_SPAN:
+        return None
+    n = 60
+    grid = [inside[0][0] + span * i / (n - 1) for i in range(n)]
+    values: list[float] = []
+    j = 0
+    for moment in grid:
+        while j + 1 < len(inside) and inside[j + 1][0] <= moment:
+            j += 1
+        values.append(float(inside[j][1]))
+    rate = slope(grid, values)
+    if rate is None:
+        return None
+    mean = sum(values) / n
+    mean_t = sum(grid) / n
+    scatter = (sum((v - mean - rate * (t - mean_t)) ** 2 for t, v in zip(grid, values)) / n) ** 0.5
+    if rate >= max(GROWTH_FLOOR, GROWTH_SHARE * mean) and rate * span > GROWTH_SCATTER * scatter:
+        return rate, span
+    return None

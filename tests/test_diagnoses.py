@@ -9,7 +9,8 @@ import pytest
 
 from memtop.collectors.models import ContainerLimit, Pressure, PressureLine, Snapshot, WorkingSet
 from memtop.dashboard import MemtopApp, StartOptions
-from memtop.diagnoses import Signals, diagnose, steady_growth
+from memtop.diagnoses import Signals, diagnose
+from memtop.diagnosis_watch import steady_growth
 from memtop.heap_sources import HeapSources
 from memtop.messages import SnapshotReady
 from memtop.report import snapshot_json
