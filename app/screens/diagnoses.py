@@ -7,6 +7,7 @@ highlighted finding stays highlighted by its id and target.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual import on
@@ -20,6 +21,11 @@ from textual.widgets.option_list import Option
 from memtop.widgets.format import escape, human
 
 from ..diagnoses import MARKS, THRESHOLDS, Diagnosis
+from ..maps_source import source_for
+from .process import ProcessScreen
+
+if TYPE_CHECKING:
+    from .main import MainScreen
 
 #: Numbers that are sizes in bytes (shown in KiB/MiB/GiB, exact in the JSON).
 SIZES = frozenset({"available", "total", "free", "current", "limit", "gap", "rss", "working_set", "can_have",
@@ -104,3 +110,19 @@ class DiagnosesScreen(ModalScreen[Diagnosis | None]):
 
     def action_close(self) -> None:
         self.dismiss(None)
+
+
+def jump(main: MainScreen, finding: Diagnosis | None) -> None:
+    """Go where a finding's numbers are: THP counters, a cgroup, a process (screen or chart)."""
+    if finding is None:
+        return
+    if finding.jump == "thp":
+        main.action_thp_help()
+    elif finding.jump == "cgroup" and isinstance(finding.target, str):
+        main.action_cgroups(finding.target)
+    elif finding.jump in ("process", "chart") and isinstance(finding.target, int):
+        if not main.select_process(finding.target, show_chart=finding.jump == "chart"):
+            main.notify(f"pid {finding.target} is not in the table any more", severity="warning")
+        elif finding.jump == "process" and main.selected is not None:
+            main.app.push_screen(ProcessScreen(main.selected, source_for(main.app)))
+    # "system": the system pane is on top of the main screen, where the panel closes to.

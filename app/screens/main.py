@@ -23,9 +23,9 @@ from memtop.widgets.thp_panel import ThpPanel
 
 from ..views import Row, RowCache, ViewState, build_rows, matching, proc_key, totals
 from ..maps_source import source_for
-from ..diagnoses import Diagnosis, count_label, summary
+from ..diagnoses import count_label, summary
 from .cgroups import CgroupScreen
-from .diagnoses import DiagnosesScreen
+from .diagnoses import DiagnosesScreen, jump
 from .modals import HelpScreen, SignalScreen, SortScreen
 from .process import ProcessScreen
 from .thp_help import ThpHelpScreen
@@ -390,29 +390,20 @@ class MainScreen(Screen[None]):
         self.app.push_screen(WorkingSetScreen(self.selected, self.snapshot.time if self.snapshot else None))
 
     def action_diagnoses(self) -> None:
-        self.app.push_screen(DiagnosesScreen(self.memtop.diagnoses), self.jump)
+        self.app.push_screen(DiagnosesScreen(self.memtop.diagnoses), lambda finding: jump(self, finding))
 
-    def jump(self, finding: Diagnosis | None) -> None:
-        """Go where a diagnosis's numbers are: THP counters, a cgroup, a process."""
-        if finding is None:
-            return
-        if finding.jump == "thp":
-            self.action_thp_help()
-        elif finding.jump == "cgroup" and isinstance(finding.target, str):
-            self.action_cgroups(finding.target)
-        elif finding.jump in ("process", "chart") and isinstance(finding.target, int):
-            table = self.query_one(ProcessTable)
-            if self.view.text or self.view.cgroup:
-                self._set_view(text="", cgroup="")  # the process may be filtered out
-            if not table.select_key(("p", finding.target)):
-                self.notify(f"pid {finding.target} is not in the table", severity="warning")
-                return
-            self._update_selected(table.selected)
-            if finding.jump == "chart":
-                self.query_one("#side").display = True
-                self._update_panes()
-            elif self.selected is not None:
-                self.app.push_screen(ProcessScreen(self.selected, source_for(self.app)))
+    def select_process(self, pid: int, show_chart: bool = False) -> bool:
+        """Select a process (clearing a filter that hides it); with the chart beside it, if asked."""
+        table = self.query_one(ProcessTable)
+        if self.view.text or self.view.cgroup:
+            self._set_view(text="", cgroup="")
+        if not table.select_key(("p", pid)):
+            return False
+        self._update_selected(table.selected)
+        if show_chart:
+            self.query_one("#side").display = True
+            self._update_panes()
+        return True
 
     def action_help(self) -> None:
         self.app.push_screen(HelpScreen(self))
