@@ -17,11 +17,13 @@ from pathlib import Path
 from memtop import __version__
 from memtop.collectors.paths import HostPaths
 from memtop.collectors.snapshot import Collector, HostError, Options
+from memtop.collectors.working_set import Refused
 
 from .diagnoses import Signals, diagnose
 from .diagnosis_watch import DiagnosisWatch
 from .gap import HeapTrends
 from .working_sets import load as load_working_sets
+from .working_sets import measure_once
 from .report import snapshot_json, table
 from .select import SelectError, check_sort_field, select
 
@@ -112,7 +114,12 @@ def run_once(args: argparse.Namespace) -> int:
     trends = HeapTrends() if streaming else None
     watch = DiagnosisWatch()
     if args.wss is not None:
-        measure_wss(collector, args.wss, args.wss_window)
+        if args.root is not None:
+            raise UsageError("--wss measures a live process: not with --root")
+        try:
+            measure_once(collector, args.wss, args.wss_window, lambda line: print(f"memtop: {line}", file=sys.stderr))
+        except Refused as exc:
+            raise UsageError(f"--wss {args.wss}: {exc}") from None
     count = 0
     while True:
         snap = collector.collect(cgroups=args.json, container=args.json)  # only the JSON has them
@@ -139,31 +146,6 @@ def run_once(args: argparse.Namespace) -> int:
         if not streaming or (args.count is not None and count >= args.count):
             return 0
         time.sleep(args.interval)
-
-
-def measure_wss(collector: Collector, pid: int, window: float) -> None:
-    """--wss: one working-set measurement, said on stderr, kept for the JSON."""
-    from memtop.collectors.working_set import Refused, measure
-
-    from .working_set_fit import describe
-    from .working_sets import remember
-
-    if not collector.paths.live:
-        raise UsageError("--wss measures a live process: not with --root")
-    found = Collector(collector.paths, Options(kernel_threads=True, pids=(pid,))).collect(thp=False, cgroups=False, container=False)
-    proc = next((p for p in found.processes if p.pid == pid), None)
-    if proc is None:
-        raise UsageError(f"no such process: {pid}")
-    print(f"memtop: measuring the working set of {proc.name} ({pid}) over {window:g} s "
-          "(this resets its page reference bits, which reclaim uses)", file=sys.stderr)
-    try:
-        result = measure(collector.paths, pid, proc.starttime, window, cgroups=collector.cgroups, cgroup=proc.cgroup)
-    except Refused as exc:
-        raise UsageError(f"--wss {pid}: {exc}") from None
-    if result.referenced is None:
-        raise UsageError(f"--wss {pid}: {result.error}")
-    remember(result)
-    print(f"memtop: {proc.name} ({pid}) {describe(result, result.time)}", file=sys.stderr)
 
 
 def run_maps(args: argparse.Namespace) -> int:

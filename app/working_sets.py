@@ -23,9 +23,11 @@ from pathlib import Path
 from memtop.collectors.cgroup_tree import CgroupReader
 from memtop.collectors.models import ProcessMemory, WorkingSet
 from memtop.collectors.paths import HostPaths
-from memtop.collectors.working_set import Refused, clear, read_end, why_not
+from memtop.collectors.snapshot import Collector, Options
+from memtop.collectors.working_set import Refused, clear, measure, read_end, why_not
 
 from .preload import cache_home
+from .working_set_fit import describe
 
 #: Windows offered (seconds); the default is 5 s (feasibility.md §B: a window
 #: much shorter than the program's access cycle jumps between 0 and all).
@@ -127,3 +129,24 @@ class WorkingSets:
         if result.referenced is not None:
             await asyncio.to_thread(remember, result, self.path)
         return result
+
+
+def measure_once(collector: Collector, pid: int, window: float, say: Callable[[str], None]) -> WorkingSet:
+    """``memtop --wss PID``: one measurement, said before and after, kept for the JSON.
+
+    Raises:
+        Refused: no such process, not permitted, a kernel thread, exited meanwhile.
+    """
+    found = Collector(collector.paths, Options(kernel_threads=True, pids=(pid,))).collect(
+        thp=False, cgroups=False, container=False)
+    proc = next((p for p in found.processes if p.pid == pid), None)
+    if proc is None:
+        raise Refused(f"no such process: {pid}")
+    say(f"measuring the working set of {proc.name} ({pid}) over {window:g} s "
+        "(this resets its page reference bits, which reclaim uses)")
+    result = measure(collector.paths, pid, proc.starttime, window, cgroups=collector.cgroups, cgroup=proc.cgroup)
+    if result.referenced is None:
+        raise Refused(result.error or "not measured")
+    remember(result)
+    say(f"{proc.name} ({pid}) {describe(result, result.time)}")
+    return result
