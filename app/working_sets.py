@@ -7,7 +7,8 @@ per process at a time: two at once would spoil each other's window.
 
 The last measurement of each process is kept in
 ``$XDG_CACHE_HOME/memtop/working-sets.json`` (at most ``KEEP``), so that
-``memtop --json`` can report it with its window and age.
+``memtop --json`` can report it with its window and age; with this boot's
+id, since a pid and start time name a process within one boot only.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from dataclasses import asdict, fields
 from pathlib import Path
 
 from memtop.collectors.cgroup_tree import CgroupReader
+from memtop.collectors.fs import read_optional
 from memtop.collectors.models import ProcessMemory, WorkingSet
 from memtop.collectors.paths import HostPaths
 from memtop.collectors.snapshot import Collector, Options
@@ -42,10 +44,18 @@ def store_path() -> Path:
     return cache_home() / "working-sets.json"
 
 
+def boot_id() -> str | None:
+    """This boot's id: a pid and start time name one process only within one boot."""
+    text = read_optional(HostPaths().proc / "sys" / "kernel" / "random" / "boot_id")
+    return text.strip() if text else None
+
+
 def load(path: Path | None = None) -> tuple[WorkingSet, ...]:
-    """The kept measurements (none when the file is missing or not ours)."""
+    """The kept measurements of this boot (none when the file is missing or not ours)."""
     try:
         data = json.loads((path or store_path()).read_text())
+        if data.get("boot_id") != boot_id():
+            return ()  # measured before a reboot: pid 1 started at tick 1 is another process now
         names = {f.name for f in fields(WorkingSet)}
         return tuple(WorkingSet(**{k: v for k, v in item.items() if k in names}) for item in data["working_sets"])
     except (OSError, ValueError, KeyError, TypeError):
@@ -59,7 +69,8 @@ def save(results: Iterable[WorkingSet], path: Path | None = None) -> None:
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         temp = target.with_suffix(f".{os.getpid()}.tmp")
-        temp.write_text(json.dumps({"schema": "memtop.working-sets/1", "working_sets": [asdict(w) for w in kept]}))
+        temp.write_text(json.dumps({"schema": "memtop.working-sets/1", "boot_id": boot_id(),
+                                    "working_sets": [asdict(w) for w in kept]}))
         temp.replace(target)
     except OSError:
         pass  # a read-only home: the dashboard still shows them

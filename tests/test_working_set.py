@@ -331,3 +331,15 @@ async def test_w_says_why_it_cannot_measure_and_enter_does_nothing() -> None:
         assert box.left is None and not app.working_sets.running
         await pilot.press("escape")
         assert not isinstance(app.screen, WorkingSetScreen)
+
+
+def test_measurements_of_another_boot_are_not_reported(tmp_path: Path) -> None:
+    import json
+
+    path = tmp_path / "ws.json"
+    save([WS], path)
+    assert load(path) == (WS,)
+    data = json.loads(path.read_text())
+    data["boot_id"] = "another-boot"
+    path.write_text(json.dumps(data))
+    assert load(path) == ()
