@@ -343,3 +343,35 @@ def test_measurements_of_another_boot_are_not_reported(tmp_path: Path) -> None:
     data["boot_id"] = "another-boot"
     path.write_text(json.dumps(data))
     assert load(path) == ()
+
+
+async def test_a_box_closed_while_measuring_and_reopened_follows_the_measurement(child, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from memtop.collectors.snapshot import Collector, Options
+    from memtop.dashboard import MemtopApp, StartOptions
+    from memtop.messages import SnapshotReady
+    from memtop.screens.working_set import WorkingSetScreen
+
+    if clear_refs_permitted():
+        pytest.skip(clear_refs_permitted())
+    paths = HostPaths()
+    snap = Collector(paths, Options(pids=(child.pid,))).collect(thp=False, cgroups=False, container=False)
+    app = MemtopApp(None, StartOptions(pid=child.pid), snapshot=snap, own_stats=False)
+    app.working_sets = WorkingSets(paths, None, tmp_path / "ws.json")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        await pilot.press("w", "left", "left", "enter")
+        await pilot.pause(0.2)
+        await pilot.press("escape")
+        await pilot.press("w")
+        await pilot.pause()
+        box = app.screen
+        assert isinstance(box, WorkingSetScreen) and box.error is None
+        assert box.left is not None and "measuring" in str(box.query_one("#wss-text").render())
+        for _ in range(60):
+            await pilot.pause(0.1)
+            if not app.working_sets.running:
+                break
+        app.post_message(SnapshotReady(replace(snap, time=snap.time + 5), {}, None, None))
+        await pilot.pause()
+        assert box.left is None
+        assert "touched in the last 1 s" in str(box.query_one("#wss-text").render())

@@ -51,8 +51,8 @@ class WorkingSetScreen(ModalScreen[None]):
         self.proc = proc
         self.now = now
         self.window = DEFAULT_WINDOW
-        self.left: float | None = None  # seconds left while measuring
         self.error: str | None = None
+        self._starting = False  # Enter pressed, the worker not yet running
 
     @property
     def memtop(self) -> MemtopApp:
@@ -62,11 +62,15 @@ class WorkingSetScreen(ModalScreen[None]):
         with Vertical(id="wss-box"):
             yield Static(id="wss-text")
 
+    @property
+    def left(self) -> float | None:
+        """Seconds left of a measurement of this process under way (started here or in an earlier box)."""
+        running = self.memtop.working_sets.running.get(self.proc.key)
+        return self.window if running is None and self._starting else running
+
     def on_mount(self) -> None:
-        self.error = self.memtop.working_sets.why_not(self.proc)
-        if self.proc.key in self.memtop.working_sets.running:
-            self.error = None
-            self.left = self.memtop.working_sets.running[self.proc.key]
+        running = self.memtop.working_sets.running
+        self.error = None if self.proc.key in running else self.memtop.working_sets.why_not(self.proc)
         self.redraw()
 
     def redraw(self) -> None:
@@ -83,7 +87,7 @@ class WorkingSetScreen(ModalScreen[None]):
         if self.error:
             text.append(f"‼ cannot measure: {escape(self.error)}\n", style="bold")
         elif self.left is not None:
-            text.append(f"measuring … {self.left:.0f} s left of {self.window:g} s (Esc closes; it goes on)\n", style="bold")
+            text.append(f"measuring … {self.left:.0f} s left (Esc closes; it goes on)\n", style="bold")
         else:
             text.append(f"window {self.window:g} s (←/→ to change)   Enter: measure   Esc: close\n")
         if last is not None:
@@ -91,7 +95,8 @@ class WorkingSetScreen(ModalScreen[None]):
         self.query_one("#wss-text", Static).update(text)
 
     def show_now(self, now: float) -> None:
-        """The app's latest snapshot time: the result's age is counted from it."""
+        """The app's latest snapshot time: the result's age is counted from it (and a box
+        reopened while its measurement runs follows it)."""
         self.now = now
         self.redraw()
 
@@ -105,13 +110,13 @@ class WorkingSetScreen(ModalScreen[None]):
     def action_measure(self) -> None:
         if self.error or self.left is not None:
             return
-        self.left = self.window
+        self._starting = True
         self.redraw()
         self.app.run_worker(self._measure(self.window), group="working-set")
 
-    def _progress(self, left: float) -> None:
+    def _progress(self, _left: float) -> None:
+        self._starting = False
         if self.is_attached:
-            self.left = left
             self.redraw()
 
     async def _measure(self, window: float) -> None:
@@ -120,13 +125,14 @@ class WorkingSetScreen(ModalScreen[None]):
         try:
             result: WorkingSet = await app.working_sets.measure(proc, window, self._progress)
         except Refused as exc:
+            self._starting = False
             app.notify(f"working set of {proc.name} ({proc.pid}): {exc}", severity="error", timeout=8)
             if self.is_attached:
-                self.error, self.left = str(exc), None
+                self.error = str(exc)
                 self.redraw()
             return
+        self._starting = False
         if self.is_attached:
-            self.left = None
             self.now = result.time
             self.redraw()
         else:
