@@ -36,8 +36,8 @@ from .models import WorkingSet
 from .paths import HostPaths
 from .procfs import parse_kb_fields, parse_stat
 
-NOT_PERMITTED = ("not permitted: clear_refs of another user's process needs root "
-                 "(it is writable by the process's owner only)")
+NOT_PERMITTED = ("not permitted: measuring writes clear_refs and reads smaps_rollup, which another user's "
+                 "process allows to root only (and some processes, e.g. in another namespace, refuse even root)")
 KERNEL_THREAD = "a kernel thread has no user address space to measure"
 ZOMBIE = "a zombie has released its memory: nothing to measure"
 EXITED = "the process exited"
@@ -79,6 +79,26 @@ def _identity(paths: HostPaths, pid: int, starttime: int) -> str:
     return stat.name
 
 
+def _check_readable(paths: HostPaths, pid: int) -> None:
+    """smaps_rollup must open before any bit is cleared: a window whose end cannot be read only did harm.
+
+    Opening it is where the kernel checks ptrace read access (proc_mem_open).
+    """
+    directory = paths.pid_dir(pid)
+    try:
+        try:
+            fd = os.open(directory / "smaps_rollup", os.O_RDONLY | os.O_CLOEXEC)
+        except FileNotFoundError:
+            fd = os.open(directory / "smaps", os.O_RDONLY | os.O_CLOEXEC)  # before Linux 4.14
+        os.close(fd)
+    except PermissionError:
+        raise Refused(NOT_PERMITTED) from None
+    except (FileNotFoundError, ProcessLookupError):
+        raise Refused(EXITED if not directory.is_dir() else NO_CLEAR_REFS) from None
+    except OSError as exc:
+        raise Refused(f"smaps_rollup: {exc.strerror}") from None
+
+
 def why_not(paths: HostPaths, pid: int, starttime: int) -> str | None:
     """Why measuring this process would be refused, asked before the window (None: it may work)."""
     try:
@@ -90,6 +110,10 @@ def why_not(paths: HostPaths, pid: int, starttime: int) -> str | None:
         return NO_CLEAR_REFS
     if not os.access(target, os.W_OK):
         return NOT_PERMITTED
+    try:
+        _check_readable(paths, pid)
+    except Refused as exc:
+        return str(exc)
     return None
 
 
@@ -102,6 +126,7 @@ def clear(paths: HostPaths, pid: int, starttime: int) -> str:
     name = _identity(paths, pid, starttime)
     if not paths.live:
         raise Refused(NO_CLEAR_REFS)
+    _check_readable(paths, pid)
     try:
         fd = os.open(paths.pid_dir(pid) / "clear_refs", os.O_WRONLY | os.O_CLOEXEC)
         try:

@@ -375,3 +375,23 @@ async def test_a_box_closed_while_measuring_and_reopened_follows_the_measurement
         await pilot.pause()
         assert box.left is None
         assert "touched in the last 1 s" in str(box.query_one("#wss-text").render())
+
+
+def test_an_unreadable_smaps_rollup_refuses_before_any_bit_is_cleared(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import memtop.collectors.working_set as ws
+
+    opened: list[str] = []
+    real_open = os.open
+
+    def guarded(path, flags, *args, **kwargs):  # type: ignore[no-untyped-def]
+        opened.append(str(path))
+        if str(path).endswith("smaps_rollup"):
+            raise PermissionError(13, "Permission denied")  # the kernel's ptrace read check refused
+        return real_open(path, flags, *args, **kwargs)
+
+    monkeypatch.setattr(ws.os, "open", guarded)
+    me = os.getpid()
+    assert why_not(HostPaths(), me, starttime(me)) == NOT_PERMITTED
+    with pytest.raises(Refused, match="not permitted"):
+        clear(HostPaths(), me, starttime(me))
+    assert not any(p.endswith("clear_refs") for p in opened)  # never written
