@@ -6,6 +6,8 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from memtop.collectors.models import ContainerLimit, Pressure, PressureLine, Snapshot, WorkingSet
 from memtop.dashboard import MemtopApp, StartOptions
@@ -232,3 +234,21 @@ def test_the_watch_counts_swap_in_over_ten_seconds_and_only_new_oom_kills() -> N
     watch.add(replace(later, time=31.0, cgroups=(*later.cgroups, new_cg)))
     assert watch.oom_kills == {"/user.slice/user-1000.slice": 3, "/user.slice/user-1000.slice/session-3.scope": 3,
                                "/batch": 2}
+
+
+@given(st.lists(st.integers(min_value=1, max_value=1 << 40), min_size=2, max_size=40), st.floats(min_value=60.0, max_value=600.0))
+def test_a_flat_or_falling_rss_never_grows_steadily(values: list[int], span: float) -> None:
+    times = [span * i / (len(values) - 1) for i in range(len(values))]
+    assert steady_growth(times, [values[0]] * len(values), span, span) is None
+    falling = sorted(values, reverse=True)
+    assert steady_growth(times, falling, span, span) is None
+
+
+@given(st.integers(min_value=2, max_value=200).map(lambda mib_per_min: mib_per_min * MIB / 60),
+       st.integers(min_value=1, max_value=4096).map(lambda mib: mib * MIB), st.floats(min_value=61.0, max_value=300.0))
+def test_a_steady_rise_over_the_floor_is_always_found(rate: float, base: int, span: float) -> None:
+    times = [span * i / 30 for i in range(31)]
+    rss = [base + int(rate * t) for t in times]
+    found = steady_growth(times, rss, span, span)
+    if rate >= 0.005 / 60 * (base + rate * span / 2) * 1.05:  # also over the 0.5 %/min share, with a margin
+        assert found is not None and found[0] == pytest.approx(rate, rel=0.1)
