@@ -252,3 +252,23 @@ def test_a_steady_rise_over_the_floor_is_always_found(rate: float, base: int, sp
     found = steady_growth(times, rss, span, span)
     if rate >= 0.005 / 60 * (base + rate * span / 2) * 1.05:  # also over the 0.5 %/min share, with a margin
         assert found is not None and found[0] == pytest.approx(rate, rel=0.1)
+
+
+async def test_the_process_screen_shows_the_last_working_set_beside_rss() -> None:
+    from .maps_fixtures import FakeSource
+
+    p = next(p for p in PROCESSES if p.pid == 201)
+    app = MemtopApp(None, StartOptions(pid=201), snapshot=replace(made(), time=12.0), own_stats=False)
+    app.maps_source = FakeSource(p).source()
+    app.working_sets.results[p.key] = WorkingSet(201, p.starttime, "python3", 5.0, 2.0, 90 * MIB, p.rss, 0, 19 * GIB)
+    async with app.run_test(size=(160, 45)) as pilot:
+        await pilot.pause()
+        await pilot.press("enter")
+        for _ in range(50):
+            await pilot.pause(0.02)
+            if isinstance(app.screen, ProcessScreen) and app.screen.reads:
+                break
+        assert isinstance(app.screen, ProcessScreen)
+        figures = str(app.screen.query_one("#proc-figures").render())
+        assert "VmRSS" in figures
+        assert "touched in the last 5 s: 90.0 MiB (38% of RSS 240.0 MiB), measured 10 s ago; fits" in figures
