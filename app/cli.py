@@ -17,8 +17,13 @@ from pathlib import Path
 from memtop import __version__
 from memtop.collectors.paths import HostPaths
 from memtop.collectors.snapshot import Collector, HostError, Options
+from memtop.collectors.working_set import Refused
 
+from .diagnoses import Signals, diagnose
+from .diagnosis_watch import DiagnosisWatch
 from .gap import HeapTrends
+from .working_sets import load as load_working_sets
+from .working_sets import measure_once
 from .report import snapshot_json, table
 from .select import SelectError, check_sort_field, select
 
@@ -64,6 +69,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--kernel-threads", action="store_true", help="include kernel threads")
     p.add_argument("--bytes", action="store_true", help="exact byte counts instead of KiB/MiB/GiB")
     p.add_argument("--root", metavar="DIR", help="read DIR/proc and DIR/sys (a capture) instead of the live ones")
+    p.add_argument("--wss", type=int, metavar="PID", help="measure this process's working set first (resets its page reference bits; waits --wss-window seconds); --json then reports it")
+    p.add_argument("--wss-window", type=_positive, default=5.0, metavar="SECONDS", help="the working-set window (default 5)")
     p.add_argument("--maps", type=int, metavar="PID", help="one process's mappings grouped by kind and path (like pmap -X, with PSS and USS); with --json: memtop.maps/1")
     return p
 
@@ -105,9 +112,17 @@ def run_once(args: argparse.Namespace) -> int:
     collector = Collector(host_paths(args.root), Options(args.kernel_threads, pids))
     streaming = args.json and args.interval is not None
     trends = HeapTrends() if streaming else None
+    watch = DiagnosisWatch()
+    if args.wss is not None:
+        if args.root is not None:
+            raise UsageError("--wss measures a live process: not with --root")
+        try:
+            measure_once(collector, args.wss, args.wss_window, lambda line: print(f"memtop: {line}", file=sys.stderr))
+        except Refused as exc:
+            raise UsageError(f"--wss {args.wss}: {exc}") from None
     count = 0
     while True:
-        snap = collector.collect(cgroups=args.json, container=False)  # only the JSON has them
+        snap = collector.collect(cgroups=args.json, container=args.json)  # only the JSON has them
         if pids:
             missing = sorted(set(pids) - {p.pid for p in snap.processes})
             if missing and count == 0:
@@ -116,7 +131,13 @@ def run_once(args: argparse.Namespace) -> int:
                       pids=pids, limit=args.limit)
         if args.json:
             verdicts = trends.add(snap) if trends is not None else None
-            print(json.dumps(snapshot_json(snap, rows, verdicts), separators=(",", ":") if streaming else (", ", ": ")),
+            watch.add(snap)
+            alive = {p.key for p in snap.processes}
+            # The last measurements memtop made (w, --wss), of processes still running; not for a capture.
+            kept = tuple(w for w in load_working_sets() if (w.pid, w.starttime) in alive) if args.root is None else ()
+            found = diagnose(snap, Signals(swap_in=watch.swap_in, cgroups=watch.cgroups, oom_kills=watch.oom_kills,
+                                           verdicts=verdicts or {}, working_sets=kept))
+            print(json.dumps(snapshot_json(snap, rows, verdicts, found, kept), separators=(",", ":") if streaming else (", ", ": ")),
                   flush=True)
         else:
             width = os.get_terminal_size(sys.stdout.fileno()).columns if sys.stdout.isatty() else None
@@ -171,7 +192,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise UsageError("--count goes with --json --interval")
         if args.maps is not None:
             return run_maps(args)
-        if args.once or args.json:
+        if args.once or args.json or args.wss is not None:
             return run_once(args)
         if not sys.stdout.isatty():
             print(HINT, file=sys.stderr)

@@ -21,20 +21,24 @@ from textual import work
 from textual.app import App
 
 from memtop.collectors.heap import OwnHeap
-from memtop.collectors.models import ProcessMemory, Snapshot
+from memtop.collectors.models import ProcessMemory, Snapshot, WorkingSet
 from memtop.collectors.snapshot import Collector
 from memtop.widgets.heap_chart import HeapSeries
 from memtop.widgets.thp_panel import ThpView
 
 from .counters import CounterHistory, counter_values
+from .diagnoses import Diagnosis, Growth, Signals, diagnose
+from .diagnosis_watch import DiagnosisWatch, growth
 from .gap import GapVerdict, analyse
 from .heap_sources import HeapSources
 from .live import LiveSession, Scheduler
 from .process_history import DEFAULT_WINDOW, WINDOWS, ProcessHistory
 from .run import RunChild
 from .run_watch import SAMPLE_HZ, RunWatch
+from .working_sets import WorkingSets
 from .messages import CollectorFailed, SnapshotReady
 from .screens.cgroups import CgroupScreen
+from .screens.diagnoses import DiagnosesScreen
 from .screens.main import MainScreen
 from .screens.run_quit import QuitRunScreen
 
@@ -104,6 +108,12 @@ class MemtopApp(App[int]):
         self.drilled: int | None = None
         #: How the process screen reads a process (tests set one; None: the collector's host).
         self.maps_source: object | None = None
+        #: Working-set measurements (key w): only on the live host.
+        self.working_sets = WorkingSets(collector.paths if live and collector else None, collector.cgroups if live and collector else None)
+        #: What the diagnosis line and panel (d) say, rebuilt at each snapshot.
+        self.diagnosis_watch = DiagnosisWatch()
+        self.diagnoses: tuple[Diagnosis, ...] = ()
+        self._growth: tuple[float, tuple[Growth, ...]] = (float("-inf"), ())
 
     def on_mount(self) -> None:
         self.push_screen(MainScreen(self.options))
@@ -165,10 +175,33 @@ class MemtopApp(App[int]):
         if self.run_watch is not None and self.run_watch.snapshot(snap):
             child = self.run_watch.child
             self.notify(f"{child.name} exited with status {child.returncode}; its history stays", timeout=10)
+        self.update_diagnoses(snap)
         if screen is not None:
             screen.show(message)
         if isinstance(self.screen, CgroupScreen):
             self.screen.show(message.snapshot)
+        if isinstance(self.screen, DiagnosesScreen):
+            self.screen.show(self.diagnoses)
+
+    def update_diagnoses(self, snap: Snapshot) -> None:
+        """The diagnoses for this snapshot, from the app's histories (RSS trends every 5 s: they cost)."""
+        self.diagnosis_watch.add(snap)
+        if snap.time - self._growth[0] >= 5.0 or snap.time < self._growth[0]:
+            self._growth = (snap.time, growth(self.history, snap.processes, snap.time, self.chart_window))
+        signals = Signals(
+            swap_in=self.diagnosis_watch.swap_in, thp=self.thp_view(snap), cgroups=self.diagnosis_watch.cgroups,
+            oom_kills=self.diagnosis_watch.oom_kills, verdicts=self.verdicts, growth=self._growth[1],
+            working_sets=self.working_sets.current(p.key for p in snap.processes),
+            own_pid=self.heap.own_pid if self.session is not None else None,
+        )
+        self.diagnoses = diagnose(snap, signals)
+
+    def working_set_done(self, result: WorkingSet) -> None:
+        """A measurement ended: the diagnoses take it at once."""
+        screen = self.main_screen
+        if screen is not None and screen.snapshot is not None:
+            self.update_diagnoses(screen.snapshot)
+            screen.show_diagnoses()
 
     def on_collector_failed(self, message: CollectorFailed) -> None:
         if self.main_screen is not None:

@@ -9,11 +9,13 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from memtop.collectors.models import HeapCounters, ProcessMemory, Snapshot, SystemMemory, ThpState
+from memtop.collectors.models import HeapCounters, ProcessMemory, Snapshot, SystemMemory, ThpState, WorkingSet
 
 from memtop.widgets.format import escape, human
 
 from .cgroup_view import cgroups_json
+from .diagnoses import Diagnosis
+from .working_set_fit import working_set_json
 from .gap import GapVerdict
 from .select import PROCESS_FIELDS
 
@@ -97,11 +99,13 @@ def process_json(proc: ProcessMemory, counters: HeapCounters | None = None, verd
 
 
 def snapshot_json(
-    snap: Snapshot, processes: Sequence[ProcessMemory], verdicts: Mapping[int, GapVerdict] | None = None
+    snap: Snapshot, processes: Sequence[ProcessMemory], verdicts: Mapping[int, GapVerdict] | None = None,
+    diagnoses: Sequence[Diagnosis] = (), working_sets: Sequence[WorkingSet] = (),
 ) -> dict[str, Any]:
     """The ``memtop.snapshot/1`` object for a snapshot and its chosen processes.
 
-    ``verdicts``: the gap trend by pid, where a history exists (NDJSON).
+    ``verdicts``: the gap trend by pid, where a history exists (NDJSON);
+    ``diagnoses`` and ``working_sets`` (the last measurements kept) as given.
     """
     heaps = {h.pid: h for h in snap.heaps}
     verdicts = verdicts or {}
@@ -129,6 +133,8 @@ def snapshot_json(
         "processes": [process_json(p, heaps.get(p.pid), verdicts.get(p.pid), snap.time) for p in processes],
         # Member PSS sums need every process: not with --pid (no reconciliation either).
         "cgroups": cgroups_json(snap.cgroups, snap.processes if snap.reconciliation is not None else None),
+        "diagnoses": [d.json() for d in diagnoses],
+        "working_sets": [working_set_json(w, snap.time) for w in working_sets],
     }
 
 

@@ -182,7 +182,22 @@ class CgroupReader:
             return None
         if found is None:
             return None
-        path: str | None = found[1]
+        best = self.limit_of(found[1])
+        if best is None and self.mount.version == 1:
+            # A v1 container sees only its own part of the hierarchy; the
+            # limit may sit above it, and hierarchical_memory_limit says so.
+            own = self.directory(found[1])
+            stat = _get(own, "memory.stat", parse_flat_keyed) if own is not None else None
+            limit = v1_stat(stat or (), self.page_size)[1]
+            if isinstance(limit, int) and own is not None:
+                best = ContainerLimit(found[1], 1, _get(own, "memory.usage_in_bytes", parse_counter), limit)
+        return best
+
+    def limit_of(self, cgroup: str) -> ContainerLimit | None:
+        """The smallest limit over a cgroup and its ancestors, with that cgroup's usage."""
+        if self.top is None or self.mount is None:
+            return None
+        path: str | None = cgroup
         best: ContainerLimit | None = None
         names = ("memory.limit_in_bytes", "memory.usage_in_bytes") if self.mount.version == 1 else ("memory.max", "memory.current")
         while path is not None:
@@ -195,16 +210,7 @@ class CgroupReader:
             if directory == self.top:
                 break
             path = path.rstrip("/").rsplit("/", 1)[0] or "/"
-        if best is None and self.mount.version == 1:
-            # A v1 container sees only its own part of the hierarchy; the
-            # limit may sit above it, and hierarchical_memory_limit says so.
-            own = self.directory(found[1])
-            stat = _get(own, "memory.stat", parse_flat_keyed) if own is not None else None
-            limit = v1_stat(stat or (), self.page_size)[1]
-            if isinstance(limit, int) and own is not None:
-                best = ContainerLimit(found[1], 1, _get(own, names[1], parse_counter), limit)
         return best
-
 
     def refresh(self, known: ContainerLimit) -> ContainerLimit:
         """The same limit with its cgroup's usage read again (one file)."""

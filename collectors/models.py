@@ -379,3 +379,30 @@ class ContainerLimit:
     version: int
     current: int | None
     limit: int
+
+
+@dataclass(frozen=True, slots=True)
+class WorkingSet:
+    """What one process touched over a window (clear_refs, then smaps_rollup ``Referenced``).
+
+    ``referenced`` is None when the measurement failed; ``error`` says why
+    (not permitted, the process exited, the kernel lacks the files).
+    ``anon_huge``: AnonHugePages at the end; a huge page counts as referenced
+    whole, so that part is measured at 2 MiB granularity. ``limit`` is the
+    smallest cgroup limit above the process (None: unlimited or unknown),
+    ``cgroup_current`` that cgroup's usage; ``available`` MemAvailable at the end.
+    """
+
+    pid: int
+    starttime: int
+    name: str
+    window: float  # seconds between the clear and the read
+    time: float  # when the window ended (unix seconds)
+    referenced: int | None
+    rss: int | None
+    anon_huge: int | None
+    available: int | None
+    limit: int | None = None
+    cgroup: str | None = None
+    cgroup_current: int | None = None
+    error: str | None = None

@@ -20,6 +20,7 @@ from memtop.screens.process import ProcessScreen  # noqa: E402
 from tests.cgroup_fixtures import with_cgroups  # noqa: E402
 from tests.dashboard_fixtures import made  # noqa: E402
 from tests.maps_fixtures import FakeSource  # noqa: E402
+from tests.test_diagnoses_snapshots import feed as feed_findings, make_app as make_findings, measured  # noqa: E402
 from tests.test_panes_snapshots import feed, make_app  # noqa: E402
 
 #: name, terminal size, keys; "live" shots are fed 30 s of fixture snapshots
@@ -35,16 +36,24 @@ SHOTS = (
     ("process-160x45", (160, 45), ("down", "enter"), False),
     ("process-80x24", (80, 24), ("down", "enter"), False),
     ("mapping-details-120x45", (120, 45), ("down", "enter", "g", "home", "enter"), False),
+    # Fed a limited cgroup with new OOM kills, compaction stalls, swap-in and low available memory.
+    ("diagnoses-160x45", (160, 45), ("d",), True),
+    ("working-set-120x35", (120, 35), (), True),
 )
 
 
 async def shoot(name: str, size: tuple[int, int], keys: tuple[str, ...], live: bool, out: Path) -> Path:
     snapshot = with_cgroups() if name.startswith("cgroups") else made()
-    app = make_app() if live else MemtopApp(None, StartOptions(), snapshot=snapshot, own_stats=False)
+    findings = name.startswith(("diagnoses", "working-set"))
+    app = (make_findings() if findings else make_app()) if live else MemtopApp(None, StartOptions(), snapshot=snapshot, own_stats=False)
     app.maps_source = FakeSource(next(p for p in made().processes if p.pid == 201)).source()
     async with app.run_test(size=size) as pilot:
         await pilot.pause()
-        if live:
+        if name.startswith("working-set"):
+            await measured(pilot)  # a result kept for python3 (201), then w
+        elif findings:
+            await feed_findings(pilot)
+        elif live:
             await feed(pilot)
         for key in keys:
             await pilot.press(key)

@@ -8,7 +8,7 @@ from pathlib import Path
 from memtop import dashboard
 from memtop.collectors.models import ContainerLimit, Snapshot
 from memtop.dashboard import MemtopApp, StartOptions
-from memtop.live import CONTAINER_EVERY, LiveSession, Scheduler
+from memtop.live import CGROUPS_EVERY, CONTAINER_EVERY, LiveSession, Scheduler
 from memtop.messages import SnapshotReady
 from memtop.screens.cgroups import CgroupScreen
 from memtop.screens.main import MainScreen
@@ -195,11 +195,14 @@ def test_live_session_reads_the_tree_only_when_asked_and_the_limit_seldom() -> N
         session.collect()
     session.cgroups = True
     session.collect()
-    assert [c for c, _l in collector.calls] == [False, False, False, True]
+    # Every CGROUPS_EVERY-th pass reads it for the diagnoses (the first one too); while the view is open, every pass.
+    assert [c for c, _l in collector.calls] == [True, False, False, True]
+    session.cgroups = False
+    assert [session.collect() and collector.calls[-1][0] for _ in range(CGROUPS_EVERY)].count(True) == 1
     limits = [l for _c, l in collector.calls]
     assert limits[0] is True  # looked up on the first pass ...
     assert all(isinstance(l, ContainerLimit) for l in limits[1:])  # ... then only its usage is read
-    for _ in range(CONTAINER_EVERY - 4):
+    for _ in range(CONTAINER_EVERY - 4 - CGROUPS_EVERY):
         session.collect()
     session.collect()
     assert collector.calls[-1][1] is True  # and looked up again every CONTAINER_EVERY passes

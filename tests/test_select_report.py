@@ -183,7 +183,7 @@ def test_escape(raw, shown):
 # ---------------------------------------------------------------- JSON schema memtop.snapshot/1
 
 TOP_KEYS = {"schema", "time", "hostname", "kernel", "page_size", "system", "pressure", "vmstat", "thp",
-            "hidden_processes", "cgroup_hierarchy", "notes", "processes", "cgroups"}
+            "hidden_processes", "cgroup_hierarchy", "notes", "processes", "cgroups", "diagnoses", "working_sets"}
 SYSTEM_KEYS = {"total", "free", "available", "available_estimated", "used", "buffers", "cached", "shmem", "anon",
                "slab_reclaimable", "slab_unreclaimable", "kernel_stack", "page_tables", "percpu", "hugetlb", "zswap",
                "dirty", "writeback", "swap_total", "swap_free", "swap_cached", "anon_huge", "shmem_huge",
@@ -369,7 +369,7 @@ def test_cli_interval_ndjson(hosts, capsys):
     assert len(lines) == 2
     docs = [json.loads(line) for line in lines]
     assert all(set(d) == TOP_KEYS for d in docs)
-    assert ", " not in lines[0]  # compact separators: one object per line
+    assert lines[0] == json.dumps(docs[0], separators=(",", ":"))  # compact separators: one object per line
     for doc in docs:
         for proc in doc["processes"]:
             assert proc.pop("memory_time") in (doc["time"], None)

@@ -53,9 +53,11 @@ class CgroupScreen(Screen[str | None]):
         Binding("q,f10", "app.quit", "Quit"),
     ]
 
-    def __init__(self, snapshot: Snapshot | None) -> None:
+    def __init__(self, snapshot: Snapshot | None, select: str | None = None) -> None:
         super().__init__()
         self.snapshot = snapshot
+        #: A cgroup to select once the tree is shown (a diagnosis jumps here).
+        self.select = select
         self.baseline: dict[str, dict[str, int]] | None = None
         self.records: dict[str, CgroupMemory] = {}
         self.sums: dict[str, PssSum] = {}
@@ -94,6 +96,8 @@ class CgroupScreen(Screen[str | None]):
         rows = build_cgroup_rows(cgroups, self.sums, self.baseline)
         table = self.query_one(CgroupTable)
         table.set_rows(rows)
+        if self.select is not None and table.select_key(("cg", self.select)):
+            self.select = None
         marked = sum(1 for r in rows if r.new)
         where = snapshot.cgroup_hierarchy or "memory cgroups"
         title = Text.assemble(("memory cgroups", "bold"), f"  {where}  {len(rows)} populated")

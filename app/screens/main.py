@@ -16,6 +16,7 @@ from memtop.screens.filter_input import FilterInput
 
 from memtop.collectors.models import ProcessMemory, Snapshot
 from memtop.widgets.format import human
+from memtop.widgets.diagnosis_line import DiagnosisLine
 from memtop.widgets.heap_chart import HeapChart
 from memtop.widgets.process_table import ProcessTable
 from memtop.widgets.status_header import HeaderInfo, StatusHeader, TotalsLine
@@ -24,11 +25,14 @@ from memtop.widgets.thp_panel import ThpPanel
 
 from ..views import Row, RowCache, ViewState, build_rows, matching, proc_key, totals
 from ..maps_source import source_for
+from ..diagnoses import count_label, summary
 from .cgroups import CgroupScreen
+from .diagnoses import DiagnosesScreen, jump
 from .heap_sample import ask_heap_sample
 from .modals import HelpScreen, SignalScreen, SortScreen
 from .process import ProcessScreen
 from .thp_help import ThpHelpScreen
+from .working_set import WorkingSetScreen
 
 if TYPE_CHECKING:
     from ..dashboard import MemtopApp
@@ -37,7 +41,7 @@ if TYPE_CHECKING:
 #: Actions bound to printable keys: off while the filter input is open.
 _LETTER_ACTIONS = frozenset({
     "sort_menu", "sort_by", "invert", "tree", "fold", "group", "pause", "speed", "help", "filter", "chart_window", "thp_help",
-    "cgroups", "panes", "heap_sample",
+    "cgroups", "panes", "heap_sample", "working_set", "diagnoses",
 })
 
 #: From this many columns on, the THP panel and the chart sit beside the table;
@@ -69,6 +73,8 @@ class MainScreen(FilterInput, Screen[None]):
         Binding("right_square_bracket", "speed(-1)", "Faster", show=False, tooltip="Refresh more often"),
         Binding("W", "chart_window", "Window", show=False, tooltip="Heap-vs-RSS chart: cycle its window (1, 5, 15, 30 min)"),
         Binding("p", "panes", "Panes", show=False, tooltip="Hide or show the THP pane and the heap chart (the table takes their room)"),
+        Binding("w", "working_set", "Working set", tooltip="Measure the selected process's working set (what it touches in a window; resets its reference bits: asks first)"),
+        Binding("d", "diagnoses", "Diagnoses", tooltip="What matters now, with the numbers; Enter jumps to the pane that shows them"),
         Binding("T", "thp_help", "THP", tooltip="THP and compaction counters, each explained after the kernel's documentation"),
         Binding("H", "heap_sample", "Heap", show=False,
                 tooltip="Sample the selected process's heap through gdb (asks first: pauses it for tens of ms)"),
@@ -101,6 +107,7 @@ class MainScreen(FilterInput, Screen[None]):
     def compose(self) -> ComposeResult:
         yield StatusHeader(id="header")
         yield SystemPane(id="system")
+        yield DiagnosisLine(id="diagnosis")
         with Horizontal(id="body"):
             with Vertical(id="processes"):
                 yield ProcessTable(id="table")
@@ -199,6 +206,13 @@ class MainScreen(FilterInput, Screen[None]):
         )
         self._update_header()
         self.query_one(ThpPanel).show(self.memtop.thp_view(snap), compact=self.size.width < SIDE_FROM)
+        self.show_diagnoses()
+        if isinstance(self.app.screen, WorkingSetScreen):
+            self.app.screen.show_now(snap.time)
+
+    def show_diagnoses(self) -> None:
+        found = self.memtop.diagnoses
+        self.query_one(DiagnosisLine).show(found[0].severity if found else "ok", summary(found), count_label(found))
 
     def _update_header(self) -> None:
         snap = self.snapshot
@@ -348,12 +362,34 @@ class MainScreen(FilterInput, Screen[None]):
         """A gdb sample arrived between refreshes."""
         self._update_chart()
 
-    def action_cgroups(self) -> None:
+    def action_cgroups(self, path: str | None = None) -> None:
         def chosen(path: str | None) -> None:
             if path:
                 self._set_view(cgroup=path)
 
-        self.app.push_screen(CgroupScreen(self.snapshot), chosen)
+        self.app.push_screen(CgroupScreen(self.snapshot, select=path), chosen)
+
+    def action_working_set(self) -> None:
+        if self.selected is None or self.exited is not None:
+            self.notify("select a running process first", severity="warning")
+            return
+        self.app.push_screen(WorkingSetScreen(self.selected, self.snapshot.time if self.snapshot else None))
+
+    def action_diagnoses(self) -> None:
+        self.app.push_screen(DiagnosesScreen(self.memtop.diagnoses), lambda finding: jump(self, finding))
+
+    def select_process(self, pid: int, show_chart: bool = False) -> bool:
+        """Select a process (clearing a filter that hides it); with the chart beside it, if asked."""
+        table = self.query_one(ProcessTable)
+        if self.view.text or self.view.cgroup:
+            self._set_view(text="", cgroup="")
+        if not table.select_key(("p", pid)):
+            return False
+        self._update_selected(table.selected)
+        if show_chart:
+            self.query_one("#side").display = True
+            self._update_panes()
+        return True
 
     def action_help(self) -> None:
         self.app.push_screen(HelpScreen(self))

@@ -21,6 +21,7 @@ from memtop.widgets.format import escape, human
 from memtop.widgets.process_table import ProcessTable
 from memtop.widgets.system_pane import AVAILABLE_MEANS
 
+from ..diagnoses import THRESHOLDS
 from ..select import PROCESS_FIELDS
 
 if TYPE_CHECKING:
@@ -40,6 +41,11 @@ HELP_NOTES = (
     "THP pane: events per second of the kernel's thp_* and compact_* counters, events in the last "
     "60 s and their sparkline; a compaction stall (a task blocked making a huge page) is flagged with "
     "'‼' for 60 s. T explains every counter.",
+    "Working set (w): what the selected process touched in a window (default 5 s): memtop writes 1 to "
+    "/proc/PID/clear_refs, waits, and sums Referenced of smaps_rollup. It resets the process's reference bits, "
+    "which reclaim uses (it asks first); huge pages count whole (2 MiB granularity); another user's process "
+    "needs root. Compared with RSS + available (or the cgroup's headroom when less): larger means it will page.",
+    THRESHOLDS,
     "Heap vs RSS: the selected process's RSS and RssAnon over time, and heap in use where memtop "
     "knows it: programs started with memtop run (or the counter library preloaded by hand), Python "
     "programs with memtop.probe, one gdb sample on H, and memtop itself (glibc mallinfo2). gap = RSS - "

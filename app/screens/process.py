@@ -32,6 +32,7 @@ from memtop.widgets.mappings_table import GREW, MappingsTable
 from ..maps_source import MapsSource
 from ..maps_view import SORT_FIELDS, Analysis, MapRow, RowKey, analyse, rss_by_key, view_rows
 from ..process_header import header_text
+from ..working_set_fit import describe
 from ..smaps_doc import maps_help_notes, why_no_mappings
 from .filter_input import FilterInput
 from .mapping_detail import MappingDetailScreen
@@ -93,6 +94,7 @@ class ProcessScreen(FilterInput, Screen[None]):
 
     def compose(self) -> ComposeResult:
         ident, command, figures = header_text(self.proc, ())
+        self._working_set(figures)
         with Vertical(id="proc-header"):
             yield Static(ident, id="proc-ident")
             yield Static(command, id="proc-command")
@@ -172,10 +174,21 @@ class ProcessScreen(FilterInput, Screen[None]):
                 if not self._opened:
                     self._opened = self._last
             ident, command, figures = header_text(self.proc, maps.status)
+            self._working_set(figures)
             self.query_one("#proc-ident", Static).update(ident)
             self.query_one("#proc-command", Static).update(command)
             self.query_one("#proc-figures", Static).update(figures)
         self.refresh_rows()
+
+    def _working_set(self, figures: Text) -> None:
+        """The last working-set measurement (w), beside the RSS figures."""
+        sets = getattr(self.app, "working_sets", None)
+        last = sets.last(self.proc) if sets is not None else None
+        if last is not None:
+            main = self.memtop.main_screen
+            now = main.snapshot.time if main is not None and main.snapshot is not None else None
+            figures.append("\nwset    ", style="bold")
+            figures.append(describe(last, now))
 
     # -- view ---------------------------------------------------------------
     def refresh_rows(self) -> None:
