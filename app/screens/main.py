@@ -28,10 +28,9 @@ from ..maps_source import source_for
 from ..diagnoses import count_label, summary
 from .cgroups import CgroupScreen
 from .diagnoses import DiagnosesScreen, jump
-from .heap_sample import ask_heap_sample
 from .modals import HelpScreen, SignalScreen, SortScreen
 from .process import ProcessScreen
-from .thp_help import ThpHelpScreen
+from .side_panes import SidePanes
 from .working_set import WorkingSetScreen
 
 if TYPE_CHECKING:
@@ -44,15 +43,12 @@ _LETTER_ACTIONS = frozenset({
     "cgroups", "panes", "heap_sample", "working_set", "diagnoses",
 })
 
-#: From this many columns on, the THP panel and the chart sit beside the table;
-#: below it they shrink to a few lines under it.
-SIDE_FROM = 150
 
 #: PSS/USS older than this many refreshes is shown dimmed and marked "~".
 STALE_REFRESHES = 3
 
 
-class MainScreen(FilterInput, Screen[None]):
+class MainScreen(FilterInput, SidePanes, Screen[None]):
     """Where the machine's memory is, and which processes own it."""
 
     FILTER = "#filter"
@@ -121,34 +117,11 @@ class MainScreen(FilterInput, Screen[None]):
     def on_mount(self) -> None:
         self.query_one("#filter", Input).display = False
         self.query_one(ProcessTable).focus()
-        self._layout_panes()
+        self.layout_panes()
 
     def on_resize(self) -> None:
-        self._layout_panes()
+        self.layout_panes()
 
-    def _layout_panes(self) -> None:
-        wide = self.size.width >= SIDE_FROM
-        self.query_one("#body").set_class(wide, "-wide")
-        self._update_panes()
-
-    def _update_panes(self) -> None:
-        """The THP panel for this snapshot, the chart for the selected process."""
-        snap = self.snapshot
-        if snap is None:
-            return
-        wide = self.size.width >= SIDE_FROM
-        self.query_one(ThpPanel).show(self.memtop.thp_view(snap), compact=not wide)
-        self._update_chart()
-
-    def _update_chart(self) -> None:
-        snap = self.snapshot
-        proc = self.selected
-        chart = self.query_one(HeapChart)
-        if snap is None or proc is None:
-            chart.show(None)
-            return
-        exited = self.exited is not None and proc.key == self.exited.key
-        chart.show(self.memtop.chart_series(proc, snap.time, exited))
 
     # -- data ---------------------------------------------------------------
     def show(self, message: SnapshotReady) -> None:
@@ -205,7 +178,7 @@ class MainScreen(FilterInput, Screen[None]):
             f"swap {human(sums.values['swap'])}{unknown}{hidden}{mode}"
         )
         self._update_header()
-        self.query_one(ThpPanel).show(self.memtop.thp_view(snap), compact=self.size.width < SIDE_FROM)
+        self.show_thp()
         self.show_diagnoses()
         if isinstance(self.app.screen, WorkingSetScreen):
             self.app.screen.show_now(snap.time)
@@ -238,7 +211,7 @@ class MainScreen(FilterInput, Screen[None]):
         else:
             found = next((p for p in snap.processes if proc_key(p) == row.key), None)
             self.selected = found or (self.exited if self.exited and proc_key(self.exited) == row.key else None)
-        self._update_chart()
+        self.update_chart()
         self.memtop.track_on_screen(self.query_one(ProcessTable).visible_pids, self.selected.pid if self.selected else None)
 
     @on(ProcessTable.Selected)
@@ -335,32 +308,11 @@ class MainScreen(FilterInput, Screen[None]):
         self.memtop.set_interval_seconds(INTERVALS[index])
         self._update_header()
 
-    def action_panes(self) -> None:
-        side = self.query_one("#side")
-        side.display = not side.display
-        self._update_panes()
-
-    def action_chart_window(self) -> None:
-        window = self.memtop.next_chart_window()
-        self._update_chart()
-        self.notify(f"heap-vs-RSS chart: last {window / 60:g} min")
-
-    def action_thp_help(self) -> None:
-        view = self.memtop.thp_view(self.snapshot) if self.snapshot is not None else None
-        self.app.push_screen(ThpHelpScreen(view))
-
     def action_signal(self) -> None:
         if self.selected is not None and self.exited is None:
             self.app.push_screen(SignalScreen(self.selected))
         else:
             self.notify("select a running process first", severity="warning")
-
-    def action_heap_sample(self) -> None:
-        ask_heap_sample(self, self.selected, self.exited is None)
-
-    def refresh_chart(self) -> None:
-        """A gdb sample arrived between refreshes."""
-        self._update_chart()
 
     def action_cgroups(self, path: str | None = None) -> None:
         def chosen(path: str | None) -> None:
@@ -388,7 +340,7 @@ class MainScreen(FilterInput, Screen[None]):
         self._update_selected(table.selected)
         if show_chart:
             self.query_one("#side").display = True
-            self._update_panes()
+            self.update_panes()
         return True
 
     def action_help(self) -> None:
