@@ -111,7 +111,8 @@ def analyse(times: Sequence[float], rss: Sequence[int | None], heap: Sequence[in
         # Samples are stored when a figure changes: weigh time, not samples,
         # by reading the step line at evenly spaced moments.
         grid = [inside[0][0] + span * i / (GRID - 1) for i in range(GRID)]
-        at = [inside[bisect_right([t for t, _r, _h in inside], moment) - 1] for moment in grid]
+        starts = [t for t, _r, _h in inside]
+        at = [inside[bisect_right(starts, moment) - 1] for moment in grid]
         gaps = [float(r - h) for _t, r, h in at]
         gap_slope = slope(grid, gaps)
         heap_slope = slope(grid, [float(h) for _t, _r, h in at])

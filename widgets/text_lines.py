@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 from rich.segment import Segment
 from rich.text import Text
-from textual.geometry import Size
+from textual.geometry import Region, Size
 from textual.strip import Strip
 from textual.widget import Widget
 
@@ -21,21 +21,37 @@ class TextLines(Widget):
     """Lines of rich Text, cropped to the width, kept as strips until ``set_lines``."""
 
     _strips: list[Strip] = []
+    _texts: list[Text] = []
+    _width = -1
 
     def set_lines(self, lines: Sequence[Text]) -> None:
-        """New content; a relayout only when the number of lines changes (height auto)."""
+        """New content; only the lines that changed are redrawn, a relayout only when their number changes."""
         width = self.size.width
+        old = self._texts
+        same_shape = len(lines) == len(old) and width == self._width
+        # A figure that moved repaints its line, not the pane (the chart's
+        # figures move every second; its 30 plot lines seldom do).
+        changed = [y for y, line in enumerate(lines) if not same_shape or line != old[y]]
+        if same_shape and not changed:
+            return
         base = self.rich_style
         console = self.app.console
-        strips = []
-        for line in lines:
+        strips = list(self._strips) if same_shape else [Strip.blank(width)] * len(lines)
+        for y in changed:
+            line = lines[y]
             # Text.render leaves out the Text's own style (print() adds it):
             # put it under the spans here.
             style = base + console.get_style(line.style) if line.style else base
-            strips.append(Strip(Segment.apply_style(line.render(console, end=""), style)).crop_extend(0, width, base))
+            strips[y] = Strip(Segment.apply_style(line.render(console, end=""), style)).crop_extend(0, width, base)
         resized = len(strips) != len(self._strips)
         self._strips = strips
-        self.refresh(layout=resized)
+        self._texts = list(lines)
+        self._width = width
+        if same_shape:
+            for y in changed:
+                self.refresh(Region(0, y, width, 1))
+        else:
+            self.refresh(layout=resized)
 
     def render_line(self, y: int) -> Strip:
         if y < len(self._strips):
