@@ -198,3 +198,15 @@ async def test_p_hides_the_panes_and_the_table_takes_the_width() -> None:
         await pilot.press("p")
         await pilot.pause()
         assert app.screen.query_one("#side").display and table.size.width == narrow
+
+
+async def test_a_tiny_terminal_keeps_table_rows_and_p_brings_the_panes_back() -> None:
+    app = app_for(at(0.0))
+    async with app.run_test(size=(60, 16)) as pilot:
+        await pilot.pause()
+        table = app.screen.query_one("#table")
+        assert app.screen.query_one("#body").has_class("-short") and not app.screen.query_one("#side").display
+        assert table.size.height >= 2  # the header and at least one process
+        await pilot.press("p")
+        await pilot.pause()
+        assert app.screen.query_one("#side").display

@@ -23,6 +23,8 @@ if TYPE_CHECKING:
 #: From this many columns on, the THP panel and the chart sit beside the table;
 #: below it they shrink to a few lines under it.
 SIDE_FROM = 150
+#: Below this many lines (narrow layout) the panes hide, so the table keeps rows; `p` shows them.
+SHORT_BELOW = 20
 
 
 class SidePanes:
@@ -42,7 +44,10 @@ class SidePanes:
 
     def layout_panes(self) -> None:
         screen = self._screen()
-        screen.query_one("#body").set_class(screen.size.width >= SIDE_FROM, "-wide")
+        body = screen.query_one("#body")
+        wide = screen.size.width >= SIDE_FROM
+        body.set_class(wide, "-wide")
+        body.set_class(not wide and screen.size.height < SHORT_BELOW, "-short")
         self.update_panes()
 
     def update_panes(self) -> None:
