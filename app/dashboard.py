@@ -221,7 +221,7 @@ class MemtopApp(App[int]):
         if series is not None and proc.key in self.heap.points:
             series = replace(series, points=tuple(self.heap.points[proc.key]))
         if series is not None and any(h is not None for h in series.heap):
-            verdict = analyse(series.times, series.rss, series.heap, now, self.chart_window)
+            verdict = self.verdict(proc.key)
             series = replace(series, verdict=verdict.describe(), alarm=verdict.flag is not None)
         return series
 
@@ -229,8 +229,14 @@ class MemtopApp(App[int]):
         """The gap's trend and flag for one process over the chart's window."""
         samples = self.history.samples(key)
         now = samples[-1].time if samples else 0.0
-        return analyse([s.time for s in samples], [s.rss for s in samples], [s.heap for s in samples],
-                       self.history.now or now, self.chart_window)
+        verdict = analyse([s.time for s in samples], [s.rss for s in samples], [s.heap for s in samples],
+                          self.history.now or now, self.chart_window)
+        if key[0] == self.heap.own_pid and self.heap.own is not None:
+            # memtop's own heap is malloc only (mallinfo2): CPython's object
+            # arenas are mmapped outside it, so its gap grows with every
+            # Python object. The slope is shown; a leak flag would be false.
+            verdict = replace(verdict, flag=None)
+        return verdict
 
     @staticmethod
     def _heap_keys(snap: Snapshot, heaps: dict[int, int]) -> list[tuple[int, tuple[int, int]]]:

@@ -165,12 +165,20 @@ class HeapFiles:
         entry = self._open.get(pid)
         if entry is None or self._replaced(pid, entry):
             return None
+        counters = self._parse(pid, entry)
+        return counters if counters is not None and counters.starttime == entry.starttime else None
+
+    def _parse(self, pid: int, entry: _Open) -> HeapCounters | None:
+        """The mapped file's counters; a file that no longer parses, or names another pid, is dropped."""
         try:
             counters = parse_heap(entry.view)
-        except (ParseError, ValueError):
+        except (ParseError, ValueError):  # ValueError: the mapping was closed meanwhile
             self._drop(pid)
             return None
-        return counters if counters.pid == pid and counters.starttime == entry.starttime else None
+        if counters.pid != pid:
+            self._drop(pid)
+            return None
+        return counters
 
     def _counters(self, pid: int, name: str, known: tuple[int, int | None]) -> HeapCounters | None:
         starttime, uid = known
@@ -182,13 +190,8 @@ class HeapFiles:
             entry = self._map(name, pid, uid)
             if entry is None:
                 return None
-        try:
-            counters = parse_heap(entry.view)
-        except (ParseError, ValueError):
-            self._drop(pid)
-            return None
-        if counters.pid != pid:
-            self._drop(pid)
+        counters = self._parse(pid, entry)
+        if counters is None:
             return None
         if counters.starttime != starttime:
             self._drop(pid)

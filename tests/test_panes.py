@@ -210,3 +210,17 @@ async def test_a_tiny_terminal_keeps_table_rows_and_p_brings_the_panes_back() ->
         await pilot.press("p")
         await pilot.pause()
         assert app.screen.query_one("#side").display
+
+
+async def test_memtops_own_gap_has_a_slope_but_no_leak_flag() -> None:
+    # mallinfo2 misses CPython's object arenas: memtop's own gap grows with its objects.
+    heap = HeapSources(FakeHeap(60 * MIB), own_pid=201)  # pretend train.py is memtop itself
+    app = app_for(at(0.0, processes=growing(100)), heap)
+    async with app.run_test(size=(160, 45)) as pilot:
+        await pilot.pause()
+        await pilot.press("down")
+        for t in range(2, 42, 2):
+            await post(app, pilot, at(float(t), processes=growing(100 + 3 * t)))
+        verdict = app.verdicts[201]
+        assert verdict.trend == "growing" and verdict.flag is None
+        assert "growing" in chart(app).series.verdict and not chart(app).series.alarm

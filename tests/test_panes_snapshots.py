@@ -2,19 +2,22 @@
 
 A fixed sequence of fixture snapshots (clock from 0): THP faults and
 fallbacks moving, two compaction stalls, and train.py (pid 201) growing
-while a stand-in allocator reports its heap. Nothing depends on this host.
+while its preload counters report a flat heap (a structural leak).
+Nothing depends on this host.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
+from memtop.collectors.models import HeapCounters, Snapshot
 from memtop.dashboard import MemtopApp, StartOptions
 from memtop.heap_sources import HeapSources
 from memtop.messages import SnapshotReady
 
 from .dashboard_fixtures import MIB, at, growing
-from .test_panes import FakeHeap
 
 SEQUENCE = [
     (float(t), {"thp_fault_alloc": 100 + 40 * t, "thp_fault_fallback": 5 * t, "compact_stall": 7 + (2 if t >= 20 else 0)}, 100 + 3 * t)
@@ -22,16 +25,22 @@ SEQUENCE = [
 ]
 
 
+#: train.py's heap as the preload library publishes it: 80 MiB, flat.
+HEAP = HeapCounters(pid=201, source="preload", starttime=100, in_use=80 * MIB, peak=None, allocs=1000, frees=10)
+
+
+def snapshot(time: float, counters: dict[str, int], rss: int) -> Snapshot:
+    return replace(at(time, counters, growing(rss)), heaps=(HEAP,))
+
+
 def make_app() -> MemtopApp:
-    first_time, counters, rss = SEQUENCE[0]
-    heap = HeapSources(FakeHeap(80 * MIB), own_pid=201)
-    return MemtopApp(None, StartOptions(pid=201), snapshot=at(first_time, counters, growing(rss)), own_stats=False, heap=heap)
+    return MemtopApp(None, StartOptions(pid=201), snapshot=snapshot(*SEQUENCE[0]), own_stats=False, heap=HeapSources())
 
 
 async def feed(pilot) -> None:  # type: ignore[no-untyped-def]
     await pilot.pause()
-    for time, counters, rss in SEQUENCE[1:]:
-        pilot.app.post_message(SnapshotReady(at(time, counters, growing(rss)), {}, None, None))
+    for step in SEQUENCE[1:]:
+        pilot.app.post_message(SnapshotReady(snapshot(*step), {}, None, None))
         await pilot.pause()
 
 

@@ -276,12 +276,10 @@ def test_wss_measures_a_child_and_json_reports_it(child, tmp_path: Path, monkeyp
     assert 190 * MIB <= entry["referenced"] <= 230 * MIB and entry["window"] == 1.0 and entry["fits"] is True
 
 
-# -- the box (w), driven with keys ---------------------------------------------------
-async def test_w_measures_a_live_child_with_a_countdown_and_shows_it_beside_rss(child, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def live_app(child, tmp_path: Path):  # type: ignore[no-untyped-def]
+    """The dashboard on a snapshot of the child, its working sets kept under tmp_path."""
     from memtop.collectors.snapshot import Collector, Options
     from memtop.dashboard import MemtopApp, StartOptions
-    from memtop.screens.working_set import WorkingSetScreen
-    from memtop.widgets.format import human
 
     if clear_refs_permitted():
         pytest.skip(clear_refs_permitted())
@@ -289,6 +287,17 @@ async def test_w_measures_a_live_child_with_a_countdown_and_shows_it_beside_rss(
     snap = Collector(paths, Options(pids=(child.pid,))).collect(thp=False, cgroups=False, container=False)
     app = MemtopApp(None, StartOptions(pid=child.pid), snapshot=snap, own_stats=False)
     app.working_sets = WorkingSets(paths, None, tmp_path / "ws.json")
+    return app
+
+
+# -- the box (w), driven with keys ---------------------------------------------------
+async def test_w_measures_a_live_child_with_a_countdown_and_shows_it_beside_rss(child, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from memtop.screens.working_set import WorkingSetScreen
+    from memtop.widgets.format import human
+
+    app = live_app(child, tmp_path)
+    snap = app.initial
+    assert snap is not None
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.pause()
         await pilot.press("w")
@@ -346,17 +355,12 @@ def test_measurements_of_another_boot_are_not_reported(tmp_path: Path) -> None:
 
 
 async def test_a_box_closed_while_measuring_and_reopened_follows_the_measurement(child, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    from memtop.collectors.snapshot import Collector, Options
-    from memtop.dashboard import MemtopApp, StartOptions
     from memtop.messages import SnapshotReady
     from memtop.screens.working_set import WorkingSetScreen
 
-    if clear_refs_permitted():
-        pytest.skip(clear_refs_permitted())
-    paths = HostPaths()
-    snap = Collector(paths, Options(pids=(child.pid,))).collect(thp=False, cgroups=False, container=False)
-    app = MemtopApp(None, StartOptions(pid=child.pid), snapshot=snap, own_stats=False)
-    app.working_sets = WorkingSets(paths, None, tmp_path / "ws.json")
+    app = live_app(child, tmp_path)
+    snap = app.initial
+    assert snap is not None
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.pause()
         await pilot.press("w", "left", "left", "enter")
