@@ -27,11 +27,11 @@ sys.path.insert(0, str(REPO))
 
 from memtop.collectors.cgroup_tree import CgroupReader  # noqa: E402
 from memtop.collectors.paths import HostPaths  # noqa: E402
-from memtop.counters import CounterHistory, counter_values  # noqa: E402
-from memtop.diagnoses import Signals, diagnose  # noqa: E402
-from memtop.diagnosis_watch import growth  # noqa: E402
-from memtop.gap import GapVerdict  # noqa: E402
-from memtop.process_history import ProcessHistory  # noqa: E402
+from memtop.state.counters import CounterHistory, counter_values  # noqa: E402
+from memtop.rules.diagnoses import Signals, diagnose  # noqa: E402
+from memtop.state.diagnosis_watch import growth  # noqa: E402
+from memtop.rules.gap import GapVerdict  # noqa: E402
+from memtop.state.process_history import ProcessHistory  # noqa: E402
 from tests.cgroup_fixtures import with_cgroups  # noqa: E402
 from tests.dashboard_fixtures import MIB, proc  # noqa: E402
 

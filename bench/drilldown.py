@@ -41,10 +41,10 @@ sys.path.insert(0, str(REPO))
 from memtop.collectors.host import load_facts, user_lookup  # noqa: E402
 from memtop.collectors.paths import HostPaths  # noqa: E402
 from memtop.collectors.process_maps import read_process_maps  # noqa: E402
-from memtop.dashboard import MemtopApp, StartOptions  # noqa: E402
-from memtop.maps_source import MapsSource
-from memtop.maps_view import TABLE_FIELDS
-from memtop.screens.process import ProcessScreen  # noqa: E402
+from memtop.tui.app import MemtopApp, StartOptions  # noqa: E402
+from memtop.state.maps_source import MapsSource
+from memtop.tables.mapping_rows import TABLE_FIELDS
+from memtop.tui.screens.process import ProcessScreen  # noqa: E402
 from memtop.widgets.mappings_table import MappingsTable  # noqa: E402
 from memtop.widgets.process_table import ProcessTable  # noqa: E402
 from tests.dashboard_fixtures import made  # noqa: E402

@@ -29,7 +29,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a clone without installing
 try:
-    from memtop import preload
+    from memtop.instrument import preload
 except ImportError:  # pragma: no cover - the package maps app/ to memtop
     raise SystemExit("run this with the repo's venv (.venv/bin/python), where memtop is installed")
 

@@ -8,7 +8,7 @@ Usage (from the repo, in its venv): .venv/bin/python bench/heap_sources.py [--se
    time over --seconds (utime + stime from /proc/PID/stat) is the probe's; printed with the
    period the probe chose and its smoothed cost per sample.
 2. The attach: a C program with a 1 ms heartbeat thread (it reports the longest gap between
-   beats) and a main thread parked in read(); memtop.attach.sample_heap runs --attaches times.
+   beats) and a main thread parked in read(); memtop.instrument.attach.sample_heap runs --attaches times.
    Printed: gdb's wall time, the longest heartbeat gap during it (the pause the program felt).
 
 Figures are from this machine at the time of the run; the VM is noisy (10-15 %).
@@ -94,7 +94,7 @@ def probe(seconds: float) -> None:
 
 
 def attach(times: int) -> None:
-    from memtop.attach import sample_heap
+    from memtop.instrument.attach import sample_heap
 
     cc = shutil.which("cc") or shutil.which("gcc")
     if cc is None or shutil.which("gdb") is None:

@@ -30,10 +30,11 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))  # tests/ holds the fixture snapshots
 
 from memtop.collectors.heap import HeapReading  # noqa: E402
-from memtop.dashboard import MemtopApp, StartOptions  # noqa: E402
-from memtop.heap_sources import HeapSources  # noqa: E402
-from memtop.messages import SnapshotReady  # noqa: E402
-from memtop.widgets.heap_chart import HeapChart, HeapSeries  # noqa: E402
+from memtop.tui.app import MemtopApp, StartOptions  # noqa: E402
+from memtop.state.heap_sources import HeapSources  # noqa: E402
+from memtop.tui.messages import SnapshotReady  # noqa: E402
+from memtop.views.heap_series import HeapSeries  # noqa: E402
+from memtop.widgets.heap_chart import HeapChart  # noqa: E402
 from tests.dashboard_fixtures import MIB, at, growing  # noqa: E402
 
 

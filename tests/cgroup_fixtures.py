@@ -6,7 +6,7 @@ from dataclasses import replace
 
 from memtop.collectors.models import UNLIMITED, CgroupMemory, ContainerLimit, Limit, Snapshot
 
-from .dashboard_fixtures import MIB, PROCESSES, made
+from tests.dashboard_fixtures import MIB, PROCESSES, made
 
 #: Where each hand-made process lives (v2 paths).
 WHERE = {

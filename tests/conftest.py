@@ -35,6 +35,14 @@ def upstream_dir() -> Path | None:
     return None
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Everything under tests/live/ is marked ``live`` (``-m "not live"`` runs the rest)."""
+    live = TESTS / "live"
+    for item in items:
+        if live in Path(str(item.path)).parents:
+            item.add_marker(pytest.mark.live)
+
+
 @pytest.fixture(scope="session")
 def upstream() -> Path:
     """The upstream /proc fixture scenarios (skips the test when they are absent)."""

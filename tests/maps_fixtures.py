@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 from memtop.collectors.models import ProcessMaps, ProcessMemory
 from memtop.collectors.smaps import parse_smaps
-from memtop.maps_source import MapsSource
+from memtop.state.maps_source import MapsSource
 
 FIELDS = ("Size", "KernelPageSize", "MMUPageSize", "Rss", "Pss", "Pss_Dirty", "Shared_Clean", "Shared_Dirty",
           "Private_Clean", "Private_Dirty", "Referenced", "Anonymous", "KSM", "LazyFree", "AnonHugePages",

@@ -1,6 +1,6 @@
 """The memory cgroups as a tree table: the process table's Line-API drawing, other columns.
 
-Rows are built by the app (``memtop.cgroup_view.CgroupRow``); this widget only
+Rows are built by the app (``memtop.rules.cgroup_usage.CgroupRow``); this widget only
 draws them. A cgroup with events new since the view opened is marked with
 "▲" in its name and its NEW column, and drawn in the warning style: never by
 colour alone.
@@ -13,8 +13,8 @@ from typing import Any
 from rich.style import Style
 from textual.binding import Binding
 
-from .format import compact, escape
-from .process_table import Column, ProcessTable
+from memtop.views.format import compact, escape
+from memtop.widgets.process_table import Column, ProcessTable
 
 #: The mark of a cgroup with new events (with the warning style, never instead of it).
 NEW_MARK = "▲"

@@ -1,6 +1,6 @@
 """The main screen's diagnosis line: the worst finding, marked, and the key to all of them.
 
-The app decides what it says (app/diagnoses.py); a severity also sets the
+The app decides what it says (app/rules/diagnoses.py); a severity also sets the
 line's style class, but the marker glyph (‼ ! i ✓) says it without colour.
 """
 

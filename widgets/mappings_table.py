@@ -1,6 +1,6 @@
 """The mappings of one process: a VirtualTable, instant at 65,000 rows.
 
-Rows are ``memtop.maps_view.MapRow`` values built by the app: a kind's header
+Rows are ``memtop.tables.mapping_rows.MapRow`` values built by the app: a kind's header
 (bold), a path inside it with its count of mappings, or one raw mapping. A
 row whose RSS grew since the last read is marked with "▲" (and styled), so
 the change shows without colour.
@@ -12,8 +12,8 @@ from typing import Any, ClassVar
 
 from rich.style import Style
 
-from .format import compact, escape
-from .virtual_table import Column, VirtualTable
+from memtop.views.format import compact, escape
+from memtop.widgets.virtual_table import Column, VirtualTable
 
 GREW = "▲"
 

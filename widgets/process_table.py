@@ -2,7 +2,7 @@
 
 Textual's DataTable needs ~400 ms per refresh at 5,000 rows on this machine;
 drawing only the visible lines takes ~6 ms (feasibility.md §C). Rows are plain
-frozen values built by the app (``memtop.views``); the cursor follows a row's
+frozen values built by the app (``memtop.tables.process_rows``); the cursor follows a row's
 key (pid and starttime), never its index, so re-sorts do not move it.
 """
 
@@ -13,8 +13,8 @@ from typing import Any, ClassVar
 from rich.style import Style
 from textual.message import Message
 
-from .format import compact, escape, rate
-from .virtual_table import Column, VirtualTable
+from memtop.views.format import compact, escape, rate
+from memtop.widgets.virtual_table import Column, VirtualTable
 
 __all__ = ["COLUMNS", "Column", "ProcessTable", "ROLLUP_COLUMNS"]
 

@@ -8,7 +8,7 @@ from rich.text import Text
 from textual.reactive import reactive
 from textual.widget import Widget
 
-from .format import human
+from memtop.views.format import human
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,7 +13,7 @@ from textual.widget import Widget
 
 from memtop.collectors.models import ContainerLimit, Pressure, Reconciliation, SystemMemory
 
-from .format import human, percent
+from memtop.views.format import human, percent
 
 #: Bar order, label, glyph. Reclaimable parts sit beside free on the right.
 PARTS: tuple[tuple[str, str, str], ...] = (

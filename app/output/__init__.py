@@ -1,0 +1,1 @@
+"""Text and JSON reports for the command line (never textual)."""

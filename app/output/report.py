@@ -1,0 +1,197 @@
+"""Plain-text and JSON output of a snapshot (``memtop --once`` and ``--json``).
+
+The JSON is the documented contract ``memtop.snapshot/1`` (README, "JSON
+schema"): adding a field keeps the version, renaming or removing one bumps it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from memtop.collectors.models import HeapCounters, ProcessMemory, Snapshot, SystemMemory, ThpState, WorkingSet
+
+from memtop.views.format import escape, human
+
+from memtop.rules.cgroup_usage import cgroups_json
+from memtop.rules.diagnoses import Diagnosis
+from memtop.rules.working_set_fit import working_set_json
+from memtop.rules.gap import GapVerdict
+from memtop.tables.select import PROCESS_FIELDS
+
+__all__ = ["SCHEMA", "escape", "footnotes", "human", "process_json", "snapshot_json", "summary_line", "table"]
+
+SCHEMA = "memtop.snapshot/1"
+
+_SYSTEM_KEYS = (
+    "total", "free", "available", "available_estimated", "used", "buffers", "cached", "shmem",
+    "anon", "slab_reclaimable", "slab_unreclaimable", "kernel_stack", "page_tables", "percpu",
+    "hugetlb", "zswap", "dirty", "writeback", "swap_total", "swap_free", "swap_cached", "anon_huge",
+    "shmem_huge", "file_huge", "mapped",
+)
+
+
+def _system_json(snap: Snapshot) -> dict[str, Any] | None:
+    system: SystemMemory | None = snap.system
+    if system is None:
+        return None
+    out: dict[str, Any] = {key: getattr(system, key) for key in _SYSTEM_KEYS}
+    out["taxonomy"] = [{"name": p.name, "bytes": p.bytes} for p in system.taxonomy]
+    out["overcount"] = system.overcount
+    rec = snap.reconciliation
+    out["reconciliation"] = None if rec is None else {
+        "pss_sum": rec.pss_sum, "anon_shmem_mapped": rec.anon_shmem_mapped,
+        "difference": rec.difference, "unreadable": rec.unreadable,
+    }
+    return out
+
+
+def _thp_json(thp: ThpState | None) -> dict[str, Any] | None:
+    if thp is None:
+        return None
+    return {
+        "enabled": thp.enabled,
+        "defrag": thp.defrag,
+        "shmem_enabled": thp.shmem_enabled,
+        "khugepaged": None if thp.khugepaged is None else dict(thp.khugepaged),
+        "sizes": None if thp.sizes is None else {
+            size: {"enabled": s.enabled, "stats": dict(s.stats)} for size, s in thp.sizes
+        },
+    }
+
+
+def heap_json(proc: ProcessMemory, counters: HeapCounters | None, verdict: GapVerdict | None = None,
+              now: float | None = None) -> dict[str, Any] | None:
+    """The allocator's view of a process (None without a heap source); trend None without history.
+
+    ``age``: seconds since a gdb sample was taken (key H), null for the
+    continuous sources; probe and gdb add what mallinfo2 and Python say.
+    """
+    if counters is None:
+        return None
+    d = counters.detail
+    in_use = counters.in_use
+    return {
+        "source": counters.source,
+        "in_use": in_use,
+        "peak": counters.peak,
+        "gap": None if proc.rss is None or in_use is None else proc.rss - in_use,
+        "trend": verdict.trend if verdict is not None else None,
+        "flag": verdict.flag if verdict is not None else None,
+        "allocs": counters.allocs,
+        "frees": counters.frees,
+        "age": round(max(now - d.time, 0.0), 3) if d is not None and now is not None and counters.source == "gdb" else None,
+        "free_in_heap": d.free_in_heap if d is not None else None,
+        "mmapped": d.mmapped if d is not None else None,
+        "python_blocks": d.python_blocks if d is not None else None,
+        "traced": d.traced if d is not None else None,
+        "traced_peak": d.traced_peak if d is not None else None,
+        "missing": list(d.missing) if d is not None else [],
+    }
+
+
+def process_json(proc: ProcessMemory, counters: HeapCounters | None = None, verdict: GapVerdict | None = None,
+                 now: float | None = None) -> dict[str, Any]:
+    out = {name: getattr(proc, name) for name in PROCESS_FIELDS}
+    out["cmdline"] = list(proc.cmdline)
+    out["heap"] = heap_json(proc, counters, verdict, now)
+    return out
+
+
+def snapshot_json(
+    snap: Snapshot, processes: Sequence[ProcessMemory], verdicts: Mapping[int, GapVerdict] | None = None,
+    diagnoses: Sequence[Diagnosis] = (), working_sets: Sequence[WorkingSet] = (),
+) -> dict[str, Any]:
+    """The ``memtop.snapshot/1`` object for a snapshot and its chosen processes.
+
+    ``verdicts``: the gap trend by pid, where a history exists (NDJSON);
+    ``diagnoses`` and ``working_sets`` (the last measurements kept) as given.
+    """
+    heaps = {h.pid: h for h in snap.heaps}
+    verdicts = verdicts or {}
+    pressure = None
+    if snap.pressure is not None:
+        pressure = {
+            kind: None if line is None else {
+                "avg10": line.avg10, "avg60": line.avg60, "avg300": line.avg300, "total": line.total,
+            }
+            for kind, line in (("some", snap.pressure.some), ("full", snap.pressure.full))
+        }
+    return {
+        "schema": SCHEMA,
+        "time": snap.time,
+        "hostname": snap.hostname,
+        "kernel": snap.kernel,
+        "page_size": snap.page_size,
+        "system": _system_json(snap),
+        "pressure": pressure,
+        "vmstat": dict(snap.vmstat),
+        "thp": _thp_json(snap.thp),
+        "hidden_processes": snap.hidden_processes,
+        "cgroup_hierarchy": snap.cgroup_hierarchy,
+        "notes": list(snap.notes),
+        "processes": [process_json(p, heaps.get(p.pid), verdicts.get(p.pid), snap.time) for p in processes],
+        # Member PSS sums need every process: not with --pid (no reconciliation either).
+        "cgroups": cgroups_json(snap.cgroups, snap.processes if snap.reconciliation is not None else None),
+        "diagnoses": [d.json() for d in diagnoses],
+        "working_sets": [working_set_json(w, snap.time) for w in working_sets],
+    }
+
+
+def summary_line(system: SystemMemory | None, exact: bool) -> str:
+    """One line: total, used, available, page cache, swap."""
+    if system is None:
+        return "system: n/a"
+    size = (lambda n: "n/a" if n is None else str(n)) if exact else human
+    cache = next((p.bytes for p in system.taxonomy if p.name == "page_cache"), None)
+    swap_used = None
+    if system.swap_total is not None and system.swap_free is not None:
+        swap_used = system.swap_total - system.swap_free
+    est = " (estimated)" if system.available_estimated else ""
+    return (
+        f"total {size(system.total)}  used {size(system.used)}  "
+        f"available {size(system.available)}{est}  page cache {size(cache)}  "
+        f"swap {size(swap_used)} of {size(system.swap_total)}"
+    )
+
+
+_COLUMNS = ("rss", "pss", "uss", "swap")
+
+
+def table(snap: Snapshot, processes: Sequence[ProcessMemory], exact: bool = False, width: int | None = None) -> str:
+    """A table like smem's under a one-line system summary.
+
+    ``width`` cuts the trailing command column to fit a terminal; None keeps it whole.
+    """
+    size = (lambda n: "n/a" if n is None else str(n)) if exact else human
+    rows = [
+        (str(p.pid), escape(p.user or "?"), escape(p.name), *(size(getattr(p, c)) for c in _COLUMNS),
+         escape(" ".join(p.cmdline)) if p.cmdline else f"[{escape(p.name)}]")
+        for p in processes
+    ]
+    header = ("PID", "USER", "NAME", "RSS", "PSS", "USS", "SWAP", "COMMAND")
+    widths = [max([len(header[i])] + [len(r[i]) for r in rows]) for i in range(len(header) - 1)]
+    widths[1] = min(widths[1], 12)
+    widths[2] = min(widths[2], 16)
+    lines = [summary_line(snap.system, exact)]
+    for row in (header, *rows):
+        cells = [
+            row[i][: widths[i]].rjust(widths[i]) if i == 0 or i >= 3 else row[i][: widths[i]].ljust(widths[i])
+            for i in range(len(header) - 1)
+        ]
+        line = "  ".join(cells) + "  " + row[-1]
+        lines.append(line if width is None else line[:width].rstrip())
+    lines.extend(footnotes(snap, processes))
+    return "\n".join(lines)
+
+
+def footnotes(snap: Snapshot, processes: Sequence[ProcessMemory]) -> list[str]:
+    """What a reader must know to trust the table: unreadable rows, hidden processes."""
+    notes: list[str] = []
+    denied = sum(1 for p in processes if p.error and "permission denied" in p.error)
+    if denied:
+        notes.append(f"PSS/USS n/a for {denied} process{'' if denied == 1 else 'es'}: their smaps_rollup needs root or the same user")
+    if snap.hidden_processes:
+        notes.append(f"{snap.hidden_processes} tasks are hidden by /proc (hidepid or a PID namespace)")
+    notes.extend(snap.notes)
+    return notes

@@ -1,0 +1,1 @@
+"""Pure analysis of snapshots and histories: the gap, growth, diagnoses, working-set fit, cgroup usage."""

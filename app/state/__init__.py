@@ -1,0 +1,1 @@
+"""What memtop remembers between snapshots: the live session, histories and derived state (no textual)."""

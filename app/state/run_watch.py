@@ -1,0 +1,61 @@
+"""The dashboard's side of `memtop run`: the child's 10 Hz samples, its end, the quit question."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from memtop.collectors.models import Snapshot
+from memtop.collectors.procfs import read_statm
+from memtop.collectors.snapshot import Collector
+
+from memtop.state.heap_sources import HeapSources
+from memtop.state.process_history import ProcessHistory, Sample
+from memtop.instrument.run import RunChild
+
+#: Samples a second of the child's heap and RSS (feasibility.md §A1: a read costs ~11 µs).
+SAMPLE_HZ = 10
+#: 30 minutes of them: the longest chart window.
+CAPACITY = 30 * 60 * SAMPLE_HZ
+
+
+@dataclass
+class RunWatch:
+    """Samples the child between refreshes and notices when it ends."""
+
+    child: RunChild
+    collector: Collector
+    history: ProcessHistory
+    heap: HeapSources
+    key: tuple[int, int] | None = None
+    reported: bool = False
+
+    def __post_init__(self) -> None:
+        if self.child.not_instrumentable:
+            self.heap.reasons[self.child.pid] = f"heap: not instrumentable: {self.child.not_instrumentable}"
+
+    def snapshot(self, snap: Snapshot) -> bool:
+        """After each refresh: find the child's identity; True once, when it has just ended."""
+        if self.key is None:
+            proc = next((p for p in snap.processes if p.pid == self.child.pid), None)
+            if proc is not None:
+                self.key = proc.key
+                self.history.reserve(proc.key, CAPACITY)
+        if self.child.poll() is not None and not self.reported:
+            self.reported = True
+            return True
+        return False
+
+    def sample(self) -> None:
+        """One 10 Hz sample: RSS and RssAnon from statm, heap from the mapped counter file."""
+        if self.key is None or self.child.returncode is not None:
+            return
+        files = self.collector.heap_files
+        counters = files.sample(self.child.pid) if files is not None else None
+        if counters is None:
+            return  # not yet validated by a refresh, or not instrumented: the refresh's samples do
+        paths = self.collector.paths
+        kernel = read_statm(paths.proc, self.child.pid, self.collector.facts.page_size)
+        if kernel is None:
+            return
+        rss, anon = kernel
+        self.history.add(self.key, Sample(self.collector.clock(), rss, anon, counters.in_use))

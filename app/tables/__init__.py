@@ -1,0 +1,1 @@
+"""Rows shared by the dashboard and the command line: selection, sorting, process and mapping rows."""

@@ -1,0 +1,280 @@
+"""What the process table shows: rows built from a snapshot for a view mode.
+
+Pure functions of (processes, view state), so the table widget only draws and
+the tests need no terminal. Modes: a flat list, a tree under parents, and
+groups by program or by user (as smem -u and ps_mem do).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+
+from memtop.collectors.models import ProcessMemory
+
+from memtop.rules.cgroup_usage import in_cgroup
+from memtop.tables.select import DESCENDING, matches, sort_processes
+
+MODES = ("list", "tree", "program", "user")
+
+#: Sizes that add up over processes (a tree's subtree, a group).
+SUMMED = ("rss", "pss", "uss", "swap", "anon_huge", "anon", "file", "shmem", "hugetlb")
+
+RowKey = tuple[object, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    """One line of the process table."""
+
+    key: RowKey
+    pid: int | None
+    user: str
+    name: str
+    command: str
+    values: Mapping[str, int | None]
+    rate: float | None = None
+    depth: int = 0
+    members: int = 1
+    has_children: bool = False
+    collapsed: bool = False
+    exited: bool = False
+    stale: bool = False
+    oom_score: int | None = None
+    cgroup: str | None = None
+    #: A short flag after the name (a heap gap memtop flags: "‼ heap gap").
+    mark: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Totals:
+    count: int
+    values: Mapping[str, int]
+    unknown_pss: int
+
+
+@dataclass(frozen=True, slots=True)
+class ViewState:
+    """How the user asked to see the processes."""
+
+    sort: str = "pss"
+    reverse: bool = False
+    text: str = ""
+    mode: str = "list"
+    collapsed: frozenset[int] = field(default_factory=frozenset)
+    #: Only processes in this memory cgroup or below it ("" for all).
+    cgroup: str = ""
+
+
+def proc_key(proc: ProcessMemory) -> RowKey:
+    return ("p", proc.pid, proc.starttime)
+
+
+def _values(proc: ProcessMemory) -> dict[str, int | None]:
+    return {name: getattr(proc, name) for name in SUMMED}
+
+
+def _row(proc: ProcessMemory, rates: Mapping[RowKey, float], stale_before: float | None, **extra: object) -> Row:
+    key = proc_key(proc)
+    stale = stale_before is not None and proc.memory_time is not None and proc.memory_time < stale_before
+    return Row(
+        key=key, pid=proc.pid, user=proc.user or (str(proc.uid) if proc.uid is not None else "?"),
+        name=proc.name, command=" ".join(proc.cmdline) or f"[{proc.name}]", values=_values(proc),
+        rate=rates.get(key), oom_score=proc.oom_score, stale=stale, cgroup=proc.cgroup, **extra,  # type: ignore[arg-type]
+    )
+
+
+def _sum(procs: Iterable[ProcessMemory]) -> dict[str, int | None]:
+    out: dict[str, int | None] = {}
+    procs = list(procs)
+    for name in SUMMED:
+        known = [v for p in procs if (v := getattr(p, name)) is not None]
+        out[name] = sum(known) if known else None
+    return out
+
+
+#: What the totals line shows.
+TOTALLED = ("rss", "pss", "uss", "swap")
+
+
+def totals(procs: Sequence[ProcessMemory]) -> Totals:
+    """Sums over the processes that match the filter (PSS adds up; RSS over-counts shared pages)."""
+    sums = {name: sum(v for p in procs if (v := getattr(p, name)) is not None) for name in TOTALLED}
+    return Totals(
+        count=len(procs),
+        values=sums,
+        unknown_pss=sum(1 for p in procs if p.pss is None and not p.kernel_thread),
+    )
+
+
+class RowCache:
+    """Rows of the list view kept across refreshes and key presses.
+
+    A process that did not change is the same record from one snapshot to the
+    next (the live session reuses it), so its Row is built once, and a re-sort
+    or a refresh only reorders existing rows: at 5,000 processes building the
+    rows took most of a key press (bench/live.py).
+    """
+
+    def __init__(self) -> None:
+        self._rows: dict[RowKey, tuple[ProcessMemory, float | None, bool, Row]] = {}
+
+    def row(self, proc: ProcessMemory, rates: Mapping[RowKey, float], stale_before: float | None) -> Row:
+        key = proc_key(proc)
+        rate = rates.get(key)
+        stale = stale_before is not None and proc.memory_time is not None and proc.memory_time < stale_before
+        hit = self._rows.get(key)
+        if hit is not None and hit[0] is proc and hit[1] == rate and hit[2] == stale:
+            return hit[3]
+        row = _row(proc, rates, stale_before)
+        if hit is not None and hit[3] == row:
+            row = hit[3]  # re-read, same figures (rows on screen are read every refresh): nothing to redraw
+        self._rows[key] = (proc, rate, stale, row)
+        return row
+
+    def prune(self, procs: Sequence[ProcessMemory]) -> None:
+        if len(self._rows) > 2 * len(procs) + 64:
+            alive = {proc_key(p) for p in procs}
+            self._rows = {k: v for k, v in self._rows.items() if k in alive}
+
+
+def matching(
+    procs: Sequence[ProcessMemory], text: str, exited: ProcessMemory | None = None, cgroup: str = ""
+) -> list[ProcessMemory]:
+    """The processes the filter keeps (an exited selection stays in)."""
+    matched = [p for p in procs if matches(p, text)] if text else list(procs)
+    if cgroup:
+        matched = [p for p in matched if in_cgroup(p.cgroup, cgroup)]
+    if exited is not None and all(p.pid != exited.pid for p in matched):
+        matched.append(exited)
+    return matched
+
+
+def build_rows(
+    procs: Sequence[ProcessMemory],
+    state: ViewState,
+    rates: Mapping[RowKey, float] | None = None,
+    exited: ProcessMemory | None = None,
+    stale_before: float | None = None,
+    cache: RowCache | None = None,
+    matched: list[ProcessMemory] | None = None,
+    marks: Mapping[int, str] | None = None,
+) -> list[Row]:
+    """Rows for the table in the view's mode and order.
+
+    ``exited`` is a selected process that has gone: it stays in its place,
+    marked, until the user moves (the screen decides when to drop it).
+    """
+    rates = rates or {}
+    if matched is None:
+        matched = matching(procs, state.text, exited, state.cgroup)
+    gone = None if exited is None else proc_key(exited)
+    if state.mode == "tree":
+        rows = _tree_rows(procs, matched, state, rates, stale_before)
+    elif state.mode in ("program", "user"):
+        rows = _group_rows(matched, state)
+    else:
+        cache = cache or RowCache()
+        rows = [cache.row(p, rates, stale_before) for p in sort_processes(matched, state.sort, state.reverse)]
+    if gone is not None:
+        rows = [replace(r, exited=True) if r.key == gone else r for r in rows]
+    if marks:
+        rows = [replace(r, mark=marks[r.pid]) if r.pid is not None and r.pid in marks else r for r in rows]
+    return rows
+
+
+def _users(members: Sequence[ProcessMemory]) -> str:
+    names = {m.user for m in members}
+    return next(iter(names)) or "?" if len(names) == 1 else f"{len(names)} users"
+
+
+def _group_rows(matched: Sequence[ProcessMemory], state: ViewState) -> list[Row]:
+    groups: dict[str, list[ProcessMemory]] = defaultdict(list)
+    for proc in matched:
+        label = proc.name if state.mode == "program" else (proc.user or str(proc.uid))
+        groups[label].append(proc)
+    rows = [
+        Row(
+            key=("g", state.mode, label), pid=None,
+            user=(members[0].user or "?") if state.mode == "user" else _users(members),
+            name=label, command=f"{label} ({len(members)} process{'' if len(members) == 1 else 'es'})", values=_sum(members),
+            members=len(members),
+        )
+        for label, members in groups.items()
+    ]
+    field_name = state.sort if state.sort in SUMMED else "pss"
+    known = [r for r in rows if r.values.get(field_name) is not None]
+    unknown = sorted((r for r in rows if r.values.get(field_name) is None), key=lambda r: r.name)
+    descending = (field_name in DESCENDING) != state.reverse
+    if state.sort == "name":
+        known.sort(key=lambda r: r.name.casefold(), reverse=state.reverse)
+    else:
+        known.sort(key=lambda r: r.values[field_name] or 0, reverse=descending)
+    return known + unknown
+
+
+def _tree_rows(
+    procs: Sequence[ProcessMemory],
+    matched: Sequence[ProcessMemory],
+    state: ViewState,
+    rates: Mapping[RowKey, float],
+    stale_before: float | None,
+) -> list[Row]:
+    by_pid = {p.pid: p for p in procs}
+    for p in matched:
+        by_pid.setdefault(p.pid, p)
+    keep: set[int] = set()
+    for p in matched:  # a match keeps its ancestors, so it stays in context
+        pid: int | None = p.pid
+        while pid is not None and pid not in keep and pid in by_pid:
+            keep.add(pid)
+            parent = by_pid[pid].ppid
+            pid = parent if parent != pid else None
+    children: dict[int | None, list[ProcessMemory]] = defaultdict(list)
+    for pid in keep:
+        proc = by_pid[pid]
+        parent = proc.ppid if proc.ppid in keep and proc.ppid != pid else None
+        children[parent].append(proc)
+    subtree: dict[int, dict[str, int | None]] = {}
+
+    def total(proc: ProcessMemory) -> dict[str, int | None]:
+        if proc.pid not in subtree:
+            sums = _values(proc)
+            for child in children.get(proc.pid, ()):
+                for name, value in total(child).items():
+                    if value is not None:
+                        sums[name] = (sums[name] or 0) + value
+            subtree[proc.pid] = sums
+        return subtree[proc.pid]
+
+    field_name = state.sort if state.sort in SUMMED else None
+    descending = (state.sort in DESCENDING) != state.reverse
+
+    def ordered(group: list[ProcessMemory]) -> list[ProcessMemory]:
+        if field_name is None:
+            return sort_processes(group, state.sort, state.reverse)
+        known = [p for p in group if total(p)[field_name] is not None]
+        unknown = sorted((p for p in group if total(p)[field_name] is None), key=lambda p: p.pid)
+        known.sort(key=lambda p: p.pid)
+        known.sort(key=lambda p: total(p)[field_name] or 0, reverse=descending)
+        return known + unknown
+
+    rows: list[Row] = []
+    stack: list[tuple[ProcessMemory, int]] = [(p, 0) for p in reversed(ordered(children[None]))]
+    while stack:
+        proc, depth = stack.pop()
+        kids = children.get(proc.pid, [])
+        collapsed = proc.pid in state.collapsed and bool(kids)
+        row = _row(proc, rates, stale_before, depth=depth, has_children=bool(kids), collapsed=collapsed)
+        if collapsed:  # a folded subtree shows what it holds in all
+            row = replace(row, values=total(proc), members=1 + _count(proc, children))
+        rows.append(row)
+        if not collapsed:
+            stack.extend((kid, depth + 1) for kid in reversed(ordered(kids)))
+    return rows
+
+
+def _count(proc: ProcessMemory, children: Mapping[int | None, list[ProcessMemory]]) -> int:
+    kids = children.get(proc.pid, [])
+    return len(kids) + sum(_count(k, children) for k in kids)

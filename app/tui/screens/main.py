@@ -1,0 +1,348 @@
+"""The main screen: system pane, process table, filter, keys."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import Footer, Input
+
+from memtop.tui.screens.filter_input import FilterInput
+
+from memtop.collectors.models import ProcessMemory, Snapshot
+from memtop.views.format import human
+from memtop.widgets.diagnosis_line import DiagnosisLine
+from memtop.widgets.heap_chart import HeapChart
+from memtop.widgets.process_table import ProcessTable
+from memtop.widgets.status_header import HeaderInfo, StatusHeader, TotalsLine
+from memtop.widgets.system_pane import SystemPane
+from memtop.widgets.thp_panel import ThpPanel
+
+from memtop.tables.process_rows import Row, RowCache, ViewState, build_rows, matching, proc_key, totals
+from memtop.state.maps_source import source_for
+from memtop.rules.diagnoses import count_label, summary
+from memtop.tui.screens.cgroups import CgroupScreen
+from memtop.tui.screens.diagnoses import DiagnosesScreen, jump
+from memtop.tui.screens.modals import HelpScreen, SignalScreen, SortScreen
+from memtop.tui.screens.process import ProcessScreen
+from memtop.tui.screens.side_panes import SidePanes
+from memtop.tui.screens.working_set import WorkingSetScreen
+
+if TYPE_CHECKING:
+    from memtop.tui.app import MemtopApp
+    from memtop.tui.messages import SnapshotReady
+
+#: Actions bound to printable keys: off while the filter input is open.
+_LETTER_ACTIONS = frozenset({
+    "sort_menu", "sort_by", "invert", "tree", "fold", "group", "pause", "speed", "help", "filter", "chart_window", "thp_help",
+    "cgroups", "panes", "heap_sample", "working_set", "diagnoses",
+})
+
+
+#: PSS/USS older than this many refreshes is shown dimmed and marked "~".
+STALE_REFRESHES = 3
+
+
+class MainScreen(FilterInput, SidePanes, Screen[None]):
+    """Where the machine's memory is, and which processes own it."""
+
+    FILTER = "#filter"
+    LETTER_ACTIONS = _LETTER_ACTIONS
+
+    BINDINGS = [
+        Binding("slash", "filter", "Filter", tooltip="Filter by name, command line, user or pid"),
+        Binding("s,f6", "sort_menu", "Sort", tooltip="Choose the sort column"),
+        Binding("M", "sort_by('pss')", "By PSS", show=False, tooltip="Sort by memory (PSS)"),
+        Binding("I", "invert", "Invert", tooltip="Invert the sort order"),
+        Binding("t,f5", "tree", "Tree", tooltip="Processes under their parents, memory summed per subtree"),
+        Binding("plus", "fold(False)", "Expand", show=False, tooltip="Expand the subtree (tree view)"),
+        Binding("minus", "fold(True)", "Collapse", show=False, tooltip="Collapse the subtree (tree view)"),
+        Binding("g", "group", "Group", tooltip="Group by program, then by user, then back"),
+        Binding("c", "cgroups", "Cgroups", show=False, tooltip="Memory cgroups: usage against limits, OOM events; Enter filters to one"),
+        Binding("z,Z", "pause", "Pause", tooltip="Freeze the display; collection goes on"),
+        Binding("left_square_bracket", "speed(1)", "Slower", show=False, tooltip="Refresh less often"),
+        Binding("right_square_bracket", "speed(-1)", "Faster", show=False, tooltip="Refresh more often"),
+        Binding("W", "chart_window", "Window", show=False, tooltip="Heap-vs-RSS chart: cycle its window (1, 5, 15, 30 min)"),
+        Binding("p", "panes", "Panes", show=False, tooltip="Hide or show the THP pane and the heap chart (the table takes their room)"),
+        Binding("w", "working_set", "Working set", tooltip="Measure the selected process's working set (what it touches in a window; resets its reference bits: asks first)"),
+        Binding("d", "diagnoses", "Diagnoses", tooltip="What matters now, with the numbers; Enter jumps to the pane that shows them"),
+        Binding("T", "thp_help", "THP", tooltip="THP and compaction counters, each explained after the kernel's documentation"),
+        Binding("H", "heap_sample", "Heap", show=False,
+                tooltip="Sample the selected process's heap through gdb (asks first: pauses it for tens of ms)"),
+        Binding("f9", "signal", "Kill", tooltip="Send a signal to the selected process"),
+        Binding("question_mark,h,f1", "help", "Help"),
+        Binding("escape", "clear_filter", "Clear filter", show=False),
+        Binding("q,f10", "app.quit", "Quit"),
+    ]
+
+    def __init__(self, options: object) -> None:
+        super().__init__()
+        self.view = ViewState(sort=getattr(options, "sort", "pss"), text=getattr(options, "text", ""))
+        self.want_pid: int | None = getattr(options, "pid", None)
+        self.frozen = bool(getattr(options, "frozen", False))
+        self.paused = False
+        self.snapshot: Snapshot | None = None
+        self.message: SnapshotReady | None = None
+        self.selected: ProcessMemory | None = None
+        self.exited: ProcessMemory | None = None
+        self.error: str | None = None
+        self._rows = RowCache()
+        self._matched: list[ProcessMemory] = []
+        self._matched_key: tuple[object, ...] | None = None
+        self._totals = totals([])
+
+    @property
+    def memtop(self) -> MemtopApp:
+        return self.app  # type: ignore[return-value]
+
+    def compose(self) -> ComposeResult:
+        yield StatusHeader(id="header")
+        yield SystemPane(id="system")
+        yield DiagnosisLine(id="diagnosis")
+        with Horizontal(id="body"):
+            with Vertical(id="processes"):
+                yield ProcessTable(id="table")
+                yield TotalsLine(id="totals")
+            with Vertical(id="side"):
+                yield ThpPanel(id="thp")
+                yield HeapChart(id="chart")
+        yield Input(placeholder="filter: name, command line, user or pid (Enter keeps, Esc cancels)", id="filter")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#filter", Input).display = False
+        self.query_one(ProcessTable).focus()
+        self.layout_panes()
+
+    def on_resize(self) -> None:
+        self.layout_panes()
+
+
+    # -- data ---------------------------------------------------------------
+    def show(self, message: SnapshotReady) -> None:
+        self.message = message
+        self.error = None
+        if not self.paused or self.snapshot is None:
+            self.snapshot = message.snapshot
+            self.refresh_view()
+        else:
+            self._update_header()
+
+    def show_error(self, error: str) -> None:
+        self.error = error
+        self._update_header()
+
+    def refresh_view(self) -> None:
+        snap = self.snapshot
+        if snap is None:
+            return
+        table = self.query_one(ProcessTable)
+        self.query_one(SystemPane).show(snap.system, snap.pressure, snap.reconciliation, snap.container)
+        chosen = self.selected
+        if chosen is not None and self.exited is None:
+            if not any(p.pid == chosen.pid and p.starttime == chosen.starttime for p in snap.processes):
+                self.exited = chosen  # keep it shown, marked, until the user moves
+        stale_before = None
+        if snap.time and not self.frozen:
+            # Older than a few refreshes (but never under a few seconds): dimmed, marked "~".
+            stale_before = snap.time - STALE_REFRESHES * max(self.memtop.interval, 1.0) - 0.5
+        rates = self.message.rates if self.message is not None else {}
+        matched_key = (id(snap.processes), self.view.text, self.exited, self.view.cgroup)
+        if matched_key != self._matched_key:  # filter and totals only when they can change
+            self._matched = matching(snap.processes, self.view.text, self.exited, self.view.cgroup)
+            gone = None if self.exited is None else proc_key(self.exited)
+            self._totals = totals([p for p in self._matched if gone is None or proc_key(p) != gone])
+            self._matched_key = matched_key
+            self._rows.prune(snap.processes)
+        marks = {pid: "‼gap" for pid, verdict in self.memtop.verdicts.items() if verdict.flag}
+        rows = build_rows(snap.processes, self.view, rates, self.exited, stale_before, self._rows, self._matched, marks)
+        table.set_rows(rows)
+        if self.want_pid is not None and table.select_key(("p", self.want_pid)):
+            self.want_pid = None
+        self._update_selected(table.selected)
+        hidden = f"   {snap.hidden_processes} tasks hidden by /proc" if snap.hidden_processes else ""
+        sums = self._totals
+        unknown = f"   PSS n/a for {sums.unknown_pss} (needs root)" if sums.unknown_pss else ""
+        mode = "" if self.view.mode == "list" else f"   view: {self.view.mode}"
+        text = f" filter: {self.view.text!r}" if self.view.text else ""
+        text += f" in cgroup {self.view.cgroup} (Esc: all)" if self.view.cgroup else ""
+        empty = "   no match" if (self.view.text or self.view.cgroup) and not rows else ""
+        self.query_one(TotalsLine).text = Text(
+            f"{sums.count} processes{text}{empty}   PSS {human(sums.values['pss'])}   "
+            f"USS {human(sums.values['uss'])}   RSS {human(sums.values['rss'])} (over-counts shared)   "
+            f"swap {human(sums.values['swap'])}{unknown}{hidden}{mode}"
+        )
+        self._update_header()
+        self.show_thp()
+        self.show_diagnoses()
+        if isinstance(self.app.screen, WorkingSetScreen):
+            self.app.screen.show_now(snap.time)
+
+    def show_diagnoses(self) -> None:
+        found = self.memtop.diagnoses
+        self.query_one(DiagnosisLine).show(found[0].severity if found else "ok", summary(found), count_label(found))
+
+    def _update_header(self) -> None:
+        snap = self.snapshot
+        message = self.message
+        self.query_one(StatusHeader).info = HeaderInfo(
+            hostname=snap.hostname if snap else "",
+            kernel=snap.kernel if snap else "",
+            interval=None if self.frozen else self.memtop.interval,
+            paused=self.paused,
+            own_cpu=message.own_cpu if message else None,
+            own_rss=message.own_rss if message else None,
+            processes=len(snap.processes) if snap else 0,
+            hidden=snap.hidden_processes if snap else None,
+            frozen=self.frozen,
+            error=self.error,
+            run=self.memtop.run_status,
+        )
+
+    def _update_selected(self, row: Row | None) -> None:
+        snap = self.snapshot
+        if row is None or row.pid is None or snap is None:
+            self.selected = None if row is None or row.pid is None else self.selected
+        else:
+            found = next((p for p in snap.processes if proc_key(p) == row.key), None)
+            self.selected = found or (self.exited if self.exited and proc_key(self.exited) == row.key else None)
+        self.update_chart()
+        self.memtop.track_on_screen(self.query_one(ProcessTable).visible_pids, self.selected.pid if self.selected else None)
+
+    @on(ProcessTable.Selected)
+    def _selected(self, event: ProcessTable.Selected) -> None:
+        self._update_selected(self.query_one(ProcessTable).selected)
+        if event.moved and self.exited is not None:
+            self.exited = None  # the user moved on: drop the exited row
+            self.refresh_view()
+
+    @on(ProcessTable.Visible)
+    def _visible(self, event: ProcessTable.Visible) -> None:
+        self.memtop.track_on_screen(event.pids, self.selected.pid if self.selected else None)
+
+    @on(ProcessTable.Activated)
+    def _activated(self, event: ProcessTable.Activated) -> None:
+        if self.selected is not None:
+            self.app.push_screen(ProcessScreen(self.selected, source_for(self.app)))
+
+    # -- filter -------------------------------------------------------------
+    @on(Input.Changed, "#filter")
+    def _filter_changed(self, event: Input.Changed) -> None:
+        self._set_view(text=event.value)
+
+    @on(Input.Submitted, "#filter")
+    def _filter_submitted(self, event: Input.Submitted) -> None:
+        self.filter_submitted(event.value)
+
+    def filter_text(self) -> str:
+        return self.view.text
+
+    def filter_table(self) -> ProcessTable:
+        return self.query_one(ProcessTable)
+
+    def action_clear_filter(self) -> None:
+        box = self.query_one("#filter", Input)
+        if box.display:
+            box.display = False
+            self._set_view(text="")
+            self.query_one(ProcessTable).focus()
+        elif self.view.text:
+            self._set_view(text="")
+        elif self.view.cgroup:
+            self._set_view(cgroup="")
+
+    # -- view keys ------------------------------------------------------------
+    def _set_view(self, **changes: object) -> None:
+        values = {name: getattr(self.view, name) for name in ViewState.__dataclass_fields__}
+        values.update(changes)
+        self.view = ViewState(**values)  # type: ignore[arg-type]
+        self.refresh_view()
+
+    def action_sort_menu(self) -> None:
+        def chosen(field: str | None) -> None:
+            if field:
+                self.action_sort_by(field)
+
+        self.app.push_screen(SortScreen(self.view.sort), chosen)
+
+    def action_sort_by(self, field: str) -> None:
+        self._set_view(sort=field, reverse=False)
+
+    def action_invert(self) -> None:
+        self._set_view(reverse=not self.view.reverse)
+
+    def action_tree(self) -> None:
+        self._set_view(mode="list" if self.view.mode == "tree" else "tree")
+
+    def action_group(self) -> None:
+        order = ("list", "program", "user")
+        current = self.view.mode if self.view.mode in order else "list"
+        self._set_view(mode=order[(order.index(current) + 1) % len(order)])
+
+    def action_fold(self, collapse: bool) -> None:
+        row = self.query_one(ProcessTable).selected
+        if self.view.mode != "tree" or row is None or row.pid is None:
+            return
+        folded = set(self.view.collapsed)
+        (folded.add if collapse else folded.discard)(row.pid)
+        self._set_view(collapsed=frozenset(folded))
+
+    def action_pause(self) -> None:
+        self.paused = not self.paused
+        if not self.paused and self.message is not None:
+            self.snapshot = self.message.snapshot
+            self.refresh_view()
+        self._update_header()
+
+    def action_speed(self, step: int) -> None:
+        from memtop.tui.app import INTERVALS
+
+        current = self.memtop.interval
+        index = min(range(len(INTERVALS)), key=lambda i: abs(INTERVALS[i] - current))
+        index = max(0, min(index + step, len(INTERVALS) - 1))
+        self.memtop.set_interval_seconds(INTERVALS[index])
+        self._update_header()
+
+    def action_signal(self) -> None:
+        if self.selected is not None and self.exited is None:
+            self.app.push_screen(SignalScreen(self.selected))
+        else:
+            self.notify("select a running process first", severity="warning")
+
+    def action_cgroups(self, path: str | None = None) -> None:
+        def chosen(path: str | None) -> None:
+            if path:
+                self._set_view(cgroup=path)
+
+        self.app.push_screen(CgroupScreen(self.snapshot, select=path), chosen)
+
+    def action_working_set(self) -> None:
+        if self.selected is None or self.exited is not None:
+            self.notify("select a running process first", severity="warning")
+            return
+        self.app.push_screen(WorkingSetScreen(self.selected, self.snapshot.time if self.snapshot else None))
+
+    def action_diagnoses(self) -> None:
+        self.app.push_screen(DiagnosesScreen(self.memtop.diagnoses), lambda finding: jump(self, finding))
+
+    def select_process(self, pid: int, show_chart: bool = False) -> bool:
+        """Select a process (clearing a filter that hides it); with the chart beside it, if asked."""
+        table = self.query_one(ProcessTable)
+        if self.view.text or self.view.cgroup:
+            self._set_view(text="", cgroup="")
+        if not table.select_key(("p", pid)):
+            return False
+        self._update_selected(table.selected)
+        if show_chart:
+            self.query_one("#side").display = True
+            self.update_panes()
+        return True
+
+    def action_help(self) -> None:
+        self.app.push_screen(HelpScreen(self))
+

@@ -1,0 +1,1 @@
+"""Readers and parsers, on text and on fixture trees."""

@@ -1,0 +1,1 @@
+"""The command line's text and JSON."""

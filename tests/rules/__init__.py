@@ -1,0 +1,1 @@
+"""Pure analysis: the gap, diagnoses."""

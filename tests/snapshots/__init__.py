@@ -1,0 +1,1 @@
+"""Pictures of the screens (pytest-textual-snapshot), on fixture data only."""

@@ -1,0 +1,1 @@
+"""What the model keeps: histories, counters, the cost-aware scheduler."""

@@ -1,0 +1,1 @@
+"""The dashboard driven with keys, the way a person does (Textual Pilot)."""
