@@ -1,0 +1,49 @@
+"""The command line's shape: subcommands through argparse, help without a terminal, numbers checked."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from memtop.cli import build_parser, main
+
+
+def _memtop(*args: str) -> subprocess.CompletedProcess[str]:
+    # stdout is a pipe here, as in a script or CI: help must still print.
+    return subprocess.run([sys.executable, "-m", "memtop", *args], capture_output=True, text=True, timeout=60)
+
+
+def test_help_lists_every_subcommand() -> None:
+    result = _memtop("--help")
+    assert result.returncode == 0, result.stderr
+    commands = result.stdout.split("commands:", 1)[1]
+    for name in ("run", "capture"):
+        assert f"    {name} " in commands
+
+
+@pytest.mark.parametrize("command", ["run", "capture"])
+def test_a_subcommand_help_works_without_a_terminal(command: str) -> None:
+    result = _memtop(command, "--help")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith(f"usage: memtop {command}")
+
+
+def test_run_without_a_terminal_says_so(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["run", "--", "true"]) == 2
+    assert "needs a terminal" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("value", ["inf", "nan", "-1", "0", "soon"])
+def test_an_interval_that_is_not_a_finite_positive_number_is_refused(value: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        build_parser().parse_args(["--json", "--interval", value])
+    assert exit_.value.code == 2
+    assert "--interval" in capsys.readouterr().err
+
+
+def test_an_unknown_command_is_refused_with_the_list() -> None:
+    result = _memtop("bogus")
+    assert result.returncode == 2
+    assert "invalid choice: 'bogus'" in result.stderr and "'run'" in result.stderr
