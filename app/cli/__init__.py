@@ -19,11 +19,9 @@ from memtop.collectors.paths import HostPaths
 from memtop.collectors.snapshot import Collector, HostError, Options
 from memtop.collectors.working_set import Refused
 
-from memtop.rules.diagnoses import Signals, diagnose
-from memtop.state.diagnosis_watch import DiagnosisWatch
-from memtop.rules.gap import HeapTrends
-from memtop.state.working_sets import load as load_working_sets
-from memtop.state.working_sets import measure_once
+from memtop.state.model import MemtopModel
+from memtop.state.options import StartOptions
+from memtop.state.working_sets import WorkingSets, measure_once
 from memtop.output.report import snapshot_json, table
 from memtop.tables.select import SelectError, check_sort_field, select
 
@@ -111,8 +109,6 @@ def run_once(args: argparse.Namespace) -> int:
     pids = tuple(args.pid) if args.pid else None
     collector = Collector(host_paths(args.root), Options(args.kernel_threads, pids))
     streaming = args.json and args.interval is not None
-    trends = HeapTrends() if streaming else None
-    watch = DiagnosisWatch()
     if args.wss is not None:
         if args.root is not None:
             raise UsageError("--wss measures a live process: not with --root")
@@ -120,6 +116,11 @@ def run_once(args: argparse.Namespace) -> int:
             measure_once(collector, args.wss, args.wss_window, lambda line: print(f"memtop: {line}", file=sys.stderr))
         except Refused as exc:
             raise UsageError(f"--wss {args.wss}: {exc}") from None
+    # The dashboard's model derives the diagnoses and gap trends of the JSON
+    # too: line after line, the histories build up as on the dashboard. The
+    # working sets are the ones memtop keeps (w, --wss); not for a capture.
+    sets = WorkingSets(collector.paths if args.root is None else None, None)
+    model = MemtopModel(StartOptions(frozen=args.root is not None), working_sets=sets)
     count = 0
     while True:
         snap = collector.collect(cgroups=args.json, container=args.json)  # only the JSON has them
@@ -130,15 +131,11 @@ def run_once(args: argparse.Namespace) -> int:
         rows = select(snap.processes, sort=args.sort, reverse=args.reverse, text=args.filter,
                       pids=pids, limit=args.limit)
         if args.json:
-            verdicts = trends.add(snap) if trends is not None else None
-            watch.add(snap)
-            alive = {p.key for p in snap.processes}
-            # The last measurements memtop made (w, --wss), of processes still running; not for a capture.
-            kept = tuple(w for w in load_working_sets() if (w.pid, w.starttime) in alive) if args.root is None else ()
-            found = diagnose(snap, Signals(swap_in=watch.swap_in, cgroups=watch.cgroups, oom_kills=watch.oom_kills,
-                                           verdicts=verdicts or {}, working_sets=kept))
-            print(json.dumps(snapshot_json(snap, rows, verdicts, found, kept), separators=(",", ":") if streaming else (", ", ": ")),
-                  flush=True)
+            sets.reload()  # another memtop may have measured one meanwhile
+            done = model.ingest(snap)
+            kept = sets.current(p.key for p in snap.processes)
+            print(json.dumps(snapshot_json(snap, rows, done.verdicts, done.diagnoses, kept),
+                             separators=(",", ":") if streaming else (", ", ": ")), flush=True)
         else:
             width = os.get_terminal_size(sys.stdout.fileno()).columns if sys.stdout.isatty() else None
             print(table(snap, rows, exact=args.bytes, width=width))
