@@ -326,3 +326,50 @@ async def test_keys_typed_in_one_burst_with_slash_land_in_the_filter() -> None:
         assert main_screen(app).query_one("#filter").value == "sshd"
         assert isinstance(app.screen, MainScreen)  # "s" and "h" did not open sort or help
         assert pids(app) == [100]
+
+
+class Steady:
+    """A live session that reads the fixture host every pass; the app's requests land here."""
+
+    def __init__(self) -> None:
+        self.cgroups = False
+        self.snapshot = made()
+
+    def collect(self) -> tuple[Snapshot, dict]:
+        return self.snapshot, {}
+
+
+async def test_the_screens_requests_reach_the_monitor_and_the_model() -> None:
+    session = Steady()
+    app = new_app(monitor=scripted(session))
+    monitor = app.monitor
+    assert monitor is not None
+    async with app.run_test(size=(160, 45)) as pilot:
+        for _ in range(50):
+            await pilot.pause(0.05)
+            if monitor.passes:
+                break
+        await pilot.pause()
+        # The rows on screen and the selection: read in full every pass, with a history.
+        focus = app.model.focus
+        assert 300 in focus.visible and focus.selected == (300, 100)
+        await pilot.press("down")
+        await pilot.pause()
+        assert app.model.focus.selected == (201, 100)
+        for _ in range(50):  # the next pass reads what the model says is on screen
+            await pilot.pause(0.05)
+            if monitor.scheduler.selected == 201:
+                break
+        assert monitor.scheduler.selected == 201 and 300 in monitor.scheduler.visible
+        await pilot.press("left_square_bracket")  # slower
+        await pilot.pause()
+        assert monitor.interval == 0.2 and "every 0.2s" in str(main_screen(app).query_one("#header").render())
+        await pilot.press("c")
+        await pilot.pause()
+        assert session.cgroups  # the cgroup view is open: the tree is read every pass
+        await pilot.press("escape")
+        await pilot.pause()
+        assert not session.cgroups
+        await pilot.press("W")
+        await pilot.pause()
+        assert app.model.chart_window == 900.0
