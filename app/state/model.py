@@ -13,13 +13,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
 from memtop.collectors.models import ProcessMemory, Snapshot
-from memtop.collectors.snapshot import Collector
 from memtop.views.heap_series import HeapSeries
 from memtop.views.thp import ThpView
 
-from memtop.instrument.run import RunChild
 from memtop.rules.diagnoses import Diagnosis, Growth, Signals, diagnose
 from memtop.rules.gap import GapVerdict, analyse
 from memtop.state.counters import CounterHistory, counter_values
@@ -29,6 +28,10 @@ from memtop.state.options import StartOptions
 from memtop.state.process_history import DEFAULT_WINDOW, ProcessHistory
 from memtop.state.run_watch import RunWatch
 from memtop.state.working_sets import WorkingSets
+
+if TYPE_CHECKING:
+    from memtop.collectors.snapshot import Collector
+    from memtop.instrument.run import RunChild
 
 Key = tuple[int, int]
 #: RSS change per second, by table row key (("p", pid, starttime)).
