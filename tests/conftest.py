@@ -71,14 +71,16 @@ def hosts() -> Path:
 
 
 def new_app(snapshot: Snapshot | None = None, *, heap: HeapSources | None = None, maps_source: MapsSource | None = None,
-             monitor: Monitor | None = None, **options: Any) -> MemtopApp:
+             monitor: Monitor | None = None, model: MemtopModel | None = None, **options: Any) -> MemtopApp:
     """The dashboard on fixture data: nothing collected (tests post readings), ``snapshot`` shown first.
 
     ``options``: StartOptions fields (pid, sort, interval...); ``heap``: the
     model's heap sources; ``maps_source``: how the process screen reads a
-    process; ``monitor``: a scripted collection (its model is the app's).
+    process; ``monitor``: a scripted collection (its model is the app's);
+    ``model``: one fed before (a replay).
     """
     from memtop.tui.app import MemtopApp
 
-    model = monitor.model if monitor is not None else MemtopModel(StartOptions(**options), heap=heap)
+    if model is None:
+        model = monitor.model if monitor is not None else MemtopModel(StartOptions(**options), heap=heap)
     return MemtopApp(model, monitor, snapshot=snapshot, maps_source=maps_source)

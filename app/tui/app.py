@@ -49,9 +49,10 @@ class MemtopApp(App[int]):
 
     def __init__(self, model: MemtopModel, monitor: Monitor | None = None, snapshot: Snapshot | None = None,
                  maps_source: MapsSource | None = None) -> None:
-        """``monitor=None`` starts no collection: tests post readings themselves.
+        """``monitor=None`` starts no collection: tests (and a replay) post readings themselves.
 
-        ``snapshot``: shown first; ``maps_source``: how the process screen
+        ``model`` may have ingested readings already: the screens start from
+        its last. ``snapshot``: ingested and shown first; ``maps_source``: how the process screen
         reads a process (default: the monitor's host, else the live /proc).
         """
         super().__init__()
@@ -62,6 +63,8 @@ class MemtopApp(App[int]):
 
     def on_mount(self) -> None:
         self.push_screen(MainScreen(self.model, self.maps))
+        if self.model.last is not None:  # a model fed before (a replay up to a moment): show where it is
+            self.update = ModelUpdate(self.model.last)
         if self.initial is not None:
             self.post_message(SnapshotReady(Reading(self.initial)))
         if self.monitor is not None:

@@ -20,7 +20,7 @@ from memtop.tui.screens.modals import HelpScreen, SignalScreen
 from memtop.widgets.process_table import ProcessTable
 
 from tests.conftest import new_app
-from tests.dashboard_fixtures import MIB, PROCESSES, made, proc
+from tests.dashboard_fixtures import MIB, PROCESSES, at, made, proc
 
 
 def app_for(snapshot: Snapshot | None = None, **options: object) -> MemtopApp:
@@ -373,3 +373,15 @@ async def test_the_screens_requests_reach_the_monitor_and_the_model() -> None:
         await pilot.press("W")
         await pilot.pause()
         assert app.model.chart_window == 900.0
+
+
+async def test_a_model_fed_before_the_app_starts_is_shown_as_it_is() -> None:
+    # A replay feeds the recorded readings to a model, then opens the dashboard on it.
+    model = MemtopModel()
+    for t in range(3):
+        model.ingest(at(float(t), processes=tuple(p for p in PROCESSES if p.pid != 400)))
+    app = new_app(model=model)
+    async with app.run_test(size=(160, 45)) as pilot:
+        await pilot.pause()
+        assert pids(app) == [300, 201, 202, 301, 302, 100, 200, 1]
+        assert main_screen(app).snapshot is model.snapshot and model.snapshot is not None and model.snapshot.time == 2.0
