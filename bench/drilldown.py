@@ -41,12 +41,12 @@ sys.path.insert(0, str(REPO))
 from memtop.collectors.host import load_facts, user_lookup  # noqa: E402
 from memtop.collectors.paths import HostPaths  # noqa: E402
 from memtop.collectors.process_maps import read_process_maps  # noqa: E402
-from memtop.tui.app import MemtopApp, StartOptions  # noqa: E402
 from memtop.state.maps_source import MapsSource
 from memtop.tables.mapping_rows import TABLE_FIELDS
 from memtop.tui.screens.process import ProcessScreen  # noqa: E402
 from memtop.widgets.mappings_table import MappingsTable  # noqa: E402
 from memtop.widgets.process_table import ProcessTable  # noqa: E402
+from tests.conftest import new_app  # noqa: E402
 from tests.dashboard_fixtures import made  # noqa: E402
 
 Figures = dict[str, list[float]]
@@ -65,7 +65,7 @@ async def one_round(pid: int, figures: Figures) -> None:
     users = user_lookup(facts, True)
     first = read_process_maps(paths, pid, users)
     assert first.process is not None
-    app = MemtopApp(None, StartOptions(pid=pid), snapshot=made((first.process,)), own_stats=False)
+    app = new_app(made((first.process,)), pid=pid)
     # As memtop reads a process (maps_source.source_for): a quick first read of the table's fields.
     app.maps_source = MapsSource(
         lambda p, start: read_process_maps(paths, p, users, start), True,

@@ -30,11 +30,12 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))  # tests/ holds the fixture snapshots
 
 from memtop.collectors.heap import HeapReading  # noqa: E402
-from memtop.tui.app import MemtopApp, StartOptions  # noqa: E402
 from memtop.state.heap_sources import HeapSources  # noqa: E402
+from memtop.state.model import Reading  # noqa: E402
 from memtop.tui.messages import SnapshotReady  # noqa: E402
 from memtop.views.heap_series import HeapSeries  # noqa: E402
 from memtop.widgets.heap_chart import HeapChart  # noqa: E402
+from tests.conftest import new_app  # noqa: E402
 from tests.dashboard_fixtures import MIB, at, growing  # noqa: E402
 
 
@@ -65,7 +66,7 @@ def chart_build_ms(builds: int) -> float:
     out: list[float] = []
 
     async def run() -> None:
-        app = MemtopApp(None, StartOptions(), snapshot=at(0.0), own_stats=False)
+        app = new_app(at(0.0))
         async with app.run_test(size=(160, 45)) as pilot:
             await pilot.pause()
             chart = app.screen.query_one(HeapChart)
@@ -90,7 +91,7 @@ def dashboard_ms(size: tuple[int, int], panes: bool, refreshes: int) -> tuple[fl
 
     async def run() -> None:
         heap = HeapSources(SteppingHeap(), own_pid=201)  # type: ignore[arg-type]
-        app = MemtopApp(None, StartOptions(pid=201), snapshot=at(0.0, processes=growing(100)), own_stats=False, heap=heap)
+        app = new_app(at(0.0, processes=growing(100)), pid=201, heap=heap)
         async with app.run_test(size=size) as pilot:
             await pilot.pause()
             if not panes:
@@ -98,7 +99,7 @@ def dashboard_ms(size: tuple[int, int], panes: bool, refreshes: int) -> tuple[fl
             await pilot.pause()
             start = time.process_time()
             for snap in snaps:
-                app.post_message(SnapshotReady(snap, {}, None, None))
+                app.post_message(SnapshotReady(Reading(snap)))
                 await pilot.pause()
             result.append((time.process_time() - start) * 1000 / refreshes)
             builds[0] = app.screen.query_one(HeapChart).builds

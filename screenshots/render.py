@@ -15,13 +15,13 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from memtop.dashboard import MemtopApp, StartOptions  # noqa: E402
-from memtop.screens.process import ProcessScreen  # noqa: E402
+from memtop.tui.screens.process import ProcessScreen  # noqa: E402
 from tests.cgroup_fixtures import with_cgroups  # noqa: E402
+from tests.conftest import new_app  # noqa: E402
 from tests.dashboard_fixtures import made  # noqa: E402
 from tests.maps_fixtures import FakeSource  # noqa: E402
-from tests.test_diagnoses_snapshots import feed as feed_findings, make_app as make_findings, measured  # noqa: E402
-from tests.test_panes_snapshots import feed, make_app  # noqa: E402
+from tests.snapshots.test_diagnoses_snapshots import feed as feed_findings, make_app as make_findings, measured  # noqa: E402
+from tests.snapshots.test_panes_snapshots import feed, make_app  # noqa: E402
 
 #: name, terminal size, keys; "live" shots are fed 30 s of fixture snapshots
 #: first (THP faults, two compaction stalls, a process growing beside its heap).
@@ -45,7 +45,7 @@ SHOTS = (
 async def shoot(name: str, size: tuple[int, int], keys: tuple[str, ...], live: bool, out: Path) -> Path:
     snapshot = with_cgroups() if name.startswith("cgroups") else made()
     findings = name.startswith(("diagnoses", "working-set"))
-    app = (make_findings() if findings else make_app()) if live else MemtopApp(None, StartOptions(), snapshot=snapshot, own_stats=False)
+    app = (make_findings() if findings else make_app()) if live else new_app(snapshot)
     app.maps_source = FakeSource(next(p for p in made().processes if p.pid == 201)).source()
     async with app.run_test(size=size) as pilot:
         await pilot.pause()

@@ -1,12 +1,23 @@
-"""Shared fixtures: where the fixture trees are, and a deterministic hypothesis profile."""
+"""Shared fixtures: where the fixture trees are, a deterministic hypothesis profile, the app factory."""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from hypothesis import HealthCheck, settings
+
+from memtop.collectors.models import Snapshot
+from memtop.state.heap_sources import HeapSources
+from memtop.state.maps_source import MapsSource
+from memtop.state.model import MemtopModel
+from memtop.state.monitor import Monitor
+from memtop.state.options import StartOptions
+
+if TYPE_CHECKING:  # the collector and parser tests never import textual
+    from memtop.tui.app import MemtopApp
 
 # Deterministic property tests: the same examples on every run, nothing written
 # to .hypothesis/, no flaky deadlines on a loaded CI machine.
@@ -57,3 +68,19 @@ def hosts() -> Path:
     """The hand-made fixture trees of tests/fixtures/hosts."""
     assert HOSTS.is_dir(), HOSTS
     return HOSTS
+
+
+def new_app(snapshot: Snapshot | None = None, *, heap: HeapSources | None = None, maps_source: MapsSource | None = None,
+             monitor: Monitor | None = None, model: MemtopModel | None = None, **options: Any) -> MemtopApp:
+    """The dashboard on fixture data: nothing collected (tests post readings), ``snapshot`` shown first.
+
+    ``options``: StartOptions fields (pid, sort, interval...); ``heap``: the
+    model's heap sources; ``maps_source``: how the process screen reads a
+    process; ``monitor``: a scripted collection (its model is the app's);
+    ``model``: one fed before (a replay).
+    """
+    from memtop.tui.app import MemtopApp
+
+    if model is None:
+        model = monitor.model if monitor is not None else MemtopModel(StartOptions(**options), heap=heap)
+    return MemtopApp(model, monitor, snapshot=snapshot, maps_source=maps_source)

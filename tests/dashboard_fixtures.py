@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
+from memtop.collectors.heap import HeapReading
 from memtop.collectors.models import ProcessMemory, Snapshot
 from memtop.collectors.paths import HostPaths
 from memtop.collectors.snapshot import Collector
@@ -66,3 +67,16 @@ def growing(rss_mib: int, heap_mib: int | None = None) -> tuple[ProcessMemory, .
     return tuple(
         replace(p, rss=rss_mib * MIB, anon=rss_mib * MIB // 2) if p.pid == 201 else p for p in PROCESSES
     )
+
+
+class FakeHeap:
+    """An allocator that reports a fixed heap, standing in for mallinfo2."""
+
+    SOURCE = "test allocator"
+    reason = None
+
+    def __init__(self, in_use: int) -> None:
+        self.in_use = in_use
+
+    def read(self) -> HeapReading:
+        return HeapReading(self.in_use, self.SOURCE)

@@ -8,6 +8,7 @@ import sys
 from memtop.cli.common import UsageError, positive
 from memtop.instrument.preload import BuildError, library_path
 from memtop.instrument.run import RunError, start
+from memtop.state.options import StartOptions
 
 USAGE = "memtop run [--no-inherit] [--interval S] [--log FILE] [--] CMD [ARGS...]"
 
@@ -45,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"run: {exc}") from None
     from memtop.collectors.paths import HostPaths
     from memtop.collectors.snapshot import Collector, Options
-    from memtop.tui.app import StartOptions, run_dashboard
+    from memtop.tui.app import run_dashboard
 
     collector = Collector(HostPaths(), Options())
     return run_dashboard(collector, StartOptions(interval=args.interval, pid=child.pid), run=child)

@@ -16,11 +16,9 @@ from memtop.cli.common import UsageError, count, host_paths, positive
 from memtop.collectors.snapshot import Collector, Options
 from memtop.collectors.working_set import Refused
 from memtop.output.report import snapshot_json, table
-from memtop.rules.diagnoses import Signals, diagnose
-from memtop.rules.gap import HeapTrends
-from memtop.state.diagnosis_watch import DiagnosisWatch
-from memtop.state.working_sets import load as load_working_sets
-from memtop.state.working_sets import measure_once
+from memtop.state.model import MemtopModel
+from memtop.state.options import StartOptions
+from memtop.state.working_sets import WorkingSets, measure_once
 from memtop.tables.select import check_sort_field, select
 
 HINT = "memtop: stdout is not a terminal; use `memtop --once` for a table or `memtop --json` for JSON"
@@ -65,8 +63,6 @@ def run_once(args: argparse.Namespace) -> int:
     pids = tuple(args.pid) if args.pid else None
     collector = Collector(host_paths(args.root), Options(args.kernel_threads, pids))
     streaming = args.json and args.interval is not None
-    trends = HeapTrends() if streaming else None
-    watch = DiagnosisWatch()
     if args.wss is not None:
         if args.root is not None:
             raise UsageError("--wss measures a live process: not with --root")
@@ -74,6 +70,11 @@ def run_once(args: argparse.Namespace) -> int:
             measure_once(collector, args.wss, args.wss_window, lambda line: print(f"memtop: {line}", file=sys.stderr))
         except Refused as exc:
             raise UsageError(f"--wss {args.wss}: {exc}") from None
+    # The dashboard's model derives the diagnoses and gap trends of the JSON
+    # too: line after line, the histories build up as on the dashboard. The
+    # working sets are the ones memtop keeps (w, --wss); not for a capture.
+    sets = WorkingSets(collector.paths if args.root is None else None, None)
+    model = MemtopModel(StartOptions(frozen=args.root is not None), working_sets=sets)
     count = 0
     while True:
         snap = collector.collect(cgroups=args.json, container=args.json)  # only the JSON has them
@@ -84,15 +85,11 @@ def run_once(args: argparse.Namespace) -> int:
         rows = select(snap.processes, sort=args.sort, reverse=args.reverse, text=args.filter,
                       pids=pids, limit=args.limit)
         if args.json:
-            verdicts = trends.add(snap) if trends is not None else None
-            watch.add(snap)
-            alive = {p.key for p in snap.processes}
-            # The last measurements memtop made (w, --wss), of processes still running; not for a capture.
-            kept = tuple(w for w in load_working_sets() if (w.pid, w.starttime) in alive) if args.root is None else ()
-            found = diagnose(snap, Signals(swap_in=watch.swap_in, cgroups=watch.cgroups, oom_kills=watch.oom_kills,
-                                           verdicts=verdicts or {}, working_sets=kept))
-            print(json.dumps(snapshot_json(snap, rows, verdicts, found, kept), separators=(",", ":") if streaming else (", ", ": ")),
-                  flush=True)
+            sets.reload()  # another memtop may have measured one meanwhile
+            done = model.ingest(snap)
+            kept = sets.current(p.key for p in snap.processes)
+            print(json.dumps(snapshot_json(snap, rows, done.verdicts, done.diagnoses, kept),
+                             separators=(",", ":") if streaming else (", ", ": ")), flush=True)
         else:
             width = os.get_terminal_size(sys.stdout.fileno()).columns if sys.stdout.isatty() else None
             print(table(snap, rows, exact=args.bytes, width=width))
@@ -120,7 +117,7 @@ def run_live(args: argparse.Namespace) -> int:
     if interval < 0.1:
         raise UsageError("--interval must be at least 0.1 seconds")
     collector = Collector(host_paths(args.root), Options(args.kernel_threads))
-    from memtop.tui.app import StartOptions, run_dashboard
+    from memtop.tui.app import run_dashboard
 
     options = StartOptions(
         interval=interval, sort=args.sort, text=args.filter or "",

@@ -40,8 +40,6 @@ from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from memtop.collectors.models import Snapshot
-
 MIB = 1 << 20
 MIN_SPAN = 20.0
 SLOPE_FLOOR = 0.5 * MIB / 60  # bytes per second
@@ -137,32 +135,3 @@ def analyse(times: Sequence[float], rss: Sequence[int | None], heap: Sequence[in
     flag = RETAINED if gap_now >= RETAINED_FLOOR and gap_now > heap_now else None
     return GapVerdict(gap_now, trend, gap_slope, heap_slope, flag)
 
-
-#: The window of ``memtop --json --interval`` trends (the chart's default).
-JSON_WINDOW = 300.0
-
-
-class HeapTrends:
-    """Gap history per instrumented process for NDJSON output (no UI, no textual)."""
-
-    def __init__(self, window: float = JSON_WINDOW) -> None:
-        self.window = window
-        self._points: dict[tuple[int, int], list[tuple[float, int | None, int | None]]] = {}
-
-    def add(self, snap: Snapshot) -> dict[int, GapVerdict]:
-        """Record this snapshot's heaps; the verdict of each instrumented process by pid."""
-        by_pid = {p.pid: p for p in snap.processes}
-        verdicts: dict[int, GapVerdict] = {}
-        kept: dict[tuple[int, int], list[tuple[float, int | None, int | None]]] = {}
-        for heap in snap.heaps:
-            proc = by_pid.get(heap.pid)
-            if proc is None or heap.in_use is None or heap.source == "gdb":
-                continue  # a one-off gdb sample has no trend
-            key = (heap.pid, heap.starttime)
-            points = [p for p in self._points.get(key, []) if p[0] > snap.time - self.window]
-            points.append((snap.time, proc.rss, heap.in_use))
-            kept[key] = points
-            verdicts[heap.pid] = analyse([t for t, _r, _h in points], [r for _t, r, _h in points],
-                                         [h for _t, _r, h in points], snap.time, self.window)
-        self._points = kept
-        return verdicts

@@ -12,13 +12,16 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-from memtop.collectors.heap import OwnHeap
 from memtop.collectors.models import HeapCounters, HeapDetail, Snapshot
 from memtop.views.format import age, human
 
 from memtop.instrument.attach import refusal as attach_refusal
 from memtop.instrument.attach import AttachResult, sample_heap
+
+if TYPE_CHECKING:  # `memtop --json` never reads its own heap: ctypes stays unloaded there
+    from memtop.collectors.heap import OwnHeap
 
 NOT_INSTRUMENTED = "heap: not instrumented (memtop run -- CMD)"
 PRELOAD = "heap: preload counters"

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 from memtop.collectors.host import load_facts, user_lookup
 from memtop.collectors.models import ProcessMaps
 from memtop.collectors.paths import HostPaths
 from memtop.collectors.process_maps import read_process_maps
+from memtop.collectors.snapshot import Collector
 
 from memtop.tables.mapping_rows import TABLE_FIELDS
 
@@ -24,12 +24,10 @@ class MapsSource:
     quick: Callable[[int, int | None], ProcessMaps] | None = None
 
 
-def source_for(app: Any) -> MapsSource:
-    """The app's own source (tests set one), else the collector's host, else the live /proc."""
-    given = getattr(app, "maps_source", None)
-    if isinstance(given, MapsSource):
+def source_for(given: MapsSource | None, collector: Collector | None) -> MapsSource:
+    """``given`` (tests set one), else the collector's host, else the live /proc."""
+    if given is not None:
         return given
-    collector = getattr(app, "collector", None)
     paths: HostPaths = collector.paths if collector is not None else HostPaths()
     facts = collector.facts if collector is not None else load_facts(paths)
     users = user_lookup(facts, paths.live)

@@ -25,6 +25,11 @@ WINDOWS = (60.0, 300.0, 900.0, 1800.0)
 DEFAULT_WINDOW = 300.0
 
 
+def next_window(current: float) -> float:
+    """The chart window after ``current`` (key W cycles them)."""
+    return WINDOWS[(WINDOWS.index(current) + 1) % len(WINDOWS)] if current in WINDOWS else DEFAULT_WINDOW
+
+
 @dataclass(frozen=True, slots=True)
 class Sample:
     time: float

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from memtop.collectors.models import Snapshot
 from memtop.collectors.procfs import read_statm
@@ -10,7 +11,9 @@ from memtop.collectors.snapshot import Collector
 
 from memtop.state.heap_sources import HeapSources
 from memtop.state.process_history import ProcessHistory, Sample
-from memtop.instrument.run import RunChild
+
+if TYPE_CHECKING:  # the model imports this module; `memtop --json` starts no program
+    from memtop.instrument.run import RunChild
 
 #: Samples a second of the child's heap and RSS (feasibility.md §A1: a read costs ~11 µs).
 SAMPLE_HZ = 10

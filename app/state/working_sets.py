@@ -95,6 +95,14 @@ class WorkingSets:
         #: Measurements in progress: seconds left, by process.
         self.running: dict[Key, float] = {}
 
+    def reload(self) -> None:
+        """The kept measurements as the file has them now (another memtop may have added one), then
+        this process's own that it lacks (those with no count are not kept)."""
+        if self.paths is None or not self.paths.live:
+            return
+        kept = {(w.pid, w.starttime): w for w in load(self.path)}
+        self.results = {**kept, **{k: w for k, w in self.results.items() if k not in kept}}
+
     def why_not(self, proc: ProcessMemory) -> str | None:
         if self.paths is None:
             return "no live host to measure (tests, or a captured tree)"

@@ -18,12 +18,12 @@ from memtop.collectors import smaps
 from memtop.collectors.host import load_facts, user_lookup
 from memtop.collectors.paths import HostPaths
 from memtop.collectors.process_maps import read_process_maps
-from memtop.tui.app import MemtopApp, StartOptions
 from memtop.state.maps_source import MapsSource
 from memtop.tables.mapping_rows import TABLE_FIELDS
 from memtop.tui.screens.process import ProcessScreen
 from memtop.widgets.mappings_table import MappingsTable
 
+from tests.conftest import new_app
 from tests.dashboard_fixtures import made
 
 HELPER = Path(__file__).resolve().parents[2] / "bench" / "manymaps.py"
@@ -63,7 +63,7 @@ async def test_65k_mappings_open_sort_and_scroll_with_the_parse_off_the_event_lo
     first = read_process_maps(paths, manymaps, users)
     assert first.process is not None
     parsed_on.clear()
-    app = MemtopApp(None, StartOptions(pid=manymaps), snapshot=made((first.process,)), own_stats=False)
+    app = new_app(made((first.process,)), pid=manymaps)
     app.maps_source = MapsSource(
         lambda pid, start: read_process_maps(paths, pid, users, start), True,
         lambda pid, start: read_process_maps(paths, pid, users, start, fields=TABLE_FIELDS),  # the quick first paint

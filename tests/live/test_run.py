@@ -9,6 +9,7 @@ import subprocess
 import sys
 import textwrap
 import time
+from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
@@ -16,13 +17,17 @@ import pytest
 from memtop.cli import main as cli_main
 from memtop.collectors.paths import HostPaths
 from memtop.collectors.snapshot import Collector, Options
-from memtop.tui.app import MemtopApp, StartOptions
-from memtop.rules.gap import HeapTrends
-from memtop.state.heap_sources import PRELOAD
 from memtop.instrument.preload import BuildError, find_compiler, library_path
 from memtop.instrument.run import RunChild, RunError, exit_status, start
+from memtop.rules.gap import GapVerdict
+from memtop.state.heap_sources import PRELOAD
+from memtop.state.model import MemtopModel
+from memtop.state.monitor import Monitor
+from memtop.state.options import StartOptions
 from memtop.tui.screens.run_quit import QuitRunScreen
 from memtop.widgets.heap_chart import HeapChart
+
+from tests.conftest import new_app
 
 MIB = 1 << 20
 
@@ -90,7 +95,7 @@ def test_print_preload_prints_the_built_library(capsys: pytest.CaptureFixture[st
 async def test_dashboard_charts_the_childs_heap_at_10_hz_and_sees_it_end(library: Path, shm: Path, tmp_path: Path) -> None:
     child = holder(library, tmp_path)
     try:
-        app = MemtopApp(Collector(HostPaths(), Options()), StartOptions(interval=0.5, pid=child.pid), own_stats=False, run=child)
+        app = new_app(monitor=Monitor.build(Collector(HostPaths(), Options()), StartOptions(interval=0.5, pid=child.pid), run=child, own_stats=False))
         async with app.run_test(size=(160, 45)) as pilot:
             deadline = time.monotonic() + 15
             chart = app.screen.query_one(HeapChart)
@@ -101,11 +106,11 @@ async def test_dashboard_charts_the_childs_heap_at_10_hz_and_sees_it_end(library
             assert series.heap_note == PRELOAD
             assert series.heap[-1] >= 48 * MIB  # 48 x 1 MiB held, and the interpreter's own
             assert series.rss[-1] is not None and series.rss[-1] >= series.heap[-1]
-            assert app.run_status is not None and f"running {Path(sys.executable).name} (pid {child.pid})" in app.run_status
+            assert app.model.run_status is not None and f"running {Path(sys.executable).name} (pid {child.pid})" in app.model.run_status
             child.stop(signal.SIGTERM)
             child.process.wait(5)
             deadline = time.monotonic() + 5
-            while child.returncode is None or "exited with status 143" not in (app.run_status or ""):
+            while child.returncode is None or "exited with status 143" not in (app.model.run_status or ""):
                 assert time.monotonic() < deadline
                 await pilot.pause(0.2)
             await pilot.press("q")
@@ -119,16 +124,16 @@ async def test_dashboard_charts_the_childs_heap_at_10_hz_and_sees_it_end(library
 async def test_ten_samples_a_second_between_refreshes(library: Path, shm: Path, tmp_path: Path) -> None:
     child = holder(library, tmp_path)
     try:
-        app = MemtopApp(Collector(HostPaths(), Options()), StartOptions(interval=2.0, pid=child.pid), own_stats=False, run=child)
+        app = new_app(monitor=Monitor.build(Collector(HostPaths(), Options()), StartOptions(interval=2.0, pid=child.pid), run=child, own_stats=False))
         async with app.run_test(size=(160, 45)) as pilot:
             await pilot.pause(3.0)
-            watch = app.run_watch
+            watch = app.model.run_watch
             assert watch is not None and watch.key is not None
-            before = len(app.history.samples(watch.key))
+            before = len(app.model.history.samples(watch.key))
             # The interpreter's RSS and heap move a little all the time; force a move.
             os.kill(child.pid, 0)
             await pilot.pause(1.5)
-            samples = app.history.samples(watch.key)
+            samples = app.model.history.samples(watch.key)
             assert samples and all(s.heap is not None for s in samples[-3:])
             gaps = [b.time - a.time for a, b in zip(samples, samples[1:])]
             # Refreshes are 2 s apart: samples closer than that came from the 10 Hz sampler.
@@ -142,7 +147,7 @@ async def test_ten_samples_a_second_between_refreshes(library: Path, shm: Path, 
 async def test_quitting_while_the_child_runs_asks(library: Path, shm: Path, tmp_path: Path, answer: str, code: int, alive: bool) -> None:
     child = holder(library, tmp_path)
     try:
-        app = MemtopApp(Collector(HostPaths(), Options()), StartOptions(pid=child.pid), own_stats=False, run=child)
+        app = new_app(monitor=Monitor.build(Collector(HostPaths(), Options()), StartOptions(pid=child.pid), run=child, own_stats=False))
         async with app.run_test(size=(120, 40)) as pilot:
             await pilot.pause(0.5)
             await pilot.press("q")
@@ -198,10 +203,10 @@ def test_a_slow_structural_leak_grows_and_a_steady_program_is_stable(library: Pa
     steady = start([str(binary), "steady"], log=str(tmp_path / "steady.log"), library=library)
     try:
         collector = Collector(HostPaths(), Options(pids=(leaky.pid, steady.pid)))
-        trends = HeapTrends()
-        verdicts = {}
+        model = MemtopModel()  # as `memtop --json --interval 1` keeps them
+        verdicts: Mapping[int, GapVerdict] = {}
         for _ in range(24):  # 24 s of history
-            verdicts = trends.add(collector.collect(thp=False, cgroups=False, container=False))
+            verdicts = model.ingest(collector.collect(thp=False, cgroups=False, container=False)).verdicts
             time.sleep(1.0)
         # Each round pins pages with the blocks it keeps: RSS - heap grows
         # (its heap grows too, so this is not flagged as a structural leak).

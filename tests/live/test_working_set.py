@@ -24,6 +24,7 @@ from memtop.collectors.working_set import (
 from memtop.rules.working_set_fit import describe, fit, working_set_json
 from memtop.state.working_sets import WorkingSets, load, remember, save
 
+from tests.conftest import new_app
 from tests.dashboard_fixtures import CAPTURES, MIB
 
 CHILD = Path(__file__).resolve().parent / "wss_child.py"
@@ -279,14 +280,13 @@ def test_wss_measures_a_child_and_json_reports_it(child, tmp_path: Path, monkeyp
 def live_app(child, tmp_path: Path):  # type: ignore[no-untyped-def]
     """The dashboard on a snapshot of the child, its working sets kept under tmp_path."""
     from memtop.collectors.snapshot import Collector, Options
-    from memtop.tui.app import MemtopApp, StartOptions
 
     if clear_refs_permitted():
         pytest.skip(clear_refs_permitted())
     paths = HostPaths()
     snap = Collector(paths, Options(pids=(child.pid,))).collect(thp=False, cgroups=False, container=False)
-    app = MemtopApp(None, StartOptions(pid=child.pid), snapshot=snap, own_stats=False)
-    app.working_sets = WorkingSets(paths, None, tmp_path / "ws.json")
+    app = new_app(snap, pid=child.pid)
+    app.model.working_sets = WorkingSets(paths, None, tmp_path / "ws.json")
     return app
 
 
@@ -315,19 +315,18 @@ async def test_w_measures_a_live_child_with_a_countdown_and_shows_it_beside_rss(
             if box.left is None:
                 break
         text = str(box.query_one("#wss-text").render())
-        result = app.working_sets.last(next(p for p in snap.processes if p.pid == child.pid))
+        result = app.model.working_sets.last(next(p for p in snap.processes if p.pid == child.pid))
         assert result is not None and result.referenced is not None
         assert 190 * MIB <= result.referenced <= 230 * MIB
         assert f"touched in the last 1 s: {human(result.referenced)}" in text and "fits" in text
 
 
 async def test_w_says_why_it_cannot_measure_and_enter_does_nothing() -> None:
-    from memtop.tui.app import MemtopApp, StartOptions
     from memtop.tui.screens.working_set import WorkingSetScreen
 
     from tests.dashboard_fixtures import made
 
-    app = MemtopApp(None, StartOptions(pid=201), snapshot=made(), own_stats=False)  # no live host: a fixture
+    app = new_app(made(), pid=201)  # no live host: a fixture
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()
         await pilot.press("w")
@@ -337,7 +336,7 @@ async def test_w_says_why_it_cannot_measure_and_enter_does_nothing() -> None:
         assert "cannot measure: no live host" in str(box.query_one("#wss-text").render())
         await pilot.press("enter")
         await pilot.pause()
-        assert box.left is None and not app.working_sets.running
+        assert box.left is None and not app.model.working_sets.running
         await pilot.press("escape")
         assert not isinstance(app.screen, WorkingSetScreen)
 
@@ -355,6 +354,7 @@ def test_measurements_of_another_boot_are_not_reported(tmp_path: Path) -> None:
 
 
 async def test_a_box_closed_while_measuring_and_reopened_follows_the_measurement(child, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from memtop.state.model import Reading
     from memtop.tui.messages import SnapshotReady
     from memtop.tui.screens.working_set import WorkingSetScreen
 
@@ -373,9 +373,9 @@ async def test_a_box_closed_while_measuring_and_reopened_follows_the_measurement
         assert box.left is not None and "measuring" in str(box.query_one("#wss-text").render())
         for _ in range(60):
             await pilot.pause(0.1)
-            if not app.working_sets.running:
+            if not app.model.working_sets.running:
                 break
-        app.post_message(SnapshotReady(replace(snap, time=snap.time + 5), {}, None, None))
+        app.post_message(SnapshotReady(Reading(replace(snap, time=snap.time + 5))))
         await pilot.pause()
         assert box.left is None
         assert "touched in the last 1 s" in str(box.query_one("#wss-text").render())

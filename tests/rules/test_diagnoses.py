@@ -10,10 +10,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from memtop.collectors.models import ContainerLimit, Pressure, PressureLine, Snapshot, WorkingSet
-from memtop.tui.app import MemtopApp, StartOptions
+from memtop.tui.app import MemtopApp
 from memtop.rules.diagnoses import Signals, diagnose
 from memtop.state.diagnosis_watch import steady_growth
 from memtop.state.heap_sources import HeapSources
+from memtop.state.model import Reading
 from memtop.tui.messages import SnapshotReady
 from memtop.output.report import snapshot_json
 from memtop.tui.screens.cgroups import CgroupScreen
@@ -26,8 +27,8 @@ from memtop.widgets.diagnosis_line import DiagnosisLine
 from memtop.widgets.process_table import ProcessTable
 
 from tests.cgroup_fixtures import with_cgroups
-from tests.dashboard_fixtures import MIB, PROCESSES, at, growing, made
-from tests.tui.test_panes import FakeHeap
+from tests.conftest import new_app
+from tests.dashboard_fixtures import MIB, PROCESSES, FakeHeap, at, growing, made
 
 GIB = 1 << 30
 
@@ -64,13 +65,13 @@ CASES = {
 
 
 def app_for(first: Snapshot, heap: HeapSources | None = None) -> MemtopApp:
-    return MemtopApp(None, StartOptions(), snapshot=first, own_stats=False, heap=heap or HeapSources(None))
+    return new_app(first, heap=heap or HeapSources(None))
 
 
 async def feed(pilot, snaps: Sequence[Snapshot]) -> None:  # type: ignore[no-untyped-def]
     await pilot.pause()
     for snap in snaps[1:]:
-        pilot.app.post_message(SnapshotReady(snap, {}, None, None))
+        pilot.app.post_message(SnapshotReady(Reading(snap)))
         await pilot.pause()
 
 
@@ -86,11 +87,11 @@ async def test_each_diagnosis_from_a_sequence_is_on_the_line_and_in_the_panel(id
     app = app_for(snaps[0], heap)
     async with app.run_test(size=(160, 45)) as pilot:
         await feed(pilot, snaps)
-        found = {d.id: d for d in app.diagnoses}
-        assert ident in found, [d.id for d in app.diagnoses]
+        found = {d.id: d for d in app.model.diagnoses}
+        assert ident in found, [d.id for d in app.model.diagnoses]
         assert found[ident].severity == severity
         assert "all-clear" not in found or severity == "info"
-        worst = app.diagnoses[0]
+        worst = app.model.diagnoses[0]
         assert line_text(app).startswith({"critical": "‼", "warning": "!", "info": "✓", "ok": "✓"}[worst.severity])
         await pilot.press("d")
         await pilot.pause()
@@ -102,7 +103,7 @@ async def test_all_clear_when_nothing_is_wrong() -> None:
     app = app_for(made())
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()
-        assert [d.id for d in app.diagnoses] == ["all-clear"]
+        assert [d.id for d in app.model.diagnoses] == ["all-clear"]
         assert line_text(app).startswith("✓ Nothing needs attention: available 19.3 GiB (81.9%)")
 
 
@@ -111,10 +112,10 @@ async def test_a_working_set_larger_than_it_can_have_is_critical_and_jumps_to_th
     async with app.run_test(size=(160, 45)) as pilot:
         await pilot.pause()
         p = next(p for p in PROCESSES if p.pid == 201)
-        app.working_sets.results[p.key] = WorkingSet(201, p.starttime, "python3", 5.0, 0.0, 30 * GIB, p.rss, 0, 19 * GIB)
-        app.post_message(SnapshotReady(replace(made(), time=1.0), {}, None, None))
+        app.model.working_sets.results[p.key] = WorkingSet(201, p.starttime, "python3", 5.0, 0.0, 30 * GIB, p.rss, 0, 19 * GIB)
+        app.post_message(SnapshotReady(Reading(replace(made(), time=1.0))))
         await pilot.pause()
-        assert app.diagnoses[0].id == "working-set-too-large"
+        assert app.model.diagnoses[0].id == "working-set-too-large"
         assert "python3 (201) touched 30.0 GiB in 5 s, more than it can have" in line_text(app)
         await pilot.press("d", "enter")
         await pilot.pause()
@@ -137,7 +138,7 @@ async def test_jump_to_the_cgroup_with_new_oom_kills() -> None:
     app = app_for(with_cgroups(1))
     async with app.run_test(size=(160, 45)) as pilot:
         await feed(pilot, timed([with_cgroups(1), with_cgroups(3)]))
-        first = app.diagnoses[0]
+        first = app.model.diagnoses[0]
         assert (first.id, first.target) == ("cgroup-oom-kill", "/user.slice/user-1000.slice/session-3.scope")
         assert dict(first.numbers)["oom_kills"] == 2
         await pilot.press("d", "enter")
@@ -162,7 +163,7 @@ async def test_jump_to_the_thp_counters_and_to_the_chart() -> None:
     async with app.run_test(size=(160, 45)) as pilot:
         await feed(pilot, snaps)
         await pilot.press("p")  # panes hidden: the jump shows them again
-        assert app.diagnoses[0].id == "rss-growing"
+        assert app.model.diagnoses[0].id == "rss-growing"
         await pilot.press("d", "enter")
         await pilot.pause()
         assert isinstance(app.screen, MainScreen)
@@ -258,9 +259,9 @@ async def test_the_process_screen_shows_the_last_working_set_beside_rss() -> Non
     from tests.maps_fixtures import FakeSource
 
     p = next(p for p in PROCESSES if p.pid == 201)
-    app = MemtopApp(None, StartOptions(pid=201), snapshot=replace(made(), time=12.0), own_stats=False)
+    app = new_app(replace(made(), time=12.0), pid=201)
     app.maps_source = FakeSource(p).source()
-    app.working_sets.results[p.key] = WorkingSet(201, p.starttime, "python3", 5.0, 2.0, 90 * MIB, p.rss, 0, 19 * GIB)
+    app.model.working_sets.results[p.key] = WorkingSet(201, p.starttime, "python3", 5.0, 2.0, 90 * MIB, p.rss, 0, 19 * GIB)
     async with app.run_test(size=(160, 45)) as pilot:
         await pilot.pause()
         await pilot.press("enter")

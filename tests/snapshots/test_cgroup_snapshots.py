@@ -11,15 +11,17 @@ from __future__ import annotations
 import pytest
 
 from memtop.collectors.models import ContainerLimit
-from memtop.tui.app import MemtopApp, StartOptions
+from memtop.tui.app import MemtopApp
+from memtop.state.model import Reading
 from memtop.tui.messages import SnapshotReady
 
 from tests.cgroup_fixtures import with_cgroups
+from tests.conftest import new_app
 from tests.dashboard_fixtures import MIB
 
 
 def make_app() -> MemtopApp:
-    return MemtopApp(None, StartOptions(), snapshot=with_cgroups(oom_kills=1), own_stats=False)
+    return new_app(with_cgroups(oom_kills=1))
 
 
 @pytest.mark.parametrize("size", [(80, 24), (160, 45)])
@@ -28,7 +30,7 @@ def test_cgroup_view_with_a_new_oom_kill(snap_compare, size: tuple[int, int]) ->
         await pilot.pause()
         await pilot.press("c")
         await pilot.pause()
-        pilot.app.post_message(SnapshotReady(with_cgroups(oom_kills=2), {}, None, None))
+        pilot.app.post_message(SnapshotReady(Reading(with_cgroups(oom_kills=2))))
         await pilot.pause()
         for _ in range(7):  # down to user-1000.slice: its details below the tree
             await pilot.press("down")
@@ -39,7 +41,7 @@ def test_cgroup_view_with_a_new_oom_kill(snap_compare, size: tuple[int, int]) ->
 
 def test_filtered_to_a_cgroup_with_container_line(snap_compare) -> None:  # type: ignore[no-untyped-def]
     limit = ContainerLimit("/docker/abc", 2, 300 * MIB, 512 * MIB)
-    app = MemtopApp(None, StartOptions(), snapshot=with_cgroups(container=limit), own_stats=False)
+    app = new_app(with_cgroups(container=limit))
 
     async def filter_to_postgres(pilot) -> None:  # type: ignore[no-untyped-def]
         await pilot.pause()

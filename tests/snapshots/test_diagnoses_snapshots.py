@@ -7,11 +7,13 @@ from dataclasses import replace
 import pytest
 
 from memtop.collectors.models import WorkingSet
-from memtop.tui.app import MemtopApp, StartOptions
+from memtop.tui.app import MemtopApp
 from memtop.state.heap_sources import HeapSources
+from memtop.state.model import Reading
 from memtop.tui.messages import SnapshotReady
 
 from tests.cgroup_fixtures import with_cgroups
+from tests.conftest import new_app
 from tests.dashboard_fixtures import MIB, PROCESSES
 
 GIB = 1 << 30
@@ -32,13 +34,13 @@ def sequence() -> list:  # type: ignore[type-arg]
 
 def make_app() -> MemtopApp:
     snaps = sequence()
-    return MemtopApp(None, StartOptions(pid=201), snapshot=snaps[0], own_stats=False, heap=HeapSources(None))
+    return new_app(snaps[0], pid=201, heap=HeapSources(None))
 
 
 async def feed(pilot) -> None:  # type: ignore[no-untyped-def]
     await pilot.pause()
     for snap in sequence()[1:]:
-        pilot.app.post_message(SnapshotReady(snap, {}, None, None))
+        pilot.app.post_message(SnapshotReady(Reading(snap)))
         await pilot.pause()
 
 
@@ -54,7 +56,7 @@ def test_main_screen_with_a_critical_diagnosis(snap_compare) -> None:  # type: i
 async def measured(pilot) -> None:  # type: ignore[no-untyped-def]
     await feed(pilot)
     p = next(p for p in PROCESSES if p.pid == 201)
-    pilot.app.working_sets.results[p.key] = WorkingSet(
+    pilot.app.model.working_sets.results[p.key] = WorkingSet(
         201, p.starttime, "python3", 5.0, 1.0, 190 * MIB, p.rss, 64 * MIB, 2 * GIB,
         limit=512 * MIB, cgroup="/user.slice/user-1000.slice", cgroup_current=500 * MIB)
     await pilot.press("w")

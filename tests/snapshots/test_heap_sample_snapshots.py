@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import pytest
 
-from memtop.tui.app import MemtopApp, StartOptions
+from memtop.tui.app import MemtopApp
 from memtop.state.heap_sources import HeapSources
+from memtop.state.model import Reading
 from memtop.tui.messages import SnapshotReady
 
+from tests.conftest import new_app
 from tests.dashboard_fixtures import at, growing
 from tests.tui.test_heap_sample_screen import FakeSampler
 
@@ -18,7 +20,7 @@ from tests.tui.test_heap_sample_screen import FakeSampler
 def make_app() -> MemtopApp:
     heap = HeapSources()
     heap.sampler = FakeSampler()
-    return MemtopApp(None, StartOptions(pid=201), snapshot=at(0.0, processes=growing(100)), own_stats=False, heap=heap)
+    return new_app(at(0.0, processes=growing(100)), pid=201, heap=heap)
 
 
 async def ask(pilot) -> None:  # type: ignore[no-untyped-def]
@@ -32,7 +34,7 @@ async def sampled(pilot) -> None:  # type: ignore[no-untyped-def]
     await pilot.app.workers.wait_for_complete()
     await pilot.pause()
     for t in range(2, 41, 2):  # RSS grows after the sample; the point stays where it was taken
-        pilot.app.post_message(SnapshotReady(at(float(t), processes=growing(100 + t)), {}, None, None))
+        pilot.app.post_message(SnapshotReady(Reading(at(float(t), processes=growing(100 + t)))))
         await pilot.pause()
     pilot.app.clear_notifications()
     await pilot.pause()

@@ -13,10 +13,12 @@ from dataclasses import replace
 import pytest
 
 from memtop.collectors.models import HeapCounters, Snapshot
-from memtop.tui.app import MemtopApp, StartOptions
+from memtop.tui.app import MemtopApp
 from memtop.state.heap_sources import HeapSources
+from memtop.state.model import Reading
 from memtop.tui.messages import SnapshotReady
 
+from tests.conftest import new_app
 from tests.dashboard_fixtures import MIB, at, growing
 
 SEQUENCE = [
@@ -34,13 +36,13 @@ def snapshot(time: float, counters: dict[str, int], rss: int) -> Snapshot:
 
 
 def make_app() -> MemtopApp:
-    return MemtopApp(None, StartOptions(pid=201), snapshot=snapshot(*SEQUENCE[0]), own_stats=False, heap=HeapSources())
+    return new_app(snapshot(*SEQUENCE[0]), pid=201, heap=HeapSources())
 
 
 async def feed(pilot) -> None:  # type: ignore[no-untyped-def]
     await pilot.pause()
     for step in SEQUENCE[1:]:
-        pilot.app.post_message(SnapshotReady(snapshot(*step), {}, None, None))
+        pilot.app.post_message(SnapshotReady(Reading(snapshot(*step))))
         await pilot.pause()
 
 

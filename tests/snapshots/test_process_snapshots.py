@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import pytest
 
-from memtop.tui.app import MemtopApp, StartOptions
+from memtop.tui.app import MemtopApp
 from memtop.tui.screens.process import ProcessScreen
 
+from tests.conftest import new_app
 from tests.dashboard_fixtures import PROCESSES, made
 from tests.maps_fixtures import FakeSource
 
@@ -20,7 +21,7 @@ PYTHON = next(p for p in PROCESSES if p.pid == 201)
 
 
 def make_app() -> MemtopApp:
-    app = MemtopApp(None, StartOptions(), snapshot=made(), own_stats=False)
+    app = new_app(made())
     app.maps_source = FakeSource(PYTHON).source()
     return app
 

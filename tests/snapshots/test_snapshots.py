@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import pytest
 
-from memtop.tui.app import MemtopApp, StartOptions
+from memtop.tui.app import MemtopApp
 
+from tests.conftest import new_app
 from tests.dashboard_fixtures import made
 
 
 def make_app() -> MemtopApp:
-    return MemtopApp(None, StartOptions(), snapshot=made(), own_stats=False)
+    return new_app(made())
 
 
 @pytest.mark.parametrize("size", [(80, 24), (160, 45)])

@@ -7,9 +7,10 @@ from pathlib import Path
 
 from memtop.tui import app as dashboard
 from memtop.collectors.models import ContainerLimit, Snapshot
-from memtop.tui.app import MemtopApp, StartOptions
+from memtop.state.model import MemtopModel, Reading
 from memtop.state.session import CGROUPS_EVERY, CONTAINER_EVERY, LiveSession, Scheduler
-from memtop.tui.messages import SnapshotReady
+from memtop.tui.app import MemtopApp
+from memtop.tui.messages import CgroupsWanted, SnapshotReady
 from memtop.tui.screens.cgroups import CgroupScreen
 from memtop.tui.screens.main import MainScreen
 from memtop.widgets.cgroup_table import CgroupTable, cgroup_cell
@@ -26,11 +27,11 @@ class Recording(MemtopApp):
     CSS_PATH = str(Path(dashboard.__file__).with_name("memtop.tcss"))  # relative paths follow the subclass
 
     def __init__(self, snapshot: Snapshot) -> None:
-        super().__init__(None, StartOptions(), snapshot=snapshot, own_stats=False)
+        super().__init__(MemtopModel(), snapshot=snapshot)
         self.cgroup_reads: list[bool] = []
 
-    def want_cgroups(self, on: bool) -> None:
-        self.cgroup_reads.append(on)
+    def on_cgroups_wanted(self, message: CgroupsWanted) -> None:
+        self.cgroup_reads.append(message.on)
 
 
 def main_of(app: MemtopApp) -> MainScreen:
@@ -76,6 +77,7 @@ async def test_view_shows_the_tree_with_usage_limits_and_pss() -> None:
         assert "memory.max 512.0 MiB" in details and "oom_kill 1" in details
         assert "usage - PSS = 297.0 MiB: page cache, kernel memory" in details
         await pilot.press("escape")
+        await pilot.pause()
         assert isinstance(app.screen, MainScreen)
         assert app.cgroup_reads == [True, False]  # closed: no more tree reads
 
@@ -108,7 +110,7 @@ async def test_new_events_are_marked_until_marked_seen() -> None:
     async with app.run_test(size=(160, 45)) as pilot:
         table = await open_view(app, pilot)
         assert not any(r.new for r in table.rows)  # counts from before the view opened are not new
-        app.post_message(SnapshotReady(with_cgroups(oom_kills=3), {}, None, None))
+        app.post_message(SnapshotReady(Reading(with_cgroups(oom_kills=3))))
         await pilot.pause()
         marked = {r.path: r.new for r in table.rows if r.new}
         assert marked == {
@@ -131,7 +133,7 @@ async def test_no_cgroup_fs_and_not_yet_read() -> None:
     async with app.run_test(size=(100, 30)) as pilot:
         await open_view(app, pilot)
         assert "reading the cgroup tree" in str(app.screen.query_one("#cg-title").render())
-        app.post_message(SnapshotReady(replace(made(), cgroup_hierarchy=None), {}, None, None))
+        app.post_message(SnapshotReady(Reading(replace(made(), cgroup_hierarchy=None))))
         await pilot.pause()
         assert "no cgroup file system" in str(app.screen.query_one("#cg-title").render())
         assert app.screen.query_one(CgroupTable).rows == ()

@@ -9,17 +9,27 @@ from dataclasses import replace
 import pytest
 
 from memtop.collectors.models import Snapshot
-from memtop.tui.app import MemtopApp, StartOptions
+from memtop.state.model import MemtopModel, Reading
+from memtop.state.monitor import Monitor, Session
+from memtop.state.options import StartOptions
+from memtop.state.session import Scheduler
+from memtop.tui.app import MemtopApp
 from memtop.tui.messages import SnapshotReady
 from memtop.tui.screens.main import MainScreen
 from memtop.tui.screens.modals import HelpScreen, SignalScreen
 from memtop.widgets.process_table import ProcessTable
 
-from tests.dashboard_fixtures import MIB, PROCESSES, made, proc
+from tests.conftest import new_app
+from tests.dashboard_fixtures import MIB, PROCESSES, at, made, proc
 
 
 def app_for(snapshot: Snapshot | None = None, **options: object) -> MemtopApp:
-    return MemtopApp(None, StartOptions(**options), snapshot=snapshot or made(), own_stats=False)  # type: ignore[arg-type]
+    return new_app(snapshot or made(), **options)  # type: ignore[arg-type]
+
+
+def scripted(session: Session) -> Monitor:
+    """A monitor whose passes a test scripts, every 0.1 s."""
+    return Monitor(MemtopModel(StartOptions(interval=0.1)), session, Scheduler(interval=0.1), own_stats=False)
 
 
 def table(app: MemtopApp) -> ProcessTable:
@@ -73,7 +83,7 @@ async def test_selection_follows_pid_across_resorts_and_refreshes() -> None:
         await pilot.press("I")
         assert selected(app) == 202
         bigger = tuple(replace(p, pss=900 * MIB) if p.pid == 202 else p for p in PROCESSES)
-        app.post_message(SnapshotReady(made(bigger), {}, None, None))
+        app.post_message(SnapshotReady(Reading(made(bigger))))
         await pilot.pause()
         assert selected(app) == 202 and pids(app)[-2] == 202  # inverted: the biggest just before n/a
 
@@ -106,7 +116,7 @@ async def test_pause_freezes_display_but_not_collection() -> None:
         await pilot.press("z")
         assert main_screen(app).paused
         fewer = tuple(p for p in PROCESSES if p.pid != 300)
-        app.post_message(SnapshotReady(made(fewer), {}, None, None))
+        app.post_message(SnapshotReady(Reading(made(fewer))))
         await pilot.pause()
         assert 300 in pids(app)  # display frozen
         assert not any(r.exited for r in table(app).rows)
@@ -205,7 +215,7 @@ async def test_exited_selection_stays_marked_until_the_user_moves() -> None:
         await pilot.pause()
         await pilot.press("down")
         assert selected(app) == 201
-        app.post_message(SnapshotReady(made(tuple(p for p in PROCESSES if p.pid != 201)), {}, None, None))
+        app.post_message(SnapshotReady(Reading(made(tuple(p for p in PROCESSES if p.pid != 201)))))
         await pilot.pause()
         row = table(app).selected
         assert row.pid == 201 and row.exited
@@ -235,6 +245,8 @@ async def test_slow_collector_never_overlaps_and_keys_still_work() -> None:
     snapshot = made()
 
     class SlowSession:
+        cgroups = False
+
         def collect(self) -> tuple[Snapshot, dict]:
             nonlocal active, peak
             with lock:
@@ -247,8 +259,7 @@ async def test_slow_collector_never_overlaps_and_keys_still_work() -> None:
                 active -= 1
             return snapshot, {}
 
-    app = MemtopApp(None, StartOptions(interval=0.1), own_stats=False)
-    app.session = SlowSession()  # type: ignore[assignment]
+    app = new_app(monitor=scripted(SlowSession()))
     async with app.run_test(size=(160, 45)) as pilot:  # on_mount starts the loop
         await pilot.pause()
         app.collect_loop()  # a second start replaces the first worker mid-pass
@@ -259,9 +270,9 @@ async def test_slow_collector_never_overlaps_and_keys_still_work() -> None:
         release.set()
         for _ in range(100):  # up to 10 s on a loaded machine
             await pilot.pause(0.1)
-            if app.passes >= 2:
+            if app.monitor.passes >= 2:
                 break
-        assert app.passes >= 2
+        assert app.monitor.passes >= 2
         assert peak == 1  # never two passes at once
         assert threading.get_ident() not in threads  # /proc was read off the event loop
         release.set()
@@ -273,6 +284,8 @@ async def test_a_failing_collector_is_shown_and_retried() -> None:
     snapshot = made()
 
     class FlakySession:
+        cgroups = False
+
         def collect(self) -> tuple[Snapshot, dict]:
             nonlocal calls
             calls += 1
@@ -284,8 +297,7 @@ async def test_a_failing_collector_is_shown_and_retried() -> None:
     def header() -> str:
         return str(main_screen(app).query_one("#header").render())
 
-    app = MemtopApp(None, StartOptions(interval=0.1), own_stats=False)
-    app.session = FlakySession()  # type: ignore[assignment]
+    app = new_app(monitor=scripted(FlakySession()))
     async with app.run_test(size=(160, 45)) as pilot:
         for _ in range(100):
             await pilot.pause(0.02)
@@ -314,3 +326,62 @@ async def test_keys_typed_in_one_burst_with_slash_land_in_the_filter() -> None:
         assert main_screen(app).query_one("#filter").value == "sshd"
         assert isinstance(app.screen, MainScreen)  # "s" and "h" did not open sort or help
         assert pids(app) == [100]
+
+
+class Steady:
+    """A live session that reads the fixture host every pass; the app's requests land here."""
+
+    def __init__(self) -> None:
+        self.cgroups = False
+        self.snapshot = made()
+
+    def collect(self) -> tuple[Snapshot, dict]:
+        return self.snapshot, {}
+
+
+async def test_the_screens_requests_reach_the_monitor_and_the_model() -> None:
+    session = Steady()
+    app = new_app(monitor=scripted(session))
+    monitor = app.monitor
+    assert monitor is not None
+    async with app.run_test(size=(160, 45)) as pilot:
+        for _ in range(50):
+            await pilot.pause(0.05)
+            if monitor.passes:
+                break
+        await pilot.pause()
+        # The rows on screen and the selection: read in full every pass, with a history.
+        focus = app.model.focus
+        assert 300 in focus.visible and focus.selected == (300, 100)
+        await pilot.press("down")
+        await pilot.pause()
+        assert app.model.focus.selected == (201, 100)
+        for _ in range(50):  # the next pass reads what the model says is on screen
+            await pilot.pause(0.05)
+            if monitor.scheduler.selected == 201:
+                break
+        assert monitor.scheduler.selected == 201 and 300 in monitor.scheduler.visible
+        await pilot.press("left_square_bracket")  # slower
+        await pilot.pause()
+        assert monitor.interval == 0.2 and "every 0.2s" in str(main_screen(app).query_one("#header").render())
+        await pilot.press("c")
+        await pilot.pause()
+        assert session.cgroups  # the cgroup view is open: the tree is read every pass
+        await pilot.press("escape")
+        await pilot.pause()
+        assert not session.cgroups
+        await pilot.press("W")
+        await pilot.pause()
+        assert app.model.chart_window == 900.0
+
+
+async def test_a_model_fed_before_the_app_starts_is_shown_as_it_is() -> None:
+    # A replay feeds the recorded readings to a model, then opens the dashboard on it.
+    model = MemtopModel()
+    for t in range(3):
+        model.ingest(at(float(t), processes=tuple(p for p in PROCESSES if p.pid != 400)))
+    app = new_app(model=model)
+    async with app.run_test(size=(160, 45)) as pilot:
+        await pilot.pause()
+        assert pids(app) == [300, 201, 202, 301, 302, 100, 200, 1]
+        assert main_screen(app).snapshot is model.snapshot and model.snapshot is not None and model.snapshot.time == 2.0

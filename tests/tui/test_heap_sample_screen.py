@@ -122,5 +122,5 @@ async def test_what_can_be_known_without_gdb_is_refused_before_asking() -> None:
         await pilot.press("H")
         await pilot.pause()
         assert isinstance(app.screen, MainScreen)
-        note = app.heap.attach_notes.get(os.getpid())
+        note = app.model.heap.attach_notes.get(os.getpid())
         assert note is not None and note.startswith(("not sampled", "no gdb"))

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from memtop.collectors.heap import HeapReading
 from memtop.collectors.models import Snapshot
-from memtop.tui.app import MemtopApp, StartOptions
+from memtop.tui.app import MemtopApp
 from memtop.state.heap_sources import NOT_INSTRUMENTED, HeapSources
+from memtop.state.model import Reading
 from memtop.tui.messages import SnapshotReady
 from memtop.tui.screens.main import MainScreen
 from memtop.tui.screens.thp_help import ThpHelpScreen
@@ -16,24 +16,12 @@ from memtop.widgets.heap_chart import HeapChart
 from memtop.views.thp import STALL_MARK
 from memtop.widgets.thp_panel import ThpPanel
 
-from tests.dashboard_fixtures import MIB, at, growing, made
-
-
-class FakeHeap:
-    """An allocator that reports a fixed heap, standing in for mallinfo2."""
-
-    SOURCE = "test allocator"
-    reason = None
-
-    def __init__(self, in_use: int) -> None:
-        self.in_use = in_use
-
-    def read(self) -> HeapReading:
-        return HeapReading(self.in_use, self.SOURCE)
+from tests.conftest import new_app
+from tests.dashboard_fixtures import MIB, FakeHeap, at, growing, made
 
 
 def app_for(first: Snapshot, heap: HeapSources | None = None) -> MemtopApp:
-    return MemtopApp(None, StartOptions(), snapshot=first, own_stats=False, heap=heap)
+    return new_app(first, heap=heap)
 
 
 def panel(app: MemtopApp) -> ThpPanel:
@@ -49,7 +37,7 @@ def text(widget: ThpPanel | HeapChart) -> str:
 
 
 async def post(app: MemtopApp, pilot, snap: Snapshot) -> None:  # type: ignore[no-untyped-def]
-    app.post_message(SnapshotReady(snap, {}, None, None))
+    app.post_message(SnapshotReady(Reading(snap)))
     await pilot.pause()
 
 
@@ -157,9 +145,9 @@ async def test_window_key_and_thp_help() -> None:
     async with app.run_test(size=(160, 45)) as pilot:
         await pilot.pause()
         await post(app, pilot, at(1.0, {"thp_fault_alloc": 8}))
-        assert app.chart_window == 300.0
+        assert app.model.chart_window == 300.0
         await pilot.press("W")
-        assert app.chart_window == 900.0 and chart(app).series.window == 900.0
+        assert app.model.chart_window == 900.0 and chart(app).series.window == 900.0
         await pilot.press("T")
         assert isinstance(app.screen, ThpHelpScreen)
         await pilot.press("escape")
@@ -171,7 +159,7 @@ async def test_letters_typed_in_the_filter_do_not_fire_pane_keys() -> None:
     async with app.run_test(size=(160, 45)) as pilot:
         await pilot.pause()
         await pilot.press("slash", "W", "T")
-        assert app.chart_window == 300.0 and isinstance(app.screen, MainScreen)
+        assert app.model.chart_window == 300.0 and isinstance(app.screen, MainScreen)
 
 
 def test_steps_hold_each_value_until_the_next_sample() -> None:
@@ -223,6 +211,6 @@ async def test_memtops_own_gap_has_a_slope_but_no_leak_flag() -> None:
         await pilot.press("down")
         for t in range(2, 42, 2):
             await post(app, pilot, at(float(t), processes=growing(100 + 3 * t)))
-        verdict = app.verdicts[201]
+        verdict = app.model.verdicts[201]
         assert verdict.trend == "growing" and verdict.flag is None
         assert "growing" in chart(app).series.verdict and not chart(app).series.alarm

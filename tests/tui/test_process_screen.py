@@ -9,7 +9,8 @@ from memtop.collectors.host import load_facts, user_lookup
 from memtop.collectors.models import Snapshot
 from memtop.collectors.paths import HostPaths
 from memtop.collectors.process_maps import read_process_maps
-from memtop.tui.app import MemtopApp, StartOptions
+from memtop.tui.app import MemtopApp
+from memtop.state.model import Reading
 from memtop.tui.messages import SnapshotReady
 from memtop.tui.screens.main import MainScreen
 from memtop.tui.screens.mapping_detail import MappingDetailScreen
@@ -18,6 +19,7 @@ from memtop.state.maps_source import MapsSource
 from memtop.tui.screens.process import ProcessScreen
 from memtop.widgets.mappings_table import MappingsTable
 
+from tests.conftest import new_app
 from tests.dashboard_fixtures import CAPTURES, PROCESSES, captured, made
 from tests.maps_fixtures import FakeSource
 
@@ -25,7 +27,7 @@ PYTHON = next(p for p in PROCESSES if p.pid == 201)
 
 
 def app_with(source: FakeSource | MapsSource, snapshot: Snapshot | None = None) -> MemtopApp:
-    app = MemtopApp(None, StartOptions(), snapshot=snapshot or made(), own_stats=False)
+    app = new_app(snapshot or made())
     app.maps_source = source.source() if isinstance(source, FakeSource) else source
     return app
 
@@ -141,15 +143,16 @@ async def test_backspace_returns_and_the_scheduler_follows_the_open_process() ->
     app = app_with(FakeSource(PYTHON))
     async with app.run_test(size=(160, 45)) as pilot:
         await open_screen(app, pilot, "down")
-        assert app.drilled == 201
+        assert app.model.focus.drilled == 201
         main = app.screen_stack[1]
         assert isinstance(main, MainScreen)
         main.query_one("ProcessTable").action_edge(1)  # the dashboard's cursor moves underneath
-        app.post_message(SnapshotReady(made(), {}, None, None))
+        app.post_message(SnapshotReady(Reading(made())))
         await pilot.pause()
-        assert app.scheduler.selected == 201  # still read every refresh
+        assert app.model.focus.pid == 201  # still read every refresh
         await pilot.press("backspace")
-        assert isinstance(app.screen, MainScreen) and app.drilled is None
+        await pilot.pause()
+        assert isinstance(app.screen, MainScreen) and app.model.focus.drilled is None
 
 
 async def test_enter_on_a_mapping_explains_every_field_and_the_vmflags() -> None:

@@ -8,8 +8,6 @@ processes to that cgroup and its descendants.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
@@ -25,12 +23,10 @@ from memtop.views.format import escape, human
 from memtop.rules.cgroup_usage import (
     CgroupRow, PssSum, build_cgroup_rows, event_baseline, new_events, pss_sums, share, stat_shown,
 )
+from memtop.tui.messages import CgroupsWanted, ModelUpdate
 
 #: From this many lines on, the title also says why usage and PSS differ.
 TALL = 36
-
-if TYPE_CHECKING:
-    from memtop.tui.app import MemtopApp
 
 WHY = ("usage counts everything charged to a cgroup: its processes' memory, and also the page cache they read "
        "or wrote, kernel memory and pages of exited processes. PSS counts only what processes map, so a "
@@ -62,10 +58,6 @@ class CgroupScreen(Screen[str | None]):
         self.records: dict[str, CgroupMemory] = {}
         self.sums: dict[str, PssSum] = {}
 
-    @property
-    def memtop(self) -> MemtopApp:
-        return self.app  # type: ignore[return-value]
-
     def compose(self) -> ComposeResult:
         yield Static(id="cg-title")
         yield CgroupTable(id="cg-table")
@@ -73,12 +65,17 @@ class CgroupScreen(Screen[str | None]):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.memtop.want_cgroups(True)
+        self.app.post_message(CgroupsWanted(True))
         self.query_one(CgroupTable).focus()
         self.show(self.snapshot)
+        self.watch(self.app, "update", self._model_changed, init=False)
 
     def on_unmount(self) -> None:
-        self.memtop.want_cgroups(False)
+        self.app.post_message(CgroupsWanted(False))
+
+    def _model_changed(self, update: ModelUpdate | None) -> None:
+        if update is not None and update.ingested is not None and self.app.screen is self:
+            self.show(update.ingested.snapshot)
 
     # -- data ---------------------------------------------------------------
     def show(self, snapshot: Snapshot | None) -> None:

@@ -1,13 +1,12 @@
 """Key ``d``: every diagnosis with the numbers behind it; Enter jumps to the pane that shows them.
 
-Updated at each refresh while open (the app hands it the new list); the
+Updated at each refresh while open (it watches the app's model updates); the
 highlighted finding stays highlighted by its id and target.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual import on
@@ -21,11 +20,7 @@ from textual.widgets.option_list import Option
 from memtop.views.format import escape, human
 
 from memtop.rules.diagnoses import MARKS, THRESHOLDS, Diagnosis
-from memtop.state.maps_source import source_for
-from memtop.tui.screens.process import ProcessScreen
-
-if TYPE_CHECKING:
-    from memtop.tui.screens.main import MainScreen
+from memtop.tui.messages import ModelUpdate
 
 #: Numbers that are sizes in bytes (shown in KiB/MiB/GiB, exact in the JSON).
 SIZES = frozenset({"available", "total", "free", "current", "limit", "gap", "rss", "working_set", "can_have",
@@ -82,6 +77,11 @@ class DiagnosesScreen(ModalScreen[Diagnosis | None]):
         self.show(self.found)
         self.query_one(OptionList).focus()
         self._fit()
+        self.watch(self.app, "update", self._model_changed, init=False)
+
+    def _model_changed(self, update: ModelUpdate | None) -> None:
+        if update is not None and update.ingested is not None and self.app.screen is self:
+            self.show(update.ingested.diagnoses)
 
     def on_resize(self) -> None:
         self._fit()
@@ -111,18 +111,3 @@ class DiagnosesScreen(ModalScreen[Diagnosis | None]):
     def action_close(self) -> None:
         self.dismiss(None)
 
-
-def jump(main: MainScreen, finding: Diagnosis | None) -> None:
-    """Go where a finding's numbers are: THP counters, a cgroup, a process (screen or chart)."""
-    if finding is None:
-        return
-    if finding.jump == "thp":
-        main.action_thp_help()
-    elif finding.jump == "cgroup" and isinstance(finding.target, str):
-        main.action_cgroups(finding.target)
-    elif finding.jump in ("process", "chart") and isinstance(finding.target, int):
-        if not main.select_process(finding.target, show_chart=finding.jump == "chart"):
-            main.notify(f"pid {finding.target} is not in the table any more", severity="warning")
-        elif finding.jump == "process" and main.selected is not None:
-            main.app.push_screen(ProcessScreen(main.selected, source_for(main.app)))
-    # "system": the system pane is on top of the main screen, where the panel closes to.

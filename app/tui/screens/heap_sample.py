@@ -8,23 +8,21 @@ point and is reported in a notification, a refusal says why.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Any
 
 from textual import on
-from textual.app import ComposeResult
+from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
+from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, Static
 
 from memtop.collectors.models import ProcessMemory
 from memtop.views.format import escape, human
 
 from memtop.instrument.attach import PAUSE_NOTE, AttachResult
-
-if TYPE_CHECKING:
-    from memtop.tui.app import MemtopApp
-    from memtop.tui.screens.main import MainScreen
+from memtop.state.heap_sources import HeapSources
+from memtop.tui.messages import HeapSampled
 
 
 class HeapSampleScreen(ModalScreen[bool]):
@@ -63,33 +61,31 @@ class HeapSampleScreen(ModalScreen[bool]):
         self.dismiss(False)
 
 
-def ask_heap_sample(screen: MainScreen, proc: ProcessMemory | None, running: bool) -> None:
-    """H on the main screen: confirm, then sample in a thread."""
-    app: MemtopApp = screen.memtop
+def ask_heap_sample(screen: Screen[Any], heap: HeapSources, proc: ProcessMemory | None, running: bool) -> None:
+    """H on the main screen: confirm, then sample in a thread; the result goes to the app (HeapSampled)."""
+    app = screen.app
     if proc is None or not running:
         app.notify("select a running process first", severity="warning")
         return
-    if proc.pid in app.heap.attaching:
+    if proc.pid in heap.attaching:
         app.notify(f"a heap sample of pid {proc.pid} is already being taken", severity="warning")
         return
     # What can be known without gdb is checked before asking: nothing is
     # attempted, and the user is not asked to pause a process for nothing.
-    refused = app.heap.refusal(proc.pid)
+    refused = heap.refusal(proc.pid)
     if refused is not None:
-        app.heap.attach_notes[proc.pid] = refused
+        heap.attach_notes[proc.pid] = refused
         app.notify(refused, severity="warning", timeout=8)
         return
 
     def chosen(go: bool | None) -> None:
         if go:
-            _sample(screen, proc)
+            _sample(app, heap, proc)
 
     app.push_screen(HeapSampleScreen(proc), chosen)
 
 
-def _sample(screen: MainScreen, proc: ProcessMemory) -> None:
-    app: MemtopApp = screen.memtop
-    sources = app.heap
+def _sample(app: App[Any], sources: HeapSources, proc: ProcessMemory) -> None:
     sources.attaching.add(proc.pid)
     app.notify(f"sampling the heap of {proc.name} ({proc.pid}) through gdb ...", timeout=3)
 
@@ -99,19 +95,17 @@ def _sample(screen: MainScreen, proc: ProcessMemory) -> None:
         except Exception as exc:  # noqa: BLE001 - shown, never a traceback
             result = AttachResult(proc.pid, f"heap sample failed: {type(exc).__name__}: {exc}")
         try:
-            app.call_from_thread(_done, screen, proc, result)
+            app.call_from_thread(_done, app, proc, result)
         except RuntimeError:
             pass  # memtop quit meanwhile; gdb ended on its own (never killed)
 
     app.run_worker(work, thread=True, group="heap-sample", name=f"heap sample {proc.pid}", exit_on_error=False)
 
 
-def _done(screen: MainScreen, proc: ProcessMemory, result: AttachResult) -> None:
-    app: MemtopApp = screen.memtop
-    app.heap.record_attach(proc.key, result)
+def _done(app: App[Any], proc: ProcessMemory, result: AttachResult) -> None:
     if result.in_use is not None:
         app.notify(f"{proc.name} ({proc.pid}): heap in use {human(result.in_use)}; {result.message}", timeout=8)
     else:
         app.notify(f"{proc.name} ({proc.pid}): {result.message}", severity="warning" if result.refused else "error",
                    timeout=10)
-    screen.refresh_chart()
+    app.post_message(HeapSampled(proc.key, result))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable
 
 from rich.text import Text
 from textual import on
@@ -24,18 +24,17 @@ from memtop.widgets.system_pane import SystemPane
 from memtop.widgets.thp_panel import ThpPanel
 
 from memtop.tables.process_rows import Row, RowCache, ViewState, build_rows, matching, proc_key, totals
-from memtop.state.maps_source import source_for
-from memtop.rules.diagnoses import count_label, summary
+from memtop.state.maps_source import MapsSource
+from memtop.state.model import MemtopModel, Reading
+from memtop.state.options import step_interval
+from memtop.rules.diagnoses import Diagnosis, count_label, summary
+from memtop.tui.messages import IntervalChosen, ModelUpdate, RowsOnScreen
 from memtop.tui.screens.cgroups import CgroupScreen
-from memtop.tui.screens.diagnoses import DiagnosesScreen, jump
+from memtop.tui.screens.diagnoses import DiagnosesScreen
 from memtop.tui.screens.modals import HelpScreen, SignalScreen, SortScreen
 from memtop.tui.screens.process import ProcessScreen
 from memtop.tui.screens.side_panes import SidePanes
 from memtop.tui.screens.working_set import WorkingSetScreen
-
-if TYPE_CHECKING:
-    from memtop.tui.app import MemtopApp
-    from memtop.tui.messages import SnapshotReady
 
 #: Actions bound to printable keys: off while the filter input is open.
 _LETTER_ACTIONS = frozenset({
@@ -80,14 +79,20 @@ class MainScreen(FilterInput, SidePanes, Screen[None]):
         Binding("q,f10", "app.quit", "Quit"),
     ]
 
-    def __init__(self, options: object) -> None:
+    def __init__(self, model: MemtopModel, maps: Callable[[], MapsSource]) -> None:
+        """``maps``: where the process screen (Enter) reads a process from."""
         super().__init__()
-        self.view = ViewState(sort=getattr(options, "sort", "pss"), text=getattr(options, "text", ""))
-        self.want_pid: int | None = getattr(options, "pid", None)
-        self.frozen = bool(getattr(options, "frozen", False))
+        self.model = model
+        self.maps = maps
+        options = model.options
+        self.view = ViewState(sort=options.sort, text=options.text)
+        self.want_pid: int | None = options.pid
+        self.frozen = options.frozen
+        #: The refresh interval (keys [ and ]; the app is told).
+        self.interval = options.interval
         self.paused = False
         self.snapshot: Snapshot | None = None
-        self.message: SnapshotReady | None = None
+        self.reading: Reading | None = None
         self.selected: ProcessMemory | None = None
         self.exited: ProcessMemory | None = None
         self.error: str | None = None
@@ -95,10 +100,7 @@ class MainScreen(FilterInput, SidePanes, Screen[None]):
         self._matched: list[ProcessMemory] = []
         self._matched_key: tuple[object, ...] | None = None
         self._totals = totals([])
-
-    @property
-    def memtop(self) -> MemtopApp:
-        return self.app  # type: ignore[return-value]
+        self._sent: tuple[frozenset[int], tuple[int, int] | None] | None = None
 
     def compose(self) -> ComposeResult:
         yield StatusHeader(id="header")
@@ -118,17 +120,26 @@ class MainScreen(FilterInput, SidePanes, Screen[None]):
         self.query_one("#filter", Input).display = False
         self.query_one(ProcessTable).focus()
         self.layout_panes()
+        self.watch(self.app, "update", self._model_changed)
 
     def on_resize(self) -> None:
         self.layout_panes()
 
-
     # -- data ---------------------------------------------------------------
-    def show(self, message: SnapshotReady) -> None:
-        self.message = message
+    def _model_changed(self, update: ModelUpdate | None) -> None:
+        if update is None:
+            return
+        if update.ingested is not None:
+            self.show(update.ingested.reading)
+        else:  # derived state only: the chart window, a working set, a gdb sample
+            self.update_chart()
+            self.show_diagnoses()
+
+    def show(self, reading: Reading) -> None:
+        self.reading = reading
         self.error = None
         if not self.paused or self.snapshot is None:
-            self.snapshot = message.snapshot
+            self.snapshot = reading.snapshot
             self.refresh_view()
         else:
             self._update_header()
@@ -150,8 +161,8 @@ class MainScreen(FilterInput, SidePanes, Screen[None]):
         stale_before = None
         if snap.time and not self.frozen:
             # Older than a few refreshes (but never under a few seconds): dimmed, marked "~".
-            stale_before = snap.time - STALE_REFRESHES * max(self.memtop.interval, 1.0) - 0.5
-        rates = self.message.rates if self.message is not None else {}
+            stale_before = snap.time - STALE_REFRESHES * max(self.interval, 1.0) - 0.5
+        rates = self.reading.rates if self.reading is not None else {}
         matched_key = (id(snap.processes), self.view.text, self.exited, self.view.cgroup)
         if matched_key != self._matched_key:  # filter and totals only when they can change
             self._matched = matching(snap.processes, self.view.text, self.exited, self.view.cgroup)
@@ -159,7 +170,7 @@ class MainScreen(FilterInput, SidePanes, Screen[None]):
             self._totals = totals([p for p in self._matched if gone is None or proc_key(p) != gone])
             self._matched_key = matched_key
             self._rows.prune(snap.processes)
-        marks = {pid: "‼gap" for pid, verdict in self.memtop.verdicts.items() if verdict.flag}
+        marks = {pid: "‼gap" for pid, verdict in self.model.verdicts.items() if verdict.flag}
         rows = build_rows(snap.processes, self.view, rates, self.exited, stale_before, self._rows, self._matched, marks)
         table.set_rows(rows)
         if self.want_pid is not None and table.select_key(("p", self.want_pid)):
@@ -184,24 +195,24 @@ class MainScreen(FilterInput, SidePanes, Screen[None]):
             self.app.screen.show_now(snap.time)
 
     def show_diagnoses(self) -> None:
-        found = self.memtop.diagnoses
+        found = self.model.diagnoses
         self.query_one(DiagnosisLine).show(found[0].severity if found else "ok", summary(found), count_label(found))
 
     def _update_header(self) -> None:
         snap = self.snapshot
-        message = self.message
+        reading = self.reading
         self.query_one(StatusHeader).info = HeaderInfo(
             hostname=snap.hostname if snap else "",
             kernel=snap.kernel if snap else "",
-            interval=None if self.frozen else self.memtop.interval,
+            interval=None if self.frozen else self.interval,
             paused=self.paused,
-            own_cpu=message.own_cpu if message else None,
-            own_rss=message.own_rss if message else None,
+            own_cpu=reading.own_cpu if reading else None,
+            own_rss=reading.own_rss if reading else None,
             processes=len(snap.processes) if snap else 0,
             hidden=snap.hidden_processes if snap else None,
             frozen=self.frozen,
             error=self.error,
-            run=self.memtop.run_status,
+            run=self.model.run_status,
         )
 
     def _update_selected(self, row: Row | None) -> None:
@@ -212,7 +223,14 @@ class MainScreen(FilterInput, SidePanes, Screen[None]):
             found = next((p for p in snap.processes if proc_key(p) == row.key), None)
             self.selected = found or (self.exited if self.exited and proc_key(self.exited) == row.key else None)
         self.update_chart()
-        self.memtop.track_on_screen(self.query_one(ProcessTable).visible_pids, self.selected.pid if self.selected else None)
+        self._tell_on_screen(self.query_one(ProcessTable).visible_pids)
+
+    def _tell_on_screen(self, pids: frozenset[int]) -> None:
+        """The app reads these rows' PSS every refresh and keeps their history (told on change only)."""
+        focus = (pids, self.selected.key if self.selected else None)
+        if focus != self._sent:
+            self._sent = focus
+            self.app.post_message(RowsOnScreen(*focus))
 
     @on(ProcessTable.Selected)
     def _selected(self, event: ProcessTable.Selected) -> None:
@@ -223,12 +241,12 @@ class MainScreen(FilterInput, SidePanes, Screen[None]):
 
     @on(ProcessTable.Visible)
     def _visible(self, event: ProcessTable.Visible) -> None:
-        self.memtop.track_on_screen(event.pids, self.selected.pid if self.selected else None)
+        self._tell_on_screen(event.pids)
 
     @on(ProcessTable.Activated)
     def _activated(self, event: ProcessTable.Activated) -> None:
         if self.selected is not None:
-            self.app.push_screen(ProcessScreen(self.selected, source_for(self.app)))
+            self.app.push_screen(ProcessScreen(self.selected, self.maps(), self.model))
 
     # -- filter -------------------------------------------------------------
     @on(Input.Changed, "#filter")
@@ -294,18 +312,14 @@ class MainScreen(FilterInput, SidePanes, Screen[None]):
 
     def action_pause(self) -> None:
         self.paused = not self.paused
-        if not self.paused and self.message is not None:
-            self.snapshot = self.message.snapshot
+        if not self.paused and self.reading is not None:
+            self.snapshot = self.reading.snapshot
             self.refresh_view()
         self._update_header()
 
     def action_speed(self, step: int) -> None:
-        from memtop.tui.app import INTERVALS
-
-        current = self.memtop.interval
-        index = min(range(len(INTERVALS)), key=lambda i: abs(INTERVALS[i] - current))
-        index = max(0, min(index + step, len(INTERVALS) - 1))
-        self.memtop.set_interval_seconds(INTERVALS[index])
+        self.interval = step_interval(self.interval, step)
+        self.app.post_message(IntervalChosen(self.interval))
         self._update_header()
 
     def action_signal(self) -> None:
@@ -325,10 +339,26 @@ class MainScreen(FilterInput, SidePanes, Screen[None]):
         if self.selected is None or self.exited is not None:
             self.notify("select a running process first", severity="warning")
             return
-        self.app.push_screen(WorkingSetScreen(self.selected, self.snapshot.time if self.snapshot else None))
+        self.app.push_screen(WorkingSetScreen(self.selected, self.snapshot.time if self.snapshot else None,
+                                              self.model.working_sets))
 
     def action_diagnoses(self) -> None:
-        self.app.push_screen(DiagnosesScreen(self.memtop.diagnoses), lambda finding: jump(self, finding))
+        self.app.push_screen(DiagnosesScreen(self.model.diagnoses), self.jump)
+
+    def jump(self, finding: Diagnosis | None) -> None:
+        """Go where a finding's numbers are: THP counters, a cgroup, a process (screen or chart)."""
+        if finding is None:
+            return
+        if finding.jump == "thp":
+            self.action_thp_help()
+        elif finding.jump == "cgroup" and isinstance(finding.target, str):
+            self.action_cgroups(finding.target)
+        elif finding.jump in ("process", "chart") and isinstance(finding.target, int):
+            if not self.select_process(finding.target, show_chart=finding.jump == "chart"):
+                self.notify(f"pid {finding.target} is not in the table any more", severity="warning")
+            elif finding.jump == "process" and self.selected is not None:
+                self.app.push_screen(ProcessScreen(self.selected, self.maps(), self.model))
+        # "system": the system pane is on top of the main screen, where the panel closes to.
 
     def select_process(self, pid: int, show_chart: bool = False) -> bool:
         """Select a process (clearing a filter that hides it); with the chart beside it, if asked."""

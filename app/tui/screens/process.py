@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import gc
 import time
-from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual import on, work
@@ -30,16 +29,15 @@ from memtop.views.format import compact
 from memtop.widgets.mappings_table import GREW, MappingsTable
 
 from memtop.state.maps_source import MapsSource
+from memtop.state.model import MemtopModel
 from memtop.tables.mapping_rows import SORT_FIELDS, Analysis, MapRow, RowKey, analyse, rss_by_key, view_rows
 from memtop.tui.process_header import header_text
 from memtop.rules.working_set_fit import describe
 from memtop.explain.smaps_fields import maps_help_notes, why_no_mappings
 from memtop.tui.screens.filter_input import FilterInput
 from memtop.tui.screens.mapping_detail import MappingDetailScreen
+from memtop.tui.messages import Drilled
 from memtop.tui.screens.modals import HelpScreen, SortScreen
-
-if TYPE_CHECKING:
-    from memtop.tui.app import MemtopApp
 
 #: Re-read at least this many seconds apart, and at least COST_FACTOR times the last read's cost.
 MIN_PERIOD = 2.0
@@ -70,10 +68,12 @@ class ProcessScreen(FilterInput, Screen[None]):
     HELP_TABLE = MappingsTable
     HELP_NOTES = maps_help_notes(MIN_PERIOD, COST_FACTOR)
 
-    def __init__(self, proc: ProcessMemory, source: MapsSource) -> None:
+    def __init__(self, proc: ProcessMemory, source: MapsSource, model: MemtopModel) -> None:
+        """``model``: its working-set measurements, and the time of the last snapshot."""
         super().__init__()
         self.proc = proc
         self.source = source
+        self.model = model
         self.maps: ProcessMaps | None = None
         self.analysis: Analysis | None = None
         self.exited = False
@@ -87,10 +87,6 @@ class ProcessScreen(FilterInput, Screen[None]):
         self.partial = False  # the rows came from a quick read of the table's fields only
         self._opened: dict[RowKey, int] = {}
         self._last: dict[RowKey, int] = {}
-
-    @property
-    def memtop(self) -> MemtopApp:
-        return self.app  # type: ignore[return-value]
 
     def compose(self) -> ComposeResult:
         ident, command, figures = header_text(self.proc, ())
@@ -107,12 +103,11 @@ class ProcessScreen(FilterInput, Screen[None]):
     def on_mount(self) -> None:
         self.query_one("#maps-filter", Input).display = False
         self.query_one(MappingsTable).focus()
-        self.memtop.drilled = self.proc.pid  # the dashboard keeps reading it as the selected process
+        self.app.post_message(Drilled(self.proc.pid, True))  # the dashboard reads it every refresh
         self.poll()
 
     def on_unmount(self) -> None:
-        if getattr(self.app, "drilled", None) == self.proc.pid:
-            self.memtop.drilled = None
+        self.app.post_message(Drilled(self.proc.pid, False))
 
     # -- reading ------------------------------------------------------------
     def _read(self, quick: bool = False) -> tuple[ProcessMaps, Analysis | None, float]:
@@ -182,11 +177,9 @@ class ProcessScreen(FilterInput, Screen[None]):
 
     def _working_set(self, figures: Text) -> None:
         """The last working-set measurement (w), beside the RSS figures."""
-        sets = getattr(self.app, "working_sets", None)
-        last = sets.last(self.proc) if sets is not None else None
+        last = self.model.working_sets.last(self.proc)
         if last is not None:
-            main = self.memtop.main_screen
-            now = main.snapshot.time if main is not None and main.snapshot is not None else None
+            now = self.model.snapshot.time if self.model.snapshot is not None else None
             figures.append("\nwset    ", style="bold")
             figures.append(describe(last, now))
 

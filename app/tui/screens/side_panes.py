@@ -12,13 +12,15 @@ from typing import TYPE_CHECKING, Any
 from memtop.widgets.heap_chart import HeapChart
 from memtop.widgets.thp_panel import ThpPanel
 
+from memtop.state.process_history import next_window
+from memtop.tui.messages import ChartWindowChosen
 from memtop.tui.screens.heap_sample import ask_heap_sample
 from memtop.tui.screens.thp_help import ThpHelpScreen
 
 if TYPE_CHECKING:
     from memtop.collectors.models import ProcessMemory, Snapshot
 
-    from memtop.tui.app import MemtopApp
+    from memtop.state.model import MemtopModel
 
 #: From this many columns on, the THP panel and the chart sit beside the table;
 #: below it they shrink to a few lines under it.
@@ -30,17 +32,13 @@ SHORT_BELOW = 20
 class SidePanes:
     """Mixin for the MainScreen: lays out and feeds the two panes."""
 
+    model: MemtopModel
     snapshot: Snapshot | None
     selected: ProcessMemory | None
     exited: ProcessMemory | None
 
     def _screen(self) -> Any:
         return self
-
-    @property
-    def _app(self) -> MemtopApp:
-        app: MemtopApp = self._screen().app
-        return app
 
     def layout_panes(self) -> None:
         screen = self._screen()
@@ -59,7 +57,7 @@ class SidePanes:
         snap = self.snapshot
         if snap is not None:
             screen = self._screen()
-            screen.query_one(ThpPanel).show(self._app.thp_view(snap), compact=screen.size.width < SIDE_FROM)
+            screen.query_one(ThpPanel).show(self.model.thp_view(snap), compact=screen.size.width < SIDE_FROM)
 
     def update_chart(self) -> None:
         snap = self.snapshot
@@ -69,11 +67,7 @@ class SidePanes:
             chart.show(None)
             return
         exited = self.exited is not None and proc.key == self.exited.key
-        chart.show(self._app.chart_series(proc, snap.time, exited))
-
-    def refresh_chart(self) -> None:
-        """A gdb sample arrived between refreshes."""
-        self.update_chart()
+        chart.show(self.model.chart_series(proc, snap.time, exited))
 
     def action_panes(self) -> None:
         side = self._screen().query_one("#side")
@@ -81,13 +75,15 @@ class SidePanes:
         self.update_panes()
 
     def action_chart_window(self) -> None:
-        window = self._app.next_chart_window()
-        self.update_chart()
-        self._screen().notify(f"heap-vs-RSS chart: last {window / 60:g} min")
+        """Key W: the app sets the model's window, then the chart redraws (MemtopApp.update)."""
+        screen = self._screen()
+        window = next_window(self.model.chart_window)
+        screen.app.post_message(ChartWindowChosen(window))
+        screen.notify(f"heap-vs-RSS chart: last {window / 60:g} min")
 
     def action_thp_help(self) -> None:
-        view = self._app.thp_view(self.snapshot) if self.snapshot is not None else None
-        self._app.push_screen(ThpHelpScreen(view))
+        view = self.model.thp_view(self.snapshot) if self.snapshot is not None else None
+        self._screen().app.push_screen(ThpHelpScreen(view))
 
     def action_heap_sample(self) -> None:
-        ask_heap_sample(self._screen(), self.selected, self.exited is None)
+        ask_heap_sample(self._screen(), self.model.heap, self.selected, self.exited is None)

@@ -8,8 +8,6 @@ result arrives as a notification, in the diagnoses and here when reopened.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -22,10 +20,8 @@ from memtop.collectors.working_set import Refused
 from memtop.views.format import escape, human
 
 from memtop.rules.working_set_fit import describe
-from memtop.state.working_sets import DEFAULT_WINDOW, WINDOWS
-
-if TYPE_CHECKING:
-    from memtop.tui.app import MemtopApp
+from memtop.state.working_sets import DEFAULT_WINDOW, WINDOWS, WorkingSets
+from memtop.tui.messages import WorkingSetMeasured
 
 WARNING = (
     "Measuring writes 1 to /proc/PID/clear_refs: it clears the accessed bits of every page of this process, "
@@ -46,17 +42,15 @@ class WorkingSetScreen(ModalScreen[None]):
         Binding("escape,q", "close", "Close", tooltip="Close; a measurement under way goes on"),
     ]
 
-    def __init__(self, proc: ProcessMemory, now: float | None) -> None:
+    def __init__(self, proc: ProcessMemory, now: float | None, sets: WorkingSets) -> None:
+        """``sets``: the model's measurements (running ones, the last result of each process)."""
         super().__init__()
         self.proc = proc
         self.now = now
+        self.sets = sets
         self.window = DEFAULT_WINDOW
         self.error: str | None = None
         self._starting = False  # Enter pressed, the worker not yet running
-
-    @property
-    def memtop(self) -> MemtopApp:
-        return self.app  # type: ignore[return-value]
 
     def compose(self) -> ComposeResult:
         with Vertical(id="wss-box"):
@@ -65,12 +59,12 @@ class WorkingSetScreen(ModalScreen[None]):
     @property
     def left(self) -> float | None:
         """Seconds left of a measurement of this process under way (started here or in an earlier box)."""
-        running = self.memtop.working_sets.running.get(self.proc.key)
+        running = self.sets.running.get(self.proc.key)
         return self.window if running is None and self._starting else running
 
     def on_mount(self) -> None:
-        running = self.memtop.working_sets.running
-        self.error = None if self.proc.key in running else self.memtop.working_sets.why_not(self.proc)
+        running = self.sets.running
+        self.error = None if self.proc.key in running else self.sets.why_not(self.proc)
         self.redraw()
 
     def redraw(self) -> None:
@@ -83,7 +77,7 @@ class WorkingSetScreen(ModalScreen[None]):
         if p.anon_huge:
             text.append(f"! {human(p.anon_huge)} of it is in transparent huge pages: counted at 2 MiB granularity, "
                         "the result may overstate what it touches.\n\n", style="bold")
-        last = self.memtop.working_sets.last(p)
+        last = self.sets.last(p)
         if self.error:
             text.append(f"‼ cannot measure: {escape(self.error)}\n", style="bold")
         elif self.left is not None:
@@ -120,10 +114,10 @@ class WorkingSetScreen(ModalScreen[None]):
             self.redraw()
 
     async def _measure(self, window: float) -> None:
-        app = self.memtop
+        app = self.app
         proc = self.proc
         try:
-            result: WorkingSet = await app.working_sets.measure(proc, window, self._progress)
+            result: WorkingSet = await self.sets.measure(proc, window, self._progress)
         except Refused as exc:
             self._starting = False
             app.notify(f"working set of {proc.name} ({proc.pid}): {exc}", severity="error", timeout=8)
@@ -137,7 +131,7 @@ class WorkingSetScreen(ModalScreen[None]):
             self.redraw()
         else:
             app.notify(f"{proc.name} ({proc.pid}): {describe(result, result.time)}", timeout=10)
-        app.working_set_done(result)
+        app.post_message(WorkingSetMeasured(result))
 
     def action_close(self) -> None:
         self.dismiss(None)
