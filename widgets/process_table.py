@@ -13,27 +13,28 @@ from typing import Any, ClassVar
 from rich.style import Style
 from textual.message import Message
 
+from memtop.explain.figures import PROCESS_FIGURES as FIGURES
 from memtop.views.format import compact, escape, rate
 from memtop.widgets.virtual_table import Column, VirtualTable
 
 __all__ = ["COLUMNS", "Column", "ProcessTable", "ROLLUP_COLUMNS"]
 
 
-#: Every column, with the one line of help the help screen shows for it
-#: (after Documentation/filesystems/proc.rst).
+#: Every column, with the one line of help the help screen shows for it (the
+#: memory figures' words are memtop.explain's: the exporter's HELP says the same).
 COLUMNS: tuple[Column, ...] = (
     Column("pid", "PID", 7, "process id"),
     Column("user", "USER", 9, "real user of the process", right=False),
-    Column("rss", "RSS", 7, "resident: pages in RAM mapped by it, shared ones counted in full (VmRSS)"),
-    Column("pss", "PSS", 7, "proportional: shared pages divided among their users; sums to real use"),
-    Column("uss", "USS", 7, "unique: Private_Clean + Private_Dirty, what exiting would free"),
-    Column("swap", "SWAP", 6, "swapped out (smaps_rollup Swap, else VmSwap)"),
-    Column("anon_huge", "THP", 6, "anonymous memory in transparent huge pages (AnonHugePages)"),
+    Column("rss", "RSS", 7, FIGURES["rss"]),
+    Column("pss", "PSS", 7, FIGURES["pss"]),
+    Column("uss", "USS", 7, FIGURES["uss"]),
+    Column("swap", "SWAP", 6, FIGURES["swap"]),
+    Column("anon_huge", "THP", 6, FIGURES["anon_huge"]),
     Column("rate", "ΔRSS/s", 7, "change of RSS per second since the last refresh"),
-    Column("anon", "ANON", 6, "resident anonymous memory (RssAnon)", wide_only=True),
-    Column("file", "FILE", 6, "resident file mappings (RssFile)", wide_only=True),
-    Column("shmem", "SHMEM", 6, "resident shared memory (RssShmem)", wide_only=True),
-    Column("hugetlb", "HUGETLB", 7, "hugetlbfs pages (Shared_ + Private_Hugetlb)", wide_only=True),
+    Column("anon", "ANON", 6, FIGURES["anon"], wide_only=True),
+    Column("file", "FILE", 6, FIGURES["file"], wide_only=True),
+    Column("shmem", "SHMEM", 6, FIGURES["shmem"], wide_only=True),
+    Column("hugetlb", "HUGETLB", 7, FIGURES["hugetlb"], wide_only=True),
     Column("oom_score", "OOM", 5, "oom_score: who the OOM killer picks next (higher first)", wide_only=True),
     Column("cgroup", "CGROUP", 28, "memory cgroup (v1 memory hierarchy, else v2); its end when long",
            right=False, wide_only=True, min_width=180),

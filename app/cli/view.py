@@ -41,6 +41,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--root", metavar="DIR", help="read DIR/proc and DIR/sys (a capture) instead of the live ones")
     p.add_argument("--wss", type=int, metavar="PID", help="measure this process's working set first (resets its page reference bits; waits --wss-window seconds); --json then reports it")
     p.add_argument("--wss-window", type=positive, default=5.0, metavar="SECONDS", help="the working-set window (default 5)")
+    p.add_argument("--openmetrics", action="store_true",
+                   help="print memtop serve's metrics once as OpenMetrics text (for node_exporter's textfile collector); implies --once")
+    p.add_argument("--textfile", metavar="PATH",
+                   help="write memtop serve's metrics once to PATH in the text format of node_exporter's textfile "
+                   "collector (PATH ending in .prom, replaced whole); implies --once")
+    p.add_argument("--processes", metavar="MODE",
+                   help="with --openmetrics or --textfile: per-process series, program[:N] (default), user[:N], top:N or none (see memtop serve --help)")
     p.add_argument("--maps", type=int, metavar="PID", help="one process's mappings grouped by kind and path (like pmap -X, with PSS and USS); with --json: memtop.maps/1")
 
 
@@ -48,6 +55,11 @@ def run(args: argparse.Namespace) -> int:
     """The dashboard, or the report the options ask for."""
     if args.count is not None and (args.interval is None or not args.json):
         raise UsageError("--count goes with --json --interval")
+    exporting = args.openmetrics or args.textfile is not None
+    if args.processes is not None and not exporting:
+        raise UsageError("--processes goes with --openmetrics or --textfile (or memtop serve)")
+    if exporting:
+        return run_openmetrics(args)
     if args.maps is not None:
         return run_maps(args)
     if args.once or args.json or args.wss is not None:
@@ -97,6 +109,37 @@ def run_once(args: argparse.Namespace) -> int:
         if not streaming or (args.count is not None and count >= args.count):
             return 0
         time.sleep(args.interval)
+
+
+def run_openmetrics(args: argparse.Namespace) -> int:
+    """The exporter's families once: OpenMetrics on stdout, or a file for node_exporter's textfile directory."""
+    from memtop.export.collector import openmetrics, write_textfile
+    from memtop.export.passes import once
+    from memtop.export.processes import ModeError, parse_mode
+
+    clashing = [name for name, given in (("--json", args.json), ("--maps", args.maps is not None),
+                                         ("--interval", args.interval is not None), ("--wss", args.wss is not None),
+                                         ("--pid", bool(args.pid)), ("--filter", args.filter is not None)) if given]
+    if args.openmetrics and args.textfile is not None:
+        clashing.append("--textfile")
+    if clashing:
+        option = "--openmetrics" if args.openmetrics else "--textfile"
+        raise UsageError(f"{option} gives every family once: not with {', '.join(clashing)}")
+    if args.textfile is not None and not args.textfile.endswith(".prom"):
+        raise UsageError(f"--textfile {args.textfile}: node_exporter's textfile collector reads only files ending in .prom")
+    try:
+        mode = parse_mode(args.processes or "program")
+    except ModeError as exc:
+        raise UsageError(str(exc)) from None
+    frame = once(Collector(host_paths(args.root), Options(args.kernel_threads)))
+    if args.textfile is None:
+        sys.stdout.write(openmetrics(frame, mode))
+        return 0
+    try:
+        write_textfile(frame, mode, args.textfile)
+    except OSError as exc:
+        raise UsageError(f"--textfile {args.textfile}: {exc.strerror or exc}") from None
+    return 0
 
 
 def run_maps(args: argparse.Namespace) -> int:
