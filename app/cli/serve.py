@@ -60,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
     if args.interval < MIN_INTERVAL:
         raise UsageError(f"--interval must be at least {MIN_INTERVAL:g} seconds")
     frozen = args.root is not None
-    passes = Passes(Collector(host_paths(args.root), Options()), args.interval)
+    passes = Passes(Collector(host_paths(args.root), Options()), args.interval, frozen=frozen)
     collector = FrameCollector(mode)
     try:
         server, bound = bind(listen, registry(collector))

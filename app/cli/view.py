@@ -131,7 +131,7 @@ def run_openmetrics(args: argparse.Namespace) -> int:
         mode = parse_mode(args.processes or "program")
     except ModeError as exc:
         raise UsageError(str(exc)) from None
-    frame = once(Collector(host_paths(args.root), Options(args.kernel_threads)))
+    frame = once(Collector(host_paths(args.root), Options(args.kernel_threads)), live=args.root is None)
     if args.textfile is None:
         sys.stdout.write(openmetrics(frame, mode))
         return 0

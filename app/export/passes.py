@@ -1,10 +1,12 @@
-"""memtop serve's collection: cost-aware passes on their own schedule, each published as a Frame.
+"""memtop serve's collection: the dashboard's model, fed on its own schedule, each pass published as a Frame.
 
-Each pass is one pass of the dashboard's live session (memtop.state.session):
-stat for every process, smaps_rollup only for a process seen for the first
-time, one whose RSS or page faults moved (under a CPU budget), and every
-other at least every 60 s. Nobody looks at rows here, so no process is
-read every pass for being on screen. The cgroup tree is read every pass.
+The Monitor (memtop.state.monitor) runs one pass of the dashboard's live
+session: stat for every process, smaps_rollup only for a process seen for
+the first time, one whose RSS or page faults moved (under a CPU budget), and
+every other at least every 60 s. Nobody looks at rows here (the model's focus
+is empty), so no process is read every pass for being on screen. The model
+derives the diagnoses and gap verdicts as it does for the dashboard; the
+cgroup tree is read every pass.
 """
 
 from __future__ import annotations
@@ -20,38 +22,51 @@ from types import FrameType
 from memtop.collectors.models import Snapshot
 from memtop.collectors.processes import DENIED
 from memtop.collectors.snapshot import Collector
-from memtop.rules.diagnoses import Signals, diagnose
-from memtop.state.session import LiveSession, Scheduler
+from memtop.state.model import Ingested, MemtopModel
+from memtop.state.monitor import Monitor
+from memtop.state.options import StartOptions
+from memtop.state.working_sets import WorkingSets
 
 from memtop.export.collector import FrameCollector
 from memtop.export.families import Frame
 
 
-class Passes:
-    """One frame per call of ``step``: a pass of the live session, timed."""
+def frame_of(done: Ingested, seconds: float | None, rollups: int | None, passes: int) -> Frame:
+    """What the exporter serves of one ingested pass: the snapshot and the model's derivations."""
+    return Frame(done.snapshot, done.diagnoses, done.heaps, done.verdicts, pass_seconds=seconds, rollups=rollups,
+                 passes=passes)
 
-    def __init__(self, collector: Collector, interval: float) -> None:
-        self.scheduler = Scheduler(interval=interval)
-        self.session = LiveSession(collector, self.scheduler)
-        self.session.cgroups = True  # the exporter serves them every pass (~0.18 ms per cgroup)
-        self.passes = 0
+
+class Passes:
+    """One frame per call of ``step``: a pass of the monitor, ingested by the model, timed."""
+
+    def __init__(self, collector: Collector, interval: float, frozen: bool = False) -> None:
+        # own_stats off: the exporter's own CPU and memory are process_* of prometheus_client.
+        self.monitor = Monitor.build(collector, StartOptions(interval=interval, frozen=frozen), own_stats=False)
+        self.monitor.want_cgroups(True)  # served every pass (~0.18 ms per cgroup)
+
+    @property
+    def passes(self) -> int:
+        return self.monitor.passes
 
     def step(self) -> Frame:
         started = time.perf_counter()
-        snap, _rates = self.session.collect()
-        self.passes += 1
-        return Frame(snap, pass_seconds=time.perf_counter() - started, rollups=self.scheduler.reads,
-                     passes=self.passes)
+        done = self.monitor.step()
+        return frame_of(done, time.perf_counter() - started, self.monitor.scheduler.reads, self.monitor.passes)
 
 
-def once(collector: Collector) -> Frame:
-    """One full read (every smaps_rollup, the cgroup tree) and what one snapshot says: ``memtop --once --openmetrics``."""
+def once(collector: Collector, live: bool = True) -> Frame:
+    """One full read (every smaps_rollup, the cgroup tree) through the model: ``memtop --once --openmetrics``.
+
+    As ``memtop --json``: one snapshot has no rates or trends; the working sets
+    memtop keeps (w, --wss) count on the live host.
+    """
+    sets = WorkingSets(collector.paths if live else None, None)
+    model = MemtopModel(StartOptions(frozen=not live), working_sets=sets)
     started = time.perf_counter()
     snap = collector.collect(cgroups=True, container=True)
     seconds = time.perf_counter() - started
-    # One snapshot: no history, so no rates, trends or gap verdicts (as --json).
-    return Frame(snap, diagnose(snap, Signals()), pass_seconds=seconds,
-                 rollups=sum(1 for p in snap.processes if p.memory_time is not None))
+    return frame_of(model.ingest(snap), seconds, sum(1 for p in snap.processes if p.memory_time is not None), 1)
 
 
 def denied(snap: Snapshot) -> int:
@@ -82,13 +97,14 @@ class Loop:
                 self.publish(first)
                 if self.stop.wait(None if self.frozen else self.interval):
                     return
+            monitor = self.passes.monitor
             while not self.stop.is_set():
-                started = time.monotonic()
+                started = monitor.clock()
                 try:
                     self.publish(self.passes.step())
                 except Exception as exc:  # noqa: BLE001 - one failed pass: said, the last frame served, retried
                     self.log(f"a collection pass failed ({type(exc).__name__}: {exc}); serving the last one, retrying")
-                self.stop.wait(max(self.interval - (time.monotonic() - started), self.interval / 4))
+                self.stop.wait(monitor.pause_after(started))
         finally:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)

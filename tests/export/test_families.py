@@ -152,3 +152,12 @@ def test_a_frame_without_system_or_thp_yields_what_it_has() -> None:
     names = set(by_name(collected(Frame(bare))))
     assert "memtop_memory_bytes" not in names and "memtop_thp" not in names
     assert {"memtop_process_memory_bytes", "memtop_snapshot_age_seconds", "memtop_diagnosis"} <= names
+
+
+def test_a_pass_serves_the_models_own_diagnoses_and_verdicts() -> None:
+    passes = Passes(Collector(HostPaths.from_root(CAPTURES / "vm-6.18-root"), Options()), interval=15.0, frozen=True)
+    frame = passes.step()
+    model = passes.monitor.model
+    assert frame.diagnoses == model.diagnoses and frame.diagnoses  # at least "all clear"
+    assert frame.verdicts == model.verdicts and frame.heaps == model.last.heaps  # type: ignore[union-attr]
+    assert frame.snapshot is model.snapshot and frame.passes == 1

@@ -154,3 +154,37 @@ def test_a_non_root_run_is_refused_in_one_line_unless_unprivileged() -> None:
     assert result.returncode == 2, result.stderr
     assert "not root" in result.stderr and "--unprivileged" in result.stderr
     assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+
+
+PROBED = """
+import memtop.probe, os, sys
+memtop.probe.start()
+keep = [bytearray(1 << 20) for _ in range(32)]  # 32 MiB of heap
+os.write(1, f"READY {os.getpid()}\\n".encode())
+sys.stdin.read()
+"""
+
+
+def test_an_instrumented_processs_heap_and_gap_are_served_from_the_model() -> None:
+    child = subprocess.Popen([sys.executable, "-c", textwrap.dedent(PROBED)],
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert child.stdout is not None
+        pid = child.stdout.readline().split()[1]
+        with serve("--interval", "1", *PRIVILEGE) as served:
+            deadline = time.monotonic() + 30
+            while True:
+                text = served.get()
+                heap = value(text, "memtop_heap_in_use_bytes", -1.0, pid=pid)
+                if heap >= 0 or time.monotonic() > deadline:
+                    break
+                time.sleep(0.5)
+            assert heap >= 32 << 20, "the probe's heap never reached the scrape"
+            gap = value(text, "memtop_heap_gap_bytes", pid=pid)
+            status = Path(f"/proc/{pid}/status").read_text()
+            rss = int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmRSS:"))) * 1024
+            assert 0 < gap < rss - heap + (4 << 20)  # RSS minus heap (RSS moves a little between the reads)
+    finally:
+        assert child.stdin is not None
+        child.stdin.close()
+        stop(child)
