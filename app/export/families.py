@@ -39,6 +39,8 @@ class Frame:
     pass_seconds: float | None = None
     rollups: int | None = None
     passes: int = 1
+    #: smaps_rollup reads since memtop serve started.
+    rollups_total: int | None = None
 
 
 def processes(frame: Frame, mode: Mode) -> Iterator[Metric]:
@@ -136,6 +138,15 @@ def own(frame: Frame) -> Iterator[Metric]:
         yield GaugeMetricFamily(PREFIX + "pass_rollups", "smaps_rollup files that pass read (the costly part: the "
                                 "kernel walks page tables; the rest kept their last PSS, read within 60 s)",
                                 value=frame.rollups)
+    if frame.rollups_total is not None:
+        yield CounterMetricFamily(PREFIX + "smaps_rollup_reads", "smaps_rollup files read since memtop serve started",
+                                  value=frame.rollups_total)
+    snap = frame.snapshot
+    read = [p.memory_time for p in snap.processes if p.memory_time is not None and p.pss is not None]
+    if read:
+        yield GaugeMetricFamily(PREFIX + "pss_oldest_age_seconds", "age of the oldest PSS served: every process's "
+                                "smaps_rollup is re-read at least every 60 s, sooner when its RSS or page faults move",
+                                value=max(snap.time - min(read), 0.0), unit="seconds")
 
 
 def families(frame: Frame, mode: Mode) -> list[Metric]:

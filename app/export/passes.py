@@ -31,10 +31,11 @@ from memtop.export.collector import FrameCollector
 from memtop.export.families import Frame
 
 
-def frame_of(done: Ingested, seconds: float | None, rollups: int | None, passes: int) -> Frame:
+def frame_of(done: Ingested, seconds: float | None, rollups: int | None, passes: int,
+             rollups_total: int | None = None) -> Frame:
     """What the exporter serves of one ingested pass: the snapshot and the model's derivations."""
     return Frame(done.snapshot, done.diagnoses, done.heaps, done.verdicts, pass_seconds=seconds, rollups=rollups,
-                 passes=passes)
+                 passes=passes, rollups_total=rollups_total)
 
 
 class Passes:
@@ -44,6 +45,7 @@ class Passes:
         # own_stats off: the exporter's own CPU and memory are process_* of prometheus_client.
         self.monitor = Monitor.build(collector, StartOptions(interval=interval, frozen=frozen), own_stats=False)
         self.monitor.want_cgroups(True)  # served every pass (~0.18 ms per cgroup)
+        self.rollups_total = 0
 
     @property
     def passes(self) -> int:
@@ -52,7 +54,10 @@ class Passes:
     def step(self) -> Frame:
         started = time.perf_counter()
         done = self.monitor.step()
-        return frame_of(done, time.perf_counter() - started, self.monitor.scheduler.reads, self.monitor.passes)
+        seconds = time.perf_counter() - started
+        reads = self.monitor.scheduler.reads
+        self.rollups_total += reads
+        return frame_of(done, seconds, reads, self.monitor.passes, self.rollups_total)
 
 
 def once(collector: Collector, live: bool = True) -> Frame:

@@ -161,3 +161,12 @@ def test_a_pass_serves_the_models_own_diagnoses_and_verdicts() -> None:
     assert frame.diagnoses == model.diagnoses and frame.diagnoses  # at least "all clear"
     assert frame.verdicts == model.verdicts and frame.heaps == model.last.heaps  # type: ignore[union-attr]
     assert frame.snapshot is model.snapshot and frame.passes == 1
+
+
+def test_the_oldest_pss_served_and_the_reads_so_far() -> None:
+    frame = full_frame()
+    snap = frame.snapshot
+    older = tuple(replace(p, memory_time=snap.time - 42.0) if p.pid == 300 else p for p in snap.processes)
+    families = by_name(collected(replace(frame, snapshot=replace(snap, processes=older), rollups_total=1234)))
+    assert families["memtop_pss_oldest_age_seconds"].samples[0].value == 42.0
+    assert families["memtop_smaps_rollup_reads"].samples[0].value == 1234
