@@ -5,11 +5,15 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from typing import TYPE_CHECKING
 
 from memtop.cli.common import UsageError, host_paths, positive
 from memtop.collectors.snapshot import Collector, Options
 from memtop.export.listen import DEFAULT_LISTEN, DEFAULT_PORT, ListenError, bind, parse_listen
 from memtop.export.processes import DEFAULT_GROUPS, ModeError, parse_mode
+
+if TYPE_CHECKING:  # memtop's other commands do not load the exporter (prometheus_client, the model)
+    from memtop.export.families import Frame
 
 #: Seconds between collection passes; a scrape never waits for one.
 DEFAULT_INTERVAL = 15.0
@@ -45,7 +49,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 
 def run(args: argparse.Namespace) -> int:
     from memtop.export.collector import FrameCollector, registry
-    from memtop.export.passes import Loop, Passes, denied
+    from memtop.export.passes import Loop, Passes
 
     if args.grafana_dashboard:
         from memtop.export.grafana import dashboard_text
@@ -62,26 +66,41 @@ def run(args: argparse.Namespace) -> int:
     frozen = args.root is not None
     passes = Passes(Collector(host_paths(args.root), Options()), args.interval, frozen=frozen)
     collector = FrameCollector(mode)
-    try:
-        server, bound = bind(listen, registry(collector))
-    except ListenError as exc:
-        raise UsageError(str(exc)) from None
-    try:
-        first = passes.step()
-        refused = denied(first.snapshot)
-        if refused and not frozen and not args.unprivileged and os.geteuid() != 0:
-            raise UsageError(
-                f"serve: not root, and the kernel refused {refused} of {len(first.snapshot.processes)} processes' "
-                "smaps_rollup (other users' need root or CAP_SYS_PTRACE): their PSS, USS and swap would be missing "
-                "from every sum; run it as root, or add --unprivileged to export what this user can read")
-        if refused and not frozen:
-            # Root, and still refused: a non-dumpable process or one in another user namespace.
-            print(f"memtop serve: {refused} processes' smaps_rollup refused (not dumpable, or another user "
-                  "namespace); memtop_processes_pss_unreadable counts them", file=sys.stderr, flush=True)
-        print(f"memtop serve: http://{bound}/metrics ({mode} processes, a pass every {args.interval:g} s"
-              f"{', a captured tree' if frozen else ''})", file=sys.stderr, flush=True)
-        Loop(passes, collector, args.interval, frozen=frozen).run(first)
-    finally:
-        server.shutdown()
-        server.server_close()
+    loop = Loop(passes, collector, frozen=frozen)
+    with loop.stopping():  # from here a SIGTERM is a clean stop, even during the first pass
+        try:
+            server, bound = bind(listen, registry(collector))
+        except ListenError as exc:
+            raise UsageError(str(exc)) from None
+        try:
+            started = passes.monitor.clock()
+            first = passes.step()
+            _check_privilege(first, frozen, args.unprivileged)
+            loop.publish(first)  # before the address is said: a scrape from then on has the figures
+            print(f"memtop serve: http://{bound}/metrics ({mode} processes, a pass every {args.interval:g} s"
+                  f"{', a captured tree' if frozen else ''})", file=sys.stderr, flush=True)
+            loop.run(started)
+        finally:
+            server.shutdown()
+            server.server_close()
     return 0
+
+
+def _check_privilege(first: Frame, frozen: bool, unprivileged: bool) -> None:
+    """Refuse a run that would export sums missing other users' processes, unless asked; say what is left out."""
+    from memtop.export.passes import denied
+
+    refused = 0 if frozen else denied(first.snapshot)
+    if not refused:
+        return
+    total = len(first.snapshot.processes)
+    some = f"{refused} of {total} process{'' if total == 1 else 'es'}'"
+    if os.geteuid() != 0 and not unprivileged:
+        raise UsageError(
+            f"serve: not root, and the kernel refused {some} smaps_rollup (other users' need root or "
+            "CAP_SYS_PTRACE): their PSS, USS and swap would be missing from every sum; run it as root, "
+            "or add --unprivileged to export what this user can read")
+    why = ("--unprivileged: other users' processes" if os.geteuid() != 0
+           else "root, yet refused: not dumpable, or in another user namespace")
+    print(f"memtop serve: PSS, USS and swap of {some} smaps_rollup left out ({why}); "
+          "memtop_processes_pss_unreadable counts them", file=sys.stderr, flush=True)

@@ -16,9 +16,12 @@ from __future__ import annotations
 import errno
 import socket
 from dataclasses import dataclass
-from wsgiref.simple_server import WSGIServer
+from typing import TYPE_CHECKING
 
-from prometheus_client import CollectorRegistry, start_wsgi_server
+if TYPE_CHECKING:  # the command line parses --listen without loading prometheus_client
+    from wsgiref.simple_server import WSGIServer
+
+    from prometheus_client import CollectorRegistry
 
 DEFAULT_PORT = 9632
 DEFAULT_LISTEN = f"127.0.0.1:{DEFAULT_PORT}"
@@ -66,6 +69,8 @@ def bind(listen: Listen, registry: CollectorRegistry) -> tuple[WSGIServer, Liste
         ListenError: the address does not resolve, is not this machine's,
             is in use, or needs a privilege memtop lacks.
     """
+    from prometheus_client import start_wsgi_server
+
     try:
         server, _thread = start_wsgi_server(listen.port, listen.host, registry)
     except socket.gaierror as exc:

@@ -15,7 +15,8 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from types import FrameType
 
@@ -81,11 +82,10 @@ def denied(snap: Snapshot) -> int:
 
 @dataclass
 class Loop:
-    """Passes every ``interval`` seconds, each published, until SIGTERM, SIGINT or SIGHUP."""
+    """A pass every monitor interval, each published, until SIGTERM, SIGINT or SIGHUP."""
 
     passes: Passes
     collector: FrameCollector
-    interval: float
     #: A captured tree (--root): one pass, served until stopped.
     frozen: bool = False
     log: Callable[[str], None] = field(default=lambda line: print(f"memtop serve: {line}", file=sys.stderr, flush=True))
@@ -94,25 +94,29 @@ class Loop:
     def publish(self, frame: Frame) -> None:
         self.collector.publish(frame)
 
-    def run(self, first: Frame | None = None) -> None:
-        """Serve until stopped; ``first`` is a pass already made (the start-up check's)."""
+    @contextmanager
+    def stopping(self) -> Iterator[None]:
+        """SIGTERM, SIGINT and SIGHUP set ``stop`` while inside: a pass under way ends, then the loop does."""
         previous = {sig: signal.signal(sig, self._stop) for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)}
         try:
-            if first is not None:
-                self.publish(first)
-                if self.stop.wait(None if self.frozen else self.interval):
-                    return
-            monitor = self.passes.monitor
-            while not self.stop.is_set():
-                started = monitor.clock()
-                try:
-                    self.publish(self.passes.step())
-                except Exception as exc:  # noqa: BLE001 - one failed pass: said, the last frame served, retried
-                    self.log(f"a collection pass failed ({type(exc).__name__}: {exc}); serving the last one, retrying")
-                self.stop.wait(monitor.pause_after(started))
+            yield
         finally:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
+
+    def run(self, first_at: float | None = None) -> None:
+        """Serve until stopped; ``first_at``: when (monitor clock) a pass already published began."""
+        monitor = self.passes.monitor
+        if first_at is not None:
+            if self.stop.wait(None if self.frozen else monitor.pause_after(first_at)):
+                return
+        while not self.stop.is_set():
+            started = monitor.clock()
+            try:
+                self.publish(self.passes.step())
+            except Exception as exc:  # noqa: BLE001 - one failed pass: said, the last frame served, retried
+                self.log(f"a collection pass failed ({type(exc).__name__}: {exc}); serving the last one, retrying")
+            self.stop.wait(monitor.pause_after(started))
 
     def _stop(self, signum: int, _frame: FrameType | None) -> None:
         self.stop.set()

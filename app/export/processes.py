@@ -11,10 +11,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from memtop.collectors.models import ProcessMemory
-from memtop.tables.process_rows import Row, ViewState, build_rows
-from memtop.tables.select import sort_processes
+
+if TYPE_CHECKING:
+    from memtop.tables.process_rows import Row
 
 #: The exported memtypes, in order: the process table's figures (issue 16).
 MEMTYPES = ("rss", "pss", "uss", "swap", "anon", "file", "shmem")
@@ -86,6 +88,10 @@ def _sum(values: Sequence[dict[str, int | None]]) -> dict[str, int | None]:
 
 def series(processes: Sequence[ProcessMemory], mode: Mode) -> list[Series]:
     """At most ``mode.limit`` series, largest PSS first, then one ``other`` with the rest (when there is a rest)."""
+    # Here, not at the top: `memtop --help` and the other commands parse --processes without the tables.
+    from memtop.tables.process_rows import ViewState, build_rows
+    from memtop.tables.select import sort_processes
+
     if mode.kind == "none":
         return []
     procs = [p for p in processes if not p.kernel_thread and p.state not in ("Z", "X")]  # a zombie holds no memory

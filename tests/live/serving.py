@@ -40,8 +40,12 @@ class Served:
 
 
 @contextmanager
-def serve(*args: str, timeout: float = 60.0) -> Iterator[Served]:
-    """`python -m memtop serve --listen 127.0.0.1:0 ARGS`, until its URL line; SIGTERM (then KILL) at the end."""
+def serve(*args: str, timeout: float = 180.0) -> Iterator[Served]:
+    """`python -m memtop serve --listen 127.0.0.1:0 ARGS`, until its URL line; SIGTERM (then KILL) at the end.
+
+    The line comes after the first pass, which reads every smaps_rollup: on a busy shared machine
+    with thousands of processes that has taken over a minute.
+    """
     process = subprocess.Popen([sys.executable, "-m", "memtop", "serve", "--listen", "127.0.0.1:0", *args],
                                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     lines: list[str] = []
