@@ -4,7 +4,8 @@
 Usage (from the repo, with the venv that has memtop installed; the peers from Debian's packages:
 apt-get install prometheus-process-exporter prometheus-node-exporter):
   .venv/bin/python bench/exporter.py [--procs 2000] [--seconds 240] [--scrapes 50] [--interval 15]
-                                     [--tools memtop,process-exporter,node-exporter] [--json OUT.json]
+                                     [--tools memtop,process-exporter,node-exporter] [--processes MODE]
+                                     [--json OUT.json]
 
 For each tool, on its own fresh population (--procs idle children from
 shared/bench-peers/spawn_procs.py: fork mode, 1 MiB private + 4 MiB shared each, so PSS < RSS):
@@ -185,7 +186,7 @@ def tools(args: argparse.Namespace, folder: Path) -> dict[str, tuple[list[str], 
     found: dict[str, tuple[list[str], str, Callable[[str], bool]]] = {}
     port = free_port()
     found["memtop"] = ([sys.executable, "-m", "memtop", "serve", "--listen", f"127.0.0.1:{port}",
-                        "--interval", str(args.interval)],
+                        "--interval", str(args.interval), "--processes", args.processes],
                        f"http://127.0.0.1:{port}/metrics", lambda text: (sample(text, "memtop_passes_total") or 0) >= 1)
     process_exporter = shutil.which("prometheus-process-exporter") or shutil.which("process-exporter")
     if process_exporter:
@@ -209,6 +210,7 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=240.0)
     parser.add_argument("--scrapes", type=int, default=50)
     parser.add_argument("--interval", type=float, default=15.0, help="memtop serve --interval")
+    parser.add_argument("--processes", default="program", help="memtop serve --processes (top:1000: a scrape of ~7,000 process series)")
     parser.add_argument("--tools", default="memtop,process-exporter,node-exporter")
     parser.add_argument("--json", metavar="OUT")
     args = parser.parse_args()
