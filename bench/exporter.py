@@ -36,8 +36,6 @@ import json
 import os
 import re
 import shutil
-import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -49,15 +47,13 @@ from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))  # tests/live/serving.py starts and stops the servers of the exporter's tests
+
+from tests.live.serving import free_port, stop  # noqa: E402
+
 SPAWN = REPO.parent / "shared" / "bench-peers" / "spawn_procs.py"
 TICK = os.sysconf("SC_CLK_TCK")
 OPENMETRICS = "application/openmetrics-text; version=1.0.0"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def cpu_seconds(pid: int) -> float:
@@ -69,16 +65,6 @@ def machine_busy() -> float:
     values = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
     idle = values[3] + (values[4] if len(values) > 4 else 0)
     return (sum(values[:8]) - idle) / TICK
-
-
-def stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 @contextmanager
@@ -96,12 +82,8 @@ def population(count: int) -> Iterator[int]:
         yield int(line[1])
     finally:
         assert process.stdin is not None
-        process.stdin.close()
-        try:
-            process.wait(30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        process.stdin.close()  # spawn_procs.py's cue to stop and reap its children
+        stop(process, timeout=30.0, term=False)
 
 
 @contextmanager

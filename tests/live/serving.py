@@ -77,9 +77,11 @@ def serve(*args: str, timeout: float = 180.0) -> Iterator[Served]:
         reader.join(timeout=5)
 
 
-def stop(process: subprocess.Popen[Any], timeout: float = 10.0) -> int:
+def stop(process: subprocess.Popen[Any], timeout: float = 10.0, term: bool = True) -> int:
+    """SIGTERM (unless ``term`` is false: it was told to end otherwise), then SIGKILL after ``timeout`` s."""
     if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
+        if term:
+            process.send_signal(signal.SIGTERM)
         try:
             process.wait(timeout)
         except subprocess.TimeoutExpired:
