@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass
 
 from memtop.collectors.fs import decode
-from memtop.collectors.open_files import open_pid_dir
+from memtop.collectors.open_files import denied, open_pid_dir
 from memtop.collectors.paths import HostPaths
 
 #: At most this much of the environment is read (the kernel allows far more; nobody reads it on screen).
@@ -86,7 +86,7 @@ def read_environ(paths: HostPaths, pid: int, starttime: int | None = None) -> En
         finally:
             os.close(fd)
     except PermissionError:
-        return Environment(pid, (), 0, error="permission denied: another user's process needs root")
+        return Environment(pid, (), 0, error=denied())
     except OSError as exc:
         return Environment(pid, (), 0, error=exc.strerror or str(exc))
     finally:

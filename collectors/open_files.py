@@ -98,9 +98,16 @@ def open_pid_dir(paths: HostPaths, pid: int, starttime: int | None) -> int:
     return fd
 
 
+def denied() -> str:
+    """Why the kernel refused (ptrace read access, Documentation/filesystems/proc.rst)."""
+    if os.geteuid() == 0:
+        return "permission denied even to root: ptrace is restricted here (Yama, a user namespace, a LSM)"
+    return "permission denied: another user's process needs root"
+
+
 def _why(exc: OSError) -> str:
     if isinstance(exc, PermissionError):
-        return "permission denied: another user's process needs root"
+        return denied()
     return exc.strerror or str(exc)
 
 
