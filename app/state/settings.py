@@ -252,7 +252,7 @@ class SettingsStore:
         #: None: --no-config (nothing is read or written).
         self.path = path
         self.saved = saved
-        self.current = replace(saved, **dict(flags or {}))
+        self.current = replace(saved, **dict(flags or {}))  # type: ignore[arg-type]
         #: Why the last write failed (shown once), else None.
         self.error: str | None = None
 

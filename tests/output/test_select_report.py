@@ -345,7 +345,7 @@ def test_cli_without_mode_prints_hint(capsys):
     "argv, message",
     [
         (["--interval", "1"], "stdout is not a terminal"),  # the dashboard needs a terminal
-        (["--json", "--count", "2"], "--count goes with --json --interval"),
+        (["--json", "--count", "2"], "--count goes with --interval and --once or --json"),
     ],
 )
 def test_cli_option_combinations(hosts, capsys, argv, message):
