@@ -206,6 +206,10 @@ class VirtualTable(ScrollView, can_focus=True):
         if self.rows and self.cursor > 0:
             self._move_to(self.cursor - WHEEL_ROWS)
 
+    def select_index(self, index: int) -> None:
+        """Put the cursor on a row by position (a screen that reordered the rows)."""
+        self._move_to(index, moved=False)
+
     def _move_to(self, index: int, moved: bool = True) -> None:
         if not self.rows:
             return
