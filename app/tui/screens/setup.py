@@ -75,7 +75,7 @@ class SetupScreen(Screen[tuple[str, ...] | None]):
     """Columns in and out, up and down; the preview follows; F10 keeps them."""
 
     BINDINGS = [
-        Binding("space", "toggle", "Show/hide"),
+        Binding("space", "flip", "Show/hide"),
         Binding("f7,shift+up", "move(-1)", "Move up"),
         Binding("f8,shift+down", "move(1)", "Move down"),
         Binding("d", "defaults", "Defaults"),
@@ -123,9 +123,9 @@ class SetupScreen(Screen[tuple[str, ...] | None]):
 
     def on_virtual_table_activated(self, event: VirtualTable.Activated) -> None:
         event.stop()  # Enter or a double click on a column (the preview's rows open nothing)
-        self.action_toggle()
+        self.action_flip()
 
-    def action_toggle(self) -> None:
+    def action_flip(self) -> None:
         column = self._cursor_column()
         if column is None:
             return
