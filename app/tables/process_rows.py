@@ -70,6 +70,8 @@ class ViewState:
     collapsed: frozenset[int] = field(default_factory=frozenset)
     #: Only processes in this memory cgroup or below it ("" for all).
     cgroup: str = ""
+    #: Only this user's processes ("" for all; key u).
+    user: str = ""
 
 
 def proc_key(proc: ProcessMemory) -> RowKey:
@@ -158,10 +160,12 @@ class RowCache:
 
 
 def matching(
-    procs: Sequence[ProcessMemory], text: str, exited: ProcessMemory | None = None, cgroup: str = ""
+    procs: Sequence[ProcessMemory], text: str, exited: ProcessMemory | None = None, cgroup: str = "", user: str = ""
 ) -> list[ProcessMemory]:
     """The processes the filter keeps (an exited selection stays in)."""
     matched = [p for p in procs if matches(p, text)] if text else list(procs)
+    if user:
+        matched = [p for p in matched if (p.user or (str(p.uid) if p.uid is not None else "?")) == user]
     if cgroup:
         matched = [p for p in matched if in_cgroup(p.cgroup, cgroup)]
     if exited is not None and all(p.pid != exited.pid for p in matched):
@@ -189,7 +193,7 @@ def build_rows(
     # ΔRSS/s sorts like the other derived columns: by process key.
     derived = {**(derived or {}), "rate": {(k[1], k[2]): v for k, v in rates.items() if len(k) == 3}}  # type: ignore[misc]
     if matched is None:
-        matched = matching(procs, state.text, exited, state.cgroup)
+        matched = matching(procs, state.text, exited, state.cgroup, state.user)
     gone = None if exited is None else proc_key(exited)
     if state.mode == "tree":
         rows = _tree_rows(procs, matched, state, rates, stale_before, derived)
