@@ -20,7 +20,7 @@ from memtop.output.report import snapshot_json, table
 from memtop.state.model import MemtopModel
 from memtop.state.options import StartOptions
 from memtop.state.working_sets import WorkingSets, measure_once
-from memtop.state.settings import SettingsStore, default_path
+from memtop.state.settings import SettingsStore, default_path, start_options
 from memtop.state.trends import RssTrend, heap_gaps, rss_rates
 from memtop.tables.select import check_sort_field, select
 from memtop.views.columns import BY_KEY
@@ -175,12 +175,9 @@ def settings_store(args: argparse.Namespace) -> SettingsStore:
 def run_live(args: argparse.Namespace) -> int:
     """The dashboard; textual is imported only here."""
     store = settings_store(args)
-    current = store.current
-    collector = Collector(host_paths(args.root), Options(current.kernel_threads))
+    collector = Collector(host_paths(args.root), Options(store.current.kernel_threads))
     from memtop.tui.app import run_dashboard
 
-    options = StartOptions(
-        interval=current.interval, sort=current.sort, text=args.filter or "",
-        pid=args.pid[0] if args.pid else None, frozen=args.root is not None,
-    )
-    return run_dashboard(collector, options)
+    options = start_options(store.current, text=args.filter or "", pid=args.pid[0] if args.pid else None,
+                            frozen=args.root is not None)
+    return run_dashboard(collector, options, settings=store)

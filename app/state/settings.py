@@ -23,6 +23,7 @@ from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
+from memtop.state.options import StartOptions
 from memtop.tables.select import PROCESS_FIELDS
 from memtop.views.columns import BY_KEY, DEFAULT_COLUMNS, column_named, labels
 
@@ -238,6 +239,23 @@ def save(path: Path, settings: Settings) -> None:
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+
+
+def start_options(settings: Settings, *, text: str = "", pid: int | None = None, frozen: bool = False) -> StartOptions:
+    """The model's options for a run: these settings, and what only the command line says."""
+    return StartOptions(
+        interval=settings.interval, sort=settings.sort, text=text, pid=pid, frozen=frozen, reverse=settings.reverse,
+        columns=settings.columns, panes=settings.panes, chart_window=settings.chart_window * 60.0,
+        theme=settings.theme, kernel_threads=settings.kernel_threads,
+    )
+
+
+def setting_values(changes: Mapping[str, object]) -> dict[str, object]:
+    """What the app reports (a chart window in seconds) as the settings' values (minutes)."""
+    out = dict(changes)
+    if "chart_window" in out:
+        out["chart_window"] = int(round(float(out["chart_window"]) / 60))  # type: ignore[arg-type]
+    return {k: v for k, v in out.items() if k in NAMES}
 
 
 class SettingsStore:

@@ -7,10 +7,13 @@ figures computed from the snapshots the command line reads, with no UI.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections import deque
+from collections.abc import Iterable
 
-from memtop.collectors.models import Snapshot
+from memtop.collectors.models import ProcessMemory, Snapshot
 from memtop.rules.gap import slope
+from memtop.state.process_history import ProcessHistory
 
 #: GROW/m needs this much history (seconds), as the dashboard's trend does.
 GROWTH_SPAN = 60.0
@@ -64,3 +67,22 @@ class RssTrend:
                 if rate is not None:
                     out[key] = rate
         return out
+
+
+def history_slopes(history: ProcessHistory, processes: Iterable[ProcessMemory], now: float, window: float) -> dict[Key, float]:
+    """GROW/m on the dashboard: the RSS slope (bytes/s) over the window of each process memtop keeps
+    a history of, from GROWTH_SPAN of it on (the samples in the window found by bisection)."""
+    out = {}
+    start = now - window
+    for proc in processes:
+        samples = history.samples(proc.key)
+        if len(samples) < 2:
+            continue
+        inside = samples[max(bisect_right(samples, start, key=lambda s: s.time) - 1, 0):]
+        points = [(s.time, float(s.rss)) for s in inside if s.rss is not None]
+        if len(points) < 2 or points[-1][0] - points[0][0] < GROWTH_SPAN:
+            continue
+        rate = slope([t for t, _ in points], [r for _, r in points])
+        if rate is not None:
+            out[proc.key] = rate
+    return out
