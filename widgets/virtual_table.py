@@ -168,7 +168,7 @@ class VirtualTable(ScrollView, can_focus=True):
     def column_at(self, x: int) -> str | None:
         """The key of the column under cell ``x`` of the widget."""
         left = 0
-        for column, width in self.columns(self.size.width):
+        for column, width in self.columns(self.line_width):
             if left <= x < left + width + 1:
                 return column.key
             left += width + 1
@@ -236,6 +236,12 @@ class VirtualTable(ScrollView, can_focus=True):
         self.on_rows_shown()
 
     # -- drawing ----------------------------------------------------------
+    @property
+    def line_width(self) -> int:
+        """Cells a line has: the widget's width less the vertical scrollbar when one shows
+        (drawing to the full width let the scrollbar cover the last column's end)."""
+        return int(self.scrollable_content_region.width or self.size.width)
+
     def columns(self, width: int) -> list[tuple[Column, int]]:
         wide = width >= self.WIDE
         chosen = [c for c in self.COLUMNS if (wide or not c.wide_only) and width >= c.min_width]
@@ -259,7 +265,7 @@ class VirtualTable(ScrollView, can_focus=True):
         return Strip(segments)
 
     def render_line(self, y: int) -> Strip:
-        width = self.size.width
+        width = self.line_width
         cols = self.columns(width)
         prefix = self.PREFIX
         if y == 0:

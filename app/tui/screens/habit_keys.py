@@ -115,7 +115,7 @@ class HabitKeys:
         raise NotImplementedError
 
     def table_width(self) -> int:
-        return int(self._me().query_one(ProcessTable).size.width)
+        return self._me().query_one(ProcessTable).line_width
 
     # -- tags ------------------------------------------------------------------
     def row_marks(self, marks: dict[int, str]) -> dict[int, str]:
@@ -140,10 +140,9 @@ class HabitKeys:
         if not hasattr(self, "tagged"):
             self.tagged = set()
         proc = me.selected
-        if proc is None or me.exited is not None:
-            return
-        self.tagged.symmetric_difference_update({proc.key})
-        me.refresh_view()
+        if proc is not None and me.exited is None:
+            self.tagged.symmetric_difference_update({proc.key})
+            me.refresh_view()
         me.query_one(ProcessTable).action_move(1)  # as htop: the next one is a space away
 
     def action_untag(self) -> None:
@@ -278,15 +277,15 @@ class HabitKeys:
                   else "kernel threads hidden from the next refresh")
 
     # -- one process's files -------------------------------------------------
-    def _running(self) -> bool:
+    def _selected_running(self) -> bool:
         me = self._me()
         return me.selected is not None and me.exited is None
 
     def action_open_files(self) -> None:
-        open_listing(self._me(), "files", self._me().selected, self._running(), self.host_paths())
+        open_listing(self._me(), "files", self._me().selected, self._selected_running(), self.host_paths())
 
     def action_environment(self) -> None:
-        open_listing(self._me(), "environ", self._me().selected, self._running(), self.host_paths())
+        open_listing(self._me(), "environ", self._me().selected, self._selected_running(), self.host_paths())
 
     # -- the rest: what memtop does instead ----------------------------------------
     def action_habit(self, key: str) -> None:
