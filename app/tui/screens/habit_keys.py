@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from textual import on
 from textual.binding import Binding
 from textual.widgets import Input
 
@@ -102,6 +101,8 @@ class HabitKeys:
     """Mixin for the MainScreen: the actions of ``HABIT_BINDINGS``."""
 
     SEARCH = "#search"
+    #: htop's and btop's keys beside memtop's, for help.
+    HABITS = HABITS
     #: Tagged processes by key (pid, starttime): F9 signals them.
     tagged: set[tuple[int, int]]
     search_text: str = ""
@@ -185,8 +186,8 @@ class HabitKeys:
         index = shown.index(me.view.sort) + step if me.view.sort in shown else 0
         me.action_sort_by(shown[max(0, min(index, len(shown) - 1))])
 
-    @on(ProcessTable.HeaderClicked)
-    def _header_clicked(self, event: ProcessTable.HeaderClicked) -> None:
+    # Handlers by name, not @on: Textual collects @on only from a DOMNode's own class body.
+    def on_virtual_table_header_clicked(self, event: ProcessTable.HeaderClicked) -> None:
         me = self._me()
         if event.column == me.view.sort:
             me.action_invert()
@@ -236,14 +237,14 @@ class HabitKeys:
         me.notify(f"no process matches {needle!r}", severity="warning", timeout=3)
         return False
 
-    @on(Input.Changed, "#search")
-    def _search_changed(self, event: Input.Changed) -> None:
-        self.search_text = event.value
-        self._jump(event.value, after=False)
+    def on_input_changed(self, event: Input.Changed) -> None:
+        if event.input.id == "search":
+            self.search_text = event.value
+            self._jump(event.value, after=False)
 
-    @on(Input.Submitted, "#search")
-    def _search_submitted(self, event: Input.Submitted) -> None:
-        self._jump(event.value, after=True)
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        if event.input.id == "search":
+            self._jump(event.value, after=True)
 
     def close_search(self) -> bool:
         """Esc: the search box closes (the selection stays where it jumped). False when it was not open."""
