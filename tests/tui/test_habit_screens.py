@@ -163,7 +163,7 @@ async def test_setup_toggles_moves_and_previews_columns() -> None:
         assert columns.rows[0].column == "user"
         await pilot.click(ColumnList, offset=(1, 1), times=2)  # a double click on USER toggles it out
         assert "user" not in screen.chosen and columns.selected.column == "user"  # the cursor follows it
-        assert "left out for lack of room" in str(screen.query_one("#setup-fit").render())
+        assert "no room now for" in str(screen.query_one("#setup-fit").render())
         await pilot.press("f10")
     assert isinstance(app.result, tuple) and app.result[-2:] == ("name", "command")
 

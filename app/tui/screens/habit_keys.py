@@ -32,8 +32,10 @@ from memtop.widgets.process_table import ProcessTable
 #: The mark of a tagged process (space), before its name: not colour alone.
 TAG = "●"
 
+#: In the footer, after Sort (the dashboard places it).
+SETUP_BINDING = Binding("f2,S", "setup", "Setup", tooltip="Choose and order the columns, with a preview (htop: F2, S)")
+
 HABIT_BINDINGS = [
-    Binding("f2,S", "setup", "Setup", tooltip="Choose and order the columns, with a preview (htop: F2, S)"),
     Binding("f3", "search", "Search", show=False, tooltip="Search: jump to the next match, every row stays; F3 again: the next (htop: F3)"),
     Binding("f4,backslash,f", "filter", "Filter", show=False, tooltip="Filter: only the matching rows (htop: F4, \\; btop: f); also /"),
     Binding("less_than_sign,left", "sort_step(-1)", "Sort left", show=False, tooltip="Sort by the column to the left (htop: <; btop: left)"),

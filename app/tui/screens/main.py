@@ -13,7 +13,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Input
 
 from memtop.tui.screens.filter_input import FilterInput
-from memtop.tui.screens.habit_keys import HABIT_BINDINGS, HabitKeys, chosen_columns
+from memtop.tui.screens.habit_keys import HABIT_BINDINGS, SETUP_BINDING, HabitKeys, chosen_columns
 
 from memtop.collectors.models import ProcessMemory, Snapshot
 from memtop.collectors.paths import HostPaths
@@ -57,30 +57,32 @@ class MainScreen(HabitKeys, FilterInput, SidePanes, Screen[None]):
     FILTER = "#filter"
     LETTER_ACTIONS = _LETTER_ACTIONS
 
-    # Help and Quit first: an 80-column footer keeps them (issue 18); the others follow by use.
+    # Help and Quit first: an 80-column footer keeps them (issue 18); the others follow by use, and
+    # the footer shows few enough that 100 columns end on a whole one (help lists them all).
     BINDINGS = [
         Binding("question_mark,h,f1", "help", "Help"),
         Binding("q,f10", "app.quit", "Quit"),
         Binding("slash", "filter", "Filter", tooltip="Filter by name, command line, user or pid"),
         Binding("s,f6", "sort_menu", "Sort", tooltip="Choose the sort column"),
+        SETUP_BINDING,
         Binding("M", "sort_by('pss')", "By PSS", show=False, tooltip="Sort by memory (PSS)"),
-        Binding("I", "invert", "Invert", tooltip="Invert the sort order"),
+        Binding("I", "invert", "Invert", show=False, tooltip="Invert the sort order"),
         Binding("t,f5", "tree", "Tree", tooltip="Processes under their parents, memory summed per subtree"),
         Binding("plus", "fold(False)", "Expand", show=False, tooltip="Expand the subtree (tree view)"),
         Binding("minus", "fold(True)", "Collapse", show=False, tooltip="Collapse the subtree (tree view)"),
-        Binding("g", "group", "Group", tooltip="Group by program, then by user, then back"),
+        Binding("g", "group", "Group", show=False, tooltip="Group by program, then by user, then back"),
         Binding("c", "cgroups", "Cgroups", show=False, tooltip="Memory cgroups: usage against limits, OOM events; Enter filters to one"),
-        Binding("z,Z", "pause", "Pause", tooltip="Freeze the display; collection goes on"),
+        Binding("z,Z", "pause", "Pause", show=False, tooltip="Freeze the display; collection goes on"),
         Binding("left_square_bracket", "speed(1)", "Slower", show=False, tooltip="Refresh less often"),
         Binding("right_square_bracket", "speed(-1)", "Faster", show=False, tooltip="Refresh more often"),
         Binding("W", "chart_window", "Window", show=False, tooltip="Heap-vs-RSS chart: cycle its window (1, 5, 15, 30 min)"),
         Binding("p", "panes", "Panes", show=False, tooltip="Hide or show the THP pane and the heap chart (the table takes their room)"),
-        Binding("w", "working_set", "Working set", tooltip="Measure the selected process's working set (what it touches in a window; resets its reference bits: asks first)"),
+        Binding("w", "working_set", "Working set", show=False, tooltip="Measure the selected process's working set (what it touches in a window; resets its reference bits: asks first)"),
+        Binding("f9", "signal", "Kill", tooltip="htop's signal list for the selected process, or every tagged one, with what killing frees"),
         Binding("d", "diagnoses", "Diagnoses", tooltip="What matters now, with the numbers; Enter jumps to the pane that shows them"),
-        Binding("T", "thp_help", "THP", tooltip="THP and compaction counters, each explained after the kernel's documentation"),
+        Binding("T", "thp_help", "THP", show=False, tooltip="THP and compaction counters, each explained after the kernel's documentation"),
         Binding("H", "heap_sample", "Heap", show=False,
                 tooltip="Sample the selected process's heap through gdb (asks first: pauses it for tens of ms)"),
-        Binding("f9", "signal", "Kill", tooltip="htop's signal list for the selected process, or every tagged one, with what killing frees"),
         Binding("escape", "clear_filter", "Clear filter", show=False),
         *HABIT_BINDINGS,
     ]

@@ -112,9 +112,9 @@ class SetupScreen(Screen[tuple[str, ...] | None]):
         preview.set_rows(self.preview_rows)
         shown = [c.key for c, _ in fit(self.chosen, self.table_width)]
         left_out = [BY_KEY[k].label for k in self.chosen if k not in shown]
-        note = f"preview at the table's width now ({self.table_width} cells)"
+        note = f"preview at the table's width ({self.table_width} cells)"
         if left_out:
-            note += f"; left out for lack of room: {', '.join(left_out)} (a wider terminal, or p to hide the side panes, shows them)"
+            note += f"; no room now for {', '.join(left_out)}"
         self.query_one("#setup-fit", Static).update(note)
 
     def _cursor_column(self) -> str | None:
