@@ -219,3 +219,35 @@ async def test_flags_win_and_are_not_written(tmp_path: Path) -> None:
         await pilot.press("right_square_bracket")  # faster: changed in the app, remembered
     saved = load(path)[0]
     assert saved.sort == "rss" and saved.interval == 1.0
+
+
+async def test_the_process_screen_sorts_by_a_clicked_header_and_marks_it() -> None:
+    from memtop.tui.screens.process import ProcessScreen
+    from memtop.widgets.mappings_table import MappingsTable
+    from tests.dashboard_fixtures import PROCESSES
+    from tests.maps_fixtures import FakeSource
+
+    python = next(p for p in PROCESSES if p.pid == 201)
+    app = new_app(made(), maps_source=FakeSource(python).source())
+    async with app.run_test(size=(160, 45)) as pilot:
+        await pilot.pause()
+        await pilot.press("down", "enter")
+        screen = app.screen
+        assert isinstance(screen, ProcessScreen)
+        maps = screen.query_one(MappingsTable)
+        for _ in range(100):
+            if maps.rows:
+                break
+            await pilot.pause(0.02)
+        head = "".join(s.text for s in maps.render_line(0))
+        assert "▼PSS" in head
+        x = maps.columns(maps.line_width)
+        left = 0
+        for column, width in x:
+            if column.key == "rss":
+                break
+            left += width + 1
+        await pilot.click(MappingsTable, offset=(left + 1, 0))
+        assert screen.sort == "rss"
+        await pilot.click(MappingsTable, offset=(left + 1, 0))
+        assert screen.reverse and "▲RSS" in "".join(s.text for s in maps.render_line(0))
