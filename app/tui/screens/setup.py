@@ -11,7 +11,6 @@ screen writes the config file), Esc leaves everything as it was.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from rich.text import Text
@@ -22,14 +21,8 @@ from textual.widgets import Footer, Static
 
 from memtop.views.columns import BY_KEY, DEFAULT_COLUMNS, PROCESS_COLUMNS, fit
 from memtop.widgets.process_table import ProcessTable
+from memtop.widgets.text_table import TextRow, TextTable
 from memtop.widgets.virtual_table import Column, VirtualTable
-
-
-@dataclass(frozen=True, slots=True)
-class Choice:
-    key: tuple[object, ...]
-    column: str
-    chosen: bool
 
 
 CHOICE_COLUMNS = (
@@ -39,36 +32,25 @@ CHOICE_COLUMNS = (
 )
 
 
-class ColumnList(VirtualTable):
-    """The columns, chosen first in order."""
+class ColumnList(TextTable):
+    """The columns, chosen first in order; the others muted."""
 
-    PREFIX = "column-list"
-    COLUMNS = CHOICE_COLUMNS
-    COMPONENT_CLASSES = {"column-list--header", "column-list--cursor", "column-list--off"}
     BINDINGS = [Binding("enter", "activate", "Show/hide", show=False)]
-    DEFAULT_CSS = """
-    ColumnList { height: 1fr; }
-    ColumnList > .column-list--header { text-style: bold; background: $panel; }
-    ColumnList > .column-list--cursor { background: $accent 40%; text-style: bold; }
-    ColumnList:focus > .column-list--cursor { background: $accent; color: $text; }
-    ColumnList > .column-list--off { color: $text-muted; }
-    """
 
-    def cell(self, row: Any, key: str, width: int, column_width: int = 0) -> str:
-        column = BY_KEY[row.column]
-        if key == "mark":
-            return "[x]" if row.chosen else "[ ]"
-        if key == "label":
-            return column.label
-        return column.help
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(CHOICE_COLUMNS, id=id)
 
-    def row_style(self, row: Any, style: Any) -> Any:
-        return style if row.chosen else style + self.get_component_rich_style("column-list--off")
+    @property
+    def column(self) -> str | None:
+        """The key of the column under the cursor."""
+        row = self.selected
+        return None if row is None else str(row.key[1])
 
 
-def choices(chosen: Sequence[str]) -> list[Choice]:
+def choices(chosen: Sequence[str]) -> list[TextRow]:
     rest = [c.key for c in PROCESS_COLUMNS if c.key not in chosen]
-    return [Choice(("c", k), k, True) for k in chosen] + [Choice(("c", k), k, False) for k in rest]
+    return [TextRow(("c", k), ("[x]" if on else "[ ]", BY_KEY[k].label, BY_KEY[k].help), muted=not on)
+            for k, on in [*((k, True) for k in chosen), *((k, False) for k in rest)]]
 
 
 class SetupScreen(Screen[tuple[str, ...] | None]):
@@ -118,8 +100,7 @@ class SetupScreen(Screen[tuple[str, ...] | None]):
         self.query_one("#setup-fit", Static).update(note)
 
     def _cursor_column(self) -> str | None:
-        row = self.query_one(ColumnList).selected
-        return row.column if row is not None else None
+        return self.query_one(ColumnList).column
 
     def on_virtual_table_activated(self, event: VirtualTable.Activated) -> None:
         event.stop()  # Enter or a double click on a column (the preview's rows open nothing)
