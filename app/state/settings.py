@@ -273,6 +273,8 @@ class SettingsStore:
         self.current = replace(saved, **dict(flags or {}))  # type: ignore[arg-type]
         #: Why the last write failed (shown once), else None.
         self.error: str | None = None
+        #: What was wrong in the file when it was read (one line each): said on stderr and in the app.
+        self.problems: list[str] = []
 
     @classmethod
     def open(cls, path: Path | None, flags: Mapping[str, object] | None = None) -> tuple[SettingsStore, list[str]]:
@@ -280,7 +282,9 @@ class SettingsStore:
         if path is None:
             return cls(None, DEFAULTS, flags), []
         saved, problems = load(path)
-        return cls(path, saved, flags), problems
+        store = cls(path, saved, flags)
+        store.problems = problems
+        return store, problems
 
     def change(self, **values: object) -> bool:
         """The user changed these settings in the app: use them, and write them. False when the write failed."""

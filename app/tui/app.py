@@ -76,6 +76,9 @@ class MemtopApp(App[int]):
             else:
                 self.notify(f"config: no theme {theme!r} here; using {self.theme}", severity="warning", timeout=8)
         self._theme_ready = True
+        for line in self.settings.problems if self.settings is not None else ():
+            # Also on stderr, but the dashboard covers the terminal at once: say it here too.
+            self.notify(line, severity="warning", timeout=12)
         self.model.chart_window = self.model.options.chart_window
         self.push_screen(MainScreen(self.model, self.maps))
         if self.model.last is not None:  # a model fed before (a replay up to a moment): show where it is

@@ -251,3 +251,16 @@ async def test_the_process_screen_sorts_by_a_clicked_header_and_marks_it() -> No
         assert screen.sort == "rss"
         await pilot.click(MappingsTable, offset=(left + 1, 0))
         assert screen.reverse and "▲RSS" in "".join(s.text for s in maps.render_line(0))
+
+
+async def test_a_broken_setting_is_said_in_the_app_too(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text('sort = "bogus"\ncolour = 1\n')
+    store, problems = SettingsStore.open(path)
+    assert len(problems) == 2
+    app = MemtopApp(MemtopModel(start_options(store.current)), snapshot=made(), settings=store)
+    async with app.run_test(size=(160, 45)) as pilot:
+        await pilot.pause()
+        notes = [str(n.message) for n in app._notifications]
+        assert any("sort = 'bogus'" in n for n in notes) and any("colour" in n for n in notes)
+        assert main(app).view.sort == "pss"  # the default
