@@ -31,6 +31,8 @@ SHOTS = (
     ("tree-160x45", (160, 45), ("t",), False),
     ("group-by-program-160x45", (160, 45), ("g",), False),
     ("help-120x40", (120, 40), ("question_mark",), False),
+    ("setup-120x40", (120, 40), ("f2", "end", "space", "f7"), False),
+    ("signals-120x40", (120, 40), ("space", "space", "f9"), False),
     ("thp-counters-160x45", (160, 45), ("T",), True),
     ("cgroups-160x45", (160, 45), ("c", "down", "down"), False),
     ("process-160x45", (160, 45), ("down", "enter"), False),

@@ -16,6 +16,7 @@ from textual.binding import Binding
 from memtop.explain.figures import CGROUP_FIGURES as FIGURES
 from memtop.views.format import compact, escape
 from memtop.widgets.process_table import Column, ProcessTable
+from memtop.widgets.virtual_table import VirtualTable
 
 #: The mark of a cgroup with new events (with the warning style, never instead of it).
 NEW_MARK = "▲"
@@ -90,6 +91,10 @@ class CgroupTable(ProcessTable):
     CgroupTable > .cgroup-table--new { color: $warning; text-style: bold; }
     CgroupTable > .cgroup-table--error { color: $text-muted; }
     """
+
+    def columns(self, width: int) -> list[tuple[Column, int]]:
+        # Its own fixed columns, not the process table's chosen ones.
+        return VirtualTable.columns(self, width)
 
     def cell(self, row: Any, key: str, width: int, column_width: int = 0) -> str:
         return cgroup_cell(row, key)

@@ -30,7 +30,7 @@ MAP_COLUMNS: tuple[Column, ...] = (
     Column("swap", "SWAP", 6, "swapped out"),
     Column("anon_huge", "THP", 6, "AnonHugePages: in transparent huge pages", wide_only=True),
     Column("dirty", "DIRTY", 6, "Shared_Dirty + Private_Dirty: modified pages", wide_only=True),
-    Column("delta", "ΔRSS", 6, "RSS change since this screen opened"),
+    Column("delta", "ΔRSS", 7, "RSS change since this screen opened"),
     Column("path", "PATH OR KIND", 0, "file path, [heap], [stack], [anon] ...; kinds in bold", right=False),
 )
 

@@ -13,36 +13,15 @@ from typing import Any, ClassVar
 from rich.style import Style
 from textual.message import Message
 
-from memtop.explain.figures import PROCESS_FIGURES as FIGURES
+from memtop.views.columns import DEFAULT_COLUMNS, PROCESS_COLUMNS, ROLLUP_COLUMNS, fit
+from memtop.views.command import short_command
 from memtop.views.format import compact, escape, rate
 from memtop.widgets.virtual_table import Column, VirtualTable
 
 __all__ = ["COLUMNS", "Column", "ProcessTable", "ROLLUP_COLUMNS"]
 
-
-#: Every column, with the one line of help the help screen shows for it (the
-#: memory figures' words are memtop.explain's: the exporter's HELP says the same).
-COLUMNS: tuple[Column, ...] = (
-    Column("pid", "PID", 7, "process id"),
-    Column("user", "USER", 9, "real user of the process", right=False),
-    Column("rss", "RSS", 7, FIGURES["rss"]),
-    Column("pss", "PSS", 7, FIGURES["pss"]),
-    Column("uss", "USS", 7, FIGURES["uss"]),
-    Column("swap", "SWAP", 6, FIGURES["swap"]),
-    Column("anon_huge", "THP", 6, FIGURES["anon_huge"]),
-    Column("rate", "ΔRSS/s", 7, "change of RSS per second since the last refresh"),
-    Column("anon", "ANON", 6, FIGURES["anon"], wide_only=True),
-    Column("file", "FILE", 6, FIGURES["file"], wide_only=True),
-    Column("shmem", "SHMEM", 6, FIGURES["shmem"], wide_only=True),
-    Column("hugetlb", "HUGETLB", 7, FIGURES["hugetlb"], wide_only=True),
-    Column("oom_score", "OOM", 5, "oom_score: who the OOM killer picks next (higher first)", wide_only=True),
-    Column("cgroup", "CGROUP", 28, "memory cgroup (v1 memory hierarchy, else v2); its end when long",
-           right=False, wide_only=True, min_width=180),
-    Column("name", "NAME", 0, "program name, or the command line on wide terminals", right=False),
-)
-
-#: Memory figures read from smaps_rollup: dimmed and marked "~" when old.
-ROLLUP_COLUMNS = frozenset({"pss", "uss", "anon_huge"})
+#: Every column (memtop.views.columns), in the help screen's order.
+COLUMNS: tuple[Column, ...] = PROCESS_COLUMNS
 WIDE = 150
 
 
@@ -54,7 +33,30 @@ def _tail(text: str | None, width: int) -> str:
     return text if len(text) <= width else "…" + text[len(text) - width + 1:]
 
 
-def _cell(row: Any, key: str, command: bool, width: int = 0) -> str:
+def _signed(value: float | None) -> str:
+    if value is None:
+        return ""
+    return ("+" if value > 0 else "") + compact(int(value)) if value else "0"
+
+
+def _text(row: Any, key: str, width: int) -> str:
+    """The name or command cell, with the tree's indent and marks, cut to ``width``."""
+    marks = ""
+    if row.has_children:
+        marks = "[+] " if row.collapsed else "[-] "
+    prefix = "  " * row.depth + marks + (f"{row.mark} " if getattr(row, "mark", "") else "")
+    suffix = "  (exited)" if row.exited else ""
+    room = max(width - len(prefix) - len(suffix), 1)
+    if key == "command" and row.argv:
+        text = short_command(row.argv, row.name, room)
+    elif key == "command":
+        text = escape(row.command)
+    else:
+        text = escape(row.name) + (f" ×{row.members}" if row.members > 1 else "")
+    return prefix + text + suffix
+
+
+def _cell(row: Any, key: str, width: int = 0, text_key: str = "command") -> str:
     if key == "cgroup":
         return _tail(row.cgroup, width)
     if key == "pid":
@@ -63,22 +65,21 @@ def _cell(row: Any, key: str, command: bool, width: int = 0) -> str:
         return escape(row.user)
     if key == "rate":
         return rate(row.rate)
+    if key == "growth":
+        return _signed(row.growth)
     if key == "oom_score":
         return "" if row.oom_score is None else str(row.oom_score)
-    if key == "name":
-        text = escape(row.command if command else row.name)
-        marks = ""
-        if row.has_children:
-            marks = "[+] " if row.collapsed else "[-] "
-        if row.members > 1:
-            text = f"{text} ×{row.members}" if not command else text
-        if row.exited:
-            text += "  (exited)"
-        if getattr(row, "mark", ""):
-            text = f"{row.mark} {text}"
-        return "  " * row.depth + marks + text
-    value = compact(row.values.get(key))
-    return "~" + value if row.stale and key in ROLLUP_COLUMNS and value != "-" else value
+    if key == "threads":
+        return "" if row.threads is None else str(row.threads)
+    if key in ("name", "command"):
+        if key == text_key:
+            return _text(row, key, width)
+        return escape(row.name if key == "name" else row.command)
+    value = row.values.get(key)
+    if key == "heap_gap":
+        return "" if value is None else compact(value)
+    text = compact(value)
+    return "~" + text if row.stale and key in ROLLUP_COLUMNS and text != "-" else text
 
 
 class ProcessTable(VirtualTable):
@@ -122,6 +123,15 @@ class ProcessTable(VirtualTable):
     def __init__(self, *, name: str | None = None, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(name=name, id=id, classes=classes)
         self._visible: frozenset[int] = frozenset()
+        #: The columns the user chose (F2), in order; those that fit are shown.
+        self.chosen: tuple[str, ...] = DEFAULT_COLUMNS
+
+    def choose(self, columns: tuple[str, ...]) -> None:
+        """Show these columns (keys of memtop.views.columns), in this order."""
+        if columns != self.chosen:
+            self.chosen = columns
+            self._cache.clear()
+            self.refresh()
 
     def select_key(self, key: tuple[object, ...]) -> bool:
         for i, row in enumerate(self.rows):
@@ -142,8 +152,15 @@ class ProcessTable(VirtualTable):
             self.post_message(self.Visible(pids))
 
     # -- drawing ----------------------------------------------------------
+    def columns(self, width: int) -> list[tuple[Column, int]]:
+        return fit(self.chosen, width)
+
+    def _text_key(self) -> str:
+        """The column that carries the tree's indent and the marks: the command, else the name."""
+        return "command" if "command" in self.chosen else "name"
+
     def cell(self, row: Any, key: str, width: int, column_width: int = 0) -> str:
-        return _cell(row, key, width >= 120, column_width)
+        return _cell(row, key, column_width, self._text_key())
 
     def row_style(self, row: Any, style: Style) -> Style:
         if row.pid is None:

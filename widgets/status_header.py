@@ -73,4 +73,20 @@ class TotalsLine(Widget):
     text: reactive[Text] = reactive(Text)
 
     def render(self) -> Text:
-        return self.text
+        return whole_phrases(self.text, self.size.width)
+
+
+def whole_phrases(text: Text, width: int, separator: str = "   ") -> Text:
+    """The line cut after the last phrase that fits whole (phrases are separated by three spaces):
+    never a half phrase such as a figure without its unit (issue 18)."""
+    if text.cell_len <= width or width <= 0:
+        return text
+    plain = text.plain
+    end = plain.rfind(separator, 0, width + 1)
+    while end > 0 and len(plain[:end].rstrip()) > width:
+        end = plain.rfind(separator, 0, end)
+    if end <= 0:
+        cut = text.copy()
+        cut.truncate(width, overflow="ellipsis")
+        return cut
+    return text[:end]

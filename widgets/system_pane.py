@@ -141,27 +141,27 @@ class SystemPane(Widget):
                 legend = Text()
             legend.append_text(item)
         lines.append(legend)
-        avail = Text.assemble(
-            ("available ", "bold"), f"{human(system.available)} ({percent(system.available, total)})",
-            ("  free ", "bold"), f"{human(system.free)} ({percent(system.free, total)})",
-            ("  used ", "bold"), human(system.used),
-        )
+        avail = [
+            Text.assemble(("available ", "bold"), f"{human(system.available)} ({percent(system.available, total)})"),
+            Text.assemble(("free ", "bold"), f"{human(system.free)} ({percent(system.free, total)})"),
+            Text.assemble(("used ", "bold"), human(system.used)),
+        ]
         if system.available_estimated:
-            avail.append("  (available estimated: kernel before 3.14)", style=self._style("muted"))
+            avail.append(Text("(available estimated: kernel before 3.14)", style=self._style("muted")))
         if system.overcount:
-            avail.append(f"  parts overshoot MemTotal by {human(system.overcount)}", style=self._style("muted"))
+            avail.append(Text(f"parts overshoot MemTotal by {human(system.overcount)}", style=self._style("muted")))
         if compact:
-            avail.append("  ")
-            avail.append_text(self._swap_and_pressure(system, bar_width))
-            lines.append(avail)
+            # Phrases move to the next line whole: never "pressure some 0%" / "full 0%" apart.
+            lines.extend(flow([*avail, *self._swap_and_pressure(system, bar_width)], width - 2))
             if self.container is not None:
                 lines.append(self._container(False, width))
             return self._sized(lines)
-        lines.append(avail)
+        lines.extend(flow(avail, width - 2))
         if self.container is not None:
             lines.append(self._container(True, width))
-        lines.append(Text(AVAILABLE_MEANS, style=self._style("muted")))
-        lines.append(self._swap_and_pressure(system, bar_width))
+        if len(AVAILABLE_MEANS) <= width - 2:  # a sentence shown whole or not at all (help has it)
+            lines.append(Text(AVAILABLE_MEANS, style=self._style("muted")))
+        lines.extend(flow(list(self._swap_and_pressure(system, bar_width)), width - 2))
         if self.reconciliation is not None and width >= 150:
             rec = self.reconciliation
             line = Text(
@@ -195,7 +195,7 @@ class SystemPane(Widget):
         line.truncate(width - 2, overflow="ellipsis")
         return line
 
-    def _swap_and_pressure(self, system: SystemMemory, bar_width: int) -> Text:
+    def _swap_and_pressure(self, system: SystemMemory, bar_width: int) -> tuple[Text, Text]:
         line = Text("swap ", style="bold")
         if not system.swap_total:
             line.append("none")
@@ -206,14 +206,33 @@ class SystemPane(Widget):
             line.append("█" * filled, style=self._style("anon"))
             line.append("·" * (width - filled), style=self._style("free"))
             line.append(f" {human(used)} of {human(system.swap_total)}")
-        line.append("   pressure ", style="bold")
+        swap = line
+        line = Text("pressure ", style="bold")
         psi = self.pressure
         if psi is None:
             line.append("n/a (no /proc/pressure: PSI off or kernel before 4.20)", style=self._style("muted"))
-            return line
+            return swap, line
         some = psi.some.avg10 if psi.some else None
         full = psi.full.avg10 if psi.full else None
         alert = (full or 0) > 0 or (some or 0) >= 10
         text = f"some {some if some is not None else '-'}%  full {full if full is not None else '-'}% (avg10)"
         line.append(("! " if alert else "") + text, style=self._style("alert") if alert else "")
-        return line
+        return swap, line
+
+
+def flow(phrases: list[Text], width: int, gap: str = "   ") -> list[Text]:
+    """Phrases on as few lines as fit ``width``, each kept whole (a too-long one is cut with …)."""
+    lines: list[Text] = []
+    line = Text()
+    for phrase in phrases:
+        if line.cell_len and line.cell_len + len(gap) + phrase.cell_len > width:
+            lines.append(line)
+            line = Text()
+        if line.cell_len:
+            line.append(gap)
+        line.append_text(phrase)
+    lines.append(line)
+    for text in lines:
+        if text.cell_len > width:
+            text.truncate(width, overflow="ellipsis")
+    return lines

@@ -6,32 +6,35 @@ whatever the row count. Rows are plain frozen values built by the app, each
 with a ``key``; the cursor follows a row's key, never its index, so re-sorts
 and refreshes do not move it. Subclasses say which columns exist and how a
 row's cells and style look.
+
+The mouse works as in htop (issue 18): a click selects a row, a double click
+opens it (as Enter), a click on the header asks the screen to sort by that
+column (again: invert), the wheel moves the selection. The sorted column's
+header is marked ▼ (largest first) or ▲.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from rich.segment import Segment
 from rich.style import Style
+from textual import events
 from textual.binding import Binding
 from textual.geometry import Size
 from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from memtop.views.columns import Column
 
-@dataclass(frozen=True, slots=True)
-class Column:
-    key: str
-    label: str
-    width: int  # 0: takes the rest of the line
-    help: str
-    right: bool = True
-    wide_only: bool = False
-    min_width: int = 0  # shown only on tables at least this wide
+__all__ = ["DOWN", "UP", "Column", "VirtualTable"]
+
+#: The sort marker: ▼ largest (or last) first, ▲ smallest first.
+DOWN, UP = "▼", "▲"
+#: Rows the wheel moves the selection by, per notch.
+WHEEL_ROWS = 3
 
 
 class VirtualTable(ScrollView, can_focus=True):
@@ -67,6 +70,13 @@ class VirtualTable(ScrollView, can_focus=True):
             super().__init__()
             self.key = key
 
+    class HeaderClicked(Message):
+        """A click on a column's header: the screen sorts by it (or inverts)."""
+
+        def __init__(self, column: str) -> None:
+            super().__init__()
+            self.column = column
+
     def __init__(self, *, name: str | None = None, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(name=name, id=id, classes=classes)
         self.rows: Sequence[Any] = ()
@@ -75,6 +85,15 @@ class VirtualTable(ScrollView, can_focus=True):
         # Strips by row object: the app reuses the Row of a thing that did
         # not change, so an idle refresh redraws nothing it drew before.
         self._cache: dict[tuple[int, int, bool, bool], tuple[Any, Strip]] = {}
+        #: The sorted column's key and direction (True: largest first), marked in the header.
+        self.sort_marker: tuple[str, bool] | None = None
+
+    def mark_sort(self, column: str | None, descending: bool) -> None:
+        """Mark the sorted column in the header (None: no mark)."""
+        marker = None if column is None else (column, descending)
+        if marker != self.sort_marker:
+            self.sort_marker = marker
+            self.refresh_line(0)
 
     # -- hooks for subclasses ----------------------------------------------
     def cell(self, row: Any, key: str, width: int, column_width: int = 0) -> str:
@@ -145,6 +164,52 @@ class VirtualTable(ScrollView, can_focus=True):
         if self.rows:
             self.post_message(self.Activated(self.rows[self.cursor].key))
 
+    # -- mouse ------------------------------------------------------------
+    def column_at(self, x: int) -> str | None:
+        """The key of the column under cell ``x`` of the widget."""
+        left = 0
+        for column, width in self.columns(self.line_width):
+            if left <= x < left + width + 1:
+                return column.key
+            left += width + 1
+        return None
+
+    def on_click(self, event: events.Click) -> None:
+        event.stop()
+        self.focus()
+        if event.y == 0:
+            column = self.column_at(event.x)
+            if column is not None:
+                self.post_message(self.HeaderClicked(column))
+            return
+        index = self.top + event.y - 1
+        if not 0 <= index < len(self.rows):
+            return
+        if index != self.cursor or self.rows[index].key != self.cursor_key:
+            self._move_to(index)
+        if event.chain >= 2:
+            self.action_activate()
+
+    def _on_mouse_scroll_down(self, event: events.MouseScrollDown) -> None:
+        if event.ctrl or event.shift:
+            super()._on_mouse_scroll_down(event)
+            return
+        event.stop()
+        if self.rows and self.cursor < len(self.rows) - 1:
+            self._move_to(self.cursor + WHEEL_ROWS)
+
+    def _on_mouse_scroll_up(self, event: events.MouseScrollUp) -> None:
+        if event.ctrl or event.shift:
+            super()._on_mouse_scroll_up(event)
+            return
+        event.stop()
+        if self.rows and self.cursor > 0:
+            self._move_to(self.cursor - WHEEL_ROWS)
+
+    def select_index(self, index: int) -> None:
+        """Put the cursor on a row by position (a screen that reordered the rows)."""
+        self._move_to(index, moved=False)
+
     def _move_to(self, index: int, moved: bool = True) -> None:
         if not self.rows:
             return
@@ -171,11 +236,25 @@ class VirtualTable(ScrollView, can_focus=True):
         self.on_rows_shown()
 
     # -- drawing ----------------------------------------------------------
+    @property
+    def line_width(self) -> int:
+        """Cells a line has: the widget's width less the vertical scrollbar when one shows
+        (drawing to the full width let the scrollbar cover the last column's end)."""
+        return int(self.scrollable_content_region.width or self.size.width)
+
     def columns(self, width: int) -> list[tuple[Column, int]]:
         wide = width >= self.WIDE
         chosen = [c for c in self.COLUMNS if (wide or not c.wide_only) and width >= c.min_width]
         fixed = sum(c.width + 1 for c in chosen if c.width)
         return [(c, c.width or max(width - fixed, 4)) for c in chosen]
+
+    def _label(self, column: Column, width: int) -> str:
+        """A header cell; the sorted column's carries ▼ or ▲, kept when the label is cut."""
+        if self.sort_marker is None or self.sort_marker[0] != column.key:
+            return column.label
+        mark = DOWN if self.sort_marker[1] else UP
+        label = column.label[: max(width - 1, 0)]
+        return mark + label if column.right else label + mark
 
     def _line(self, cells: list[tuple[str, int, bool]], style: Style, dim: Style | None, dim_keys: set[int]) -> Strip:
         segments = []
@@ -186,12 +265,12 @@ class VirtualTable(ScrollView, can_focus=True):
         return Strip(segments)
 
     def render_line(self, y: int) -> Strip:
-        width = self.size.width
+        width = self.line_width
         cols = self.columns(width)
         prefix = self.PREFIX
         if y == 0:
             style = self.get_component_rich_style(f"{prefix}--header")
-            return self._line([(c.label, w, c.right) for c, w in cols], style, None, set()).extend_cell_length(width, style).crop(0, width)
+            return self._line([(self._label(c, w), w, c.right) for c, w in cols], style, None, set()).extend_cell_length(width, style).crop(0, width)
         index = int(self.scroll_offset.y) + y - 1
         if index >= len(self.rows):
             return Strip.blank(width, self.rich_style)

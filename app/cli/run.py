@@ -8,7 +8,6 @@ import sys
 from memtop.cli.common import UsageError, positive
 from memtop.instrument.preload import BuildError, library_path
 from memtop.instrument.run import RunError, start
-from memtop.state.options import StartOptions
 
 USAGE = "memtop run [--no-inherit] [--interval S] [--log FILE] [--] CMD [ARGS...]"
 
@@ -48,5 +47,11 @@ def run(args: argparse.Namespace) -> int:
     from memtop.collectors.snapshot import Collector, Options
     from memtop.tui.app import run_dashboard
 
-    collector = Collector(HostPaths(), Options())
-    return run_dashboard(collector, StartOptions(interval=args.interval, pid=child.pid), run=child)
+    from memtop.state.settings import SettingsStore, default_path, start_options
+
+    # The remembered settings (theme, columns, sort ...) apply here too; the interval is run's flag.
+    store, problems = SettingsStore.open(default_path(), {"interval": args.interval})
+    for line in problems:
+        print(f"memtop: {line}", file=sys.stderr)
+    collector = Collector(HostPaths(), Options(store.current.kernel_threads))
+    return run_dashboard(collector, start_options(store.current, pid=child.pid), run=child, settings=store)

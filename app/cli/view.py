@@ -11,6 +11,7 @@ import json
 import os
 import sys
 import time
+from pathlib import Path
 
 from memtop.cli.common import UsageError, count, host_paths, positive
 from memtop.collectors.snapshot import Collector, Options
@@ -19,7 +20,10 @@ from memtop.output.report import snapshot_json, table
 from memtop.state.model import MemtopModel
 from memtop.state.options import StartOptions
 from memtop.state.working_sets import WorkingSets, measure_once
+from memtop.state.settings import SettingsStore, default_path, start_options
+from memtop.state.trends import RssTrend, heap_gaps, rss_rates
 from memtop.tables.select import check_sort_field, select
+from memtop.views.columns import BY_KEY
 
 HINT = "memtop: stdout is not a terminal; use `memtop --once` for a table or `memtop --json` for JSON"
 
@@ -29,9 +33,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--once", action="store_true", help="print one table and exit")
     p.add_argument("--json", action="store_true", help="print one JSON snapshot (memtop.snapshot/1); implies --once")
     p.add_argument("--interval", type=positive, metavar="SECONDS",
-                   help="dashboard refresh (default 1, at least 0.1); with --json: one snapshot per line every SECONDS (NDJSON)")
-    p.add_argument("--count", type=count, metavar="N", help="with --interval: stop after N snapshots")
-    p.add_argument("--sort", default="pss", metavar="FIELD", help="process field to sort by (default pss; sizes largest first)")
+                   help="dashboard refresh (default 1, at least 0.1); with --once: a table every SECONDS, like top -b; "
+                   "with --json: one snapshot per line every SECONDS (NDJSON)")
+    p.add_argument("--count", type=count, metavar="N", help="with --once or --json and --interval: stop after N")
+    p.add_argument("--sort", metavar="COLUMN",
+                   help="sort by a column as the table names it (PSS, USS, RSS, ΔRSS/s or drss/s, GROW/m, COMMAND, ...) "
+                   "or a process field of the JSON (default PSS; sizes largest first)")
     p.add_argument("--reverse", action="store_true", help="reverse the sort order")
     p.add_argument("--limit", type=int, metavar="N", help="show at most N processes")
     p.add_argument("--filter", metavar="TEXT", help="only processes whose name, command line or user contains TEXT (digits: also the pid)")
@@ -49,17 +56,30 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--processes", metavar="MODE",
                    help="with --openmetrics or --textfile: per-process series, program[:N] (default), user[:N], top:N or none (see memtop serve --help)")
     p.add_argument("--maps", type=int, metavar="PID", help="one process's mappings grouped by kind and path (like pmap -X, with PSS and USS); with --json: memtop.maps/1")
+    p.add_argument("--json-schema", nargs="?", const="snapshot", choices=("snapshot", "maps"), metavar="snapshot|maps",
+                   help="print the JSON Schema of --json (memtop.snapshot/1) or of --maps --json (memtop.maps/1) and exit")
+    p.add_argument("--no-config", action="store_true", help="neither read nor write the dashboard's config file")
+    p.add_argument("--config", metavar="FILE", help="the dashboard's config file (default: config.toml in the user's config directory)")
 
 
 def run(args: argparse.Namespace) -> int:
     """The dashboard, or the report the options ask for."""
-    if args.count is not None and (args.interval is None or not args.json):
-        raise UsageError("--count goes with --json --interval")
+    if args.json_schema is not None:
+        from memtop.output.schemas import schema_text
+
+        print(schema_text(args.json_schema), end="")
+        return 0
+    if args.count is not None and (args.interval is None or not (args.json or args.once)):
+        raise UsageError("--count goes with --interval and --once or --json")
+    if args.no_config and args.config is not None:
+        raise UsageError("--config and --no-config: choose one")
     exporting = args.openmetrics or args.textfile is not None
     if args.processes is not None and not exporting:
         raise UsageError("--processes goes with --openmetrics or --textfile (or memtop serve)")
     if exporting:
-        return run_openmetrics(args)
+        from memtop.cli.metrics_once import run_metrics_once
+
+        return run_metrics_once(args)
     if args.maps is not None:
         return run_maps(args)
     if args.once or args.json or args.wss is not None:
@@ -71,10 +91,13 @@ def run(args: argparse.Namespace) -> int:
 
 
 def run_once(args: argparse.Namespace) -> int:
-    check_sort_field(args.sort)
+    sort = check_sort_field(args.sort or "pss")
     pids = tuple(args.pid) if args.pid else None
     collector = Collector(host_paths(args.root), Options(args.kernel_threads, pids))
-    streaming = args.json and args.interval is not None
+    # --json --interval: NDJSON; --once --interval: a table every interval (top -b).
+    streaming = args.interval is not None
+    trend = RssTrend()
+    before = None
     if args.wss is not None:
         if args.root is not None:
             raise UsageError("--wss measures a live process: not with --root")
@@ -87,6 +110,11 @@ def run_once(args: argparse.Namespace) -> int:
     # working sets are the ones memtop keeps (w, --wss); not for a capture.
     sets = WorkingSets(collector.paths if args.root is None else None, None)
     model = MemtopModel(StartOptions(frozen=args.root is not None), working_sets=sets)
+    if sort == "rate" and not streaming and args.root is None:
+        # ΔRSS/s is a change: one read cannot give it. Read, wait a second, read again (as top -b -n 1 does for CPU).
+        print("memtop: ΔRSS/s needs two reads: reading again in 1 s", file=sys.stderr)
+        before = collector.collect(cgroups=False, container=False)
+        time.sleep(1.0)
     count = 0
     while True:
         snap = collector.collect(cgroups=args.json, container=args.json)  # only the JSON has them
@@ -94,8 +122,11 @@ def run_once(args: argparse.Namespace) -> int:
             missing = sorted(set(pids) - {p.pid for p in snap.processes})
             if missing and count == 0:
                 raise UsageError(f"no such process: {', '.join(map(str, missing))}")
-        rows = select(snap.processes, sort=args.sort, reverse=args.reverse, text=args.filter,
-                      pids=pids, limit=args.limit)
+        trend.add(snap)
+        derived = {"rate": rss_rates(before, snap), "growth": trend.slopes(), "heap_gap": heap_gaps(snap)}
+        before = snap
+        rows = select(snap.processes, sort=sort, reverse=args.reverse, text=args.filter,
+                      pids=pids, limit=args.limit, derived=derived)
         if args.json:
             sets.reload()  # another memtop may have measured one meanwhile
             done = model.ingest(snap)
@@ -104,42 +135,23 @@ def run_once(args: argparse.Namespace) -> int:
                              separators=(",", ":") if streaming else (", ", ": ")), flush=True)
         else:
             width = os.get_terminal_size(sys.stdout.fileno()).columns if sys.stdout.isatty() else None
-            print(table(snap, rows, exact=args.bytes, width=width))
+            if count:
+                print()  # one blank line between the tables of the repeating mode, as top -b
+            extra = (BY_KEY[sort].label, derived[sort]) if sort in derived else None
+            print(table(snap, rows, exact=args.bytes, width=width, extra=extra), flush=True)
+            if sort in ("rate", "growth", "heap_gap") and not derived[sort]:
+                print(f"memtop: no process has {BY_KEY[sort].label} yet ({_WHY_EMPTY[sort]}); sorted by pid", flush=True)
         count += 1
         if not streaming or (args.count is not None and count >= args.count):
             return 0
         time.sleep(args.interval)
 
 
-def run_openmetrics(args: argparse.Namespace) -> int:
-    """The exporter's families once: OpenMetrics on stdout, or a file for node_exporter's textfile directory."""
-    from memtop.export.collector import openmetrics, write_textfile
-    from memtop.export.passes import once
-    from memtop.export.processes import ModeError, parse_mode
-
-    clashing = [name for name, given in (("--json", args.json), ("--maps", args.maps is not None),
-                                         ("--interval", args.interval is not None), ("--wss", args.wss is not None),
-                                         ("--pid", bool(args.pid)), ("--filter", args.filter is not None)) if given]
-    if args.openmetrics and args.textfile is not None:
-        clashing.append("--textfile")
-    if clashing:
-        option = "--openmetrics" if args.openmetrics else "--textfile"
-        raise UsageError(f"{option} gives every family once: not with {', '.join(clashing)}")
-    if args.textfile is not None and not args.textfile.endswith(".prom"):
-        raise UsageError(f"--textfile {args.textfile}: node_exporter's textfile collector reads only files ending in .prom")
-    try:
-        mode = parse_mode(args.processes or "program")
-    except ModeError as exc:
-        raise UsageError(str(exc)) from None
-    frame = once(Collector(host_paths(args.root), Options(args.kernel_threads)), live=args.root is None)
-    if args.textfile is None:
-        sys.stdout.write(openmetrics(frame, mode))
-        return 0
-    try:
-        write_textfile(frame, mode, args.textfile)
-    except OSError as exc:
-        raise UsageError(f"--textfile {args.textfile}: {exc.strerror or exc}") from None
-    return 0
+_WHY_EMPTY = {
+    "rate": "it needs two reads: use --interval",
+    "growth": "it needs 60 s of history: use --interval",
+    "heap_gap": "no process has a heap source: memtop run, memtop.probe",
+}
 
 
 def run_maps(args: argparse.Namespace) -> int:
@@ -153,17 +165,33 @@ def run_maps(args: argparse.Namespace) -> int:
     return 0
 
 
+def settings_store(args: argparse.Namespace) -> SettingsStore:
+    """The config file (unless --no-config) under the flags given for this run; problems on stderr, one line each."""
+    flags: dict[str, object] = {}
+    if args.sort is not None:
+        flags["sort"] = check_sort_field(args.sort)
+        flags["reverse"] = bool(args.reverse)
+    elif args.reverse:
+        flags["reverse"] = True
+    if args.interval is not None:
+        if args.interval < 0.1:
+            raise UsageError("--interval must be at least 0.1 seconds")
+        flags["interval"] = args.interval
+    if args.kernel_threads:
+        flags["kernel_threads"] = True
+    path = None if args.no_config else (Path(args.config) if args.config else default_path())
+    store, problems = SettingsStore.open(path, flags)
+    for line in problems:
+        print(f"memtop: {line}", file=sys.stderr)
+    return store
+
+
 def run_live(args: argparse.Namespace) -> int:
     """The dashboard; textual is imported only here."""
-    check_sort_field(args.sort)
-    interval = 1.0 if args.interval is None else args.interval
-    if interval < 0.1:
-        raise UsageError("--interval must be at least 0.1 seconds")
-    collector = Collector(host_paths(args.root), Options(args.kernel_threads))
+    store = settings_store(args)
+    collector = Collector(host_paths(args.root), Options(store.current.kernel_threads))
     from memtop.tui.app import run_dashboard
 
-    options = StartOptions(
-        interval=interval, sort=args.sort, text=args.filter or "",
-        pid=args.pid[0] if args.pid else None, frozen=args.root is not None,
-    )
-    return run_dashboard(collector, options)
+    options = start_options(store.current, text=args.filter or "", pid=args.pid[0] if args.pid else None,
+                            frozen=args.root is not None)
+    return run_dashboard(collector, options, settings=store)

@@ -1,6 +1,6 @@
 """One line per memory figure memtop shows: the dashboard's help and the exporter's HELP say the same.
 
-The process and cgroup columns (their help screen lines), the meminfo
+The process columns (from memtop.views.columns), the cgroup columns (their help screen lines), the meminfo
 taxonomy, available against free, PSI and the vmstat counters behind the
 diagnoses. After Documentation/filesystems/proc.rst ("meminfo", "smaps"),
 Documentation/accounting/psi.rst and Documentation/admin-guide/cgroup-v2.rst
@@ -10,17 +10,12 @@ thp_counters.py, smaps fields in smaps_fields.py.
 
 from __future__ import annotations
 
-#: The process table's memory columns (and the exporter's ``memtype`` values).
+from memtop.views.columns import BY_KEY
+
+#: The process table's memory columns (and the exporter's ``memtype`` values), in the
+#: words of the column catalogue the table and its help screen use (memtop.views.columns).
 PROCESS_FIGURES: dict[str, str] = {
-    "rss": "resident: pages in RAM mapped by it, shared ones counted in full (VmRSS)",
-    "pss": "proportional: shared pages divided among their users; sums to real use",
-    "uss": "unique: Private_Clean + Private_Dirty, what exiting would free",
-    "swap": "swapped out (smaps_rollup Swap, else VmSwap)",
-    "anon_huge": "anonymous memory in transparent huge pages (AnonHugePages)",
-    "anon": "resident anonymous memory (RssAnon)",
-    "file": "resident file mappings (RssFile)",
-    "shmem": "resident shared memory (RssShmem)",
-    "hugetlb": "hugetlbfs pages (Shared_ + Private_Hugetlb)",
+    key: BY_KEY[key].help for key in ("rss", "pss", "uss", "swap", "anon_huge", "anon", "file", "shmem", "hugetlb")
 }
 
 #: The cgroup view's columns.

@@ -158,18 +158,31 @@ def summary_line(system: SystemMemory | None, exact: bool) -> str:
 _COLUMNS = ("rss", "pss", "uss", "swap")
 
 
-def table(snap: Snapshot, processes: Sequence[ProcessMemory], exact: bool = False, width: int | None = None) -> str:
+def table(snap: Snapshot, processes: Sequence[ProcessMemory], exact: bool = False, width: int | None = None,
+          extra: tuple[str, Mapping[tuple[int, int], float]] | None = None) -> str:
     """A table like smem's under a one-line system summary.
 
     ``width`` cuts the trailing command column to fit a terminal; None keeps it whole.
+    ``extra``: one more column before the command (the derived column sorted by: its
+    label and its values by process key), blank where a process has none.
     """
     size = (lambda n: "n/a" if n is None else str(n)) if exact else human
+
+    def derived(p: ProcessMemory) -> tuple[str, ...]:
+        if extra is None:
+            return ()
+        value = extra[1].get(p.key)
+        if value is None:
+            return ("",)
+        scaled = value * 60 if extra[0].endswith("/m") else value
+        return (("+" if scaled > 0 else "") + size(int(scaled)),)
+
     rows = [
-        (str(p.pid), escape(p.user or "?"), escape(p.name), *(size(getattr(p, c)) for c in _COLUMNS),
+        (str(p.pid), escape(p.user or "?"), escape(p.name), *(size(getattr(p, c)) for c in _COLUMNS), *derived(p),
          escape(" ".join(p.cmdline)) if p.cmdline else f"[{escape(p.name)}]")
         for p in processes
     ]
-    header = ("PID", "USER", "NAME", "RSS", "PSS", "USS", "SWAP", "COMMAND")
+    header = ("PID", "USER", "NAME", "RSS", "PSS", "USS", "SWAP", *((extra[0],) if extra else ()), "COMMAND")
     widths = [max([len(header[i])] + [len(r[i]) for r in rows]) for i in range(len(header) - 1)]
     widths[1] = min(widths[1], 12)
     widths[2] = min(widths[2], 16)

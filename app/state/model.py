@@ -27,6 +27,7 @@ from memtop.state.heap_sources import HeapSources
 from memtop.state.options import StartOptions
 from memtop.state.process_history import DEFAULT_WINDOW, ProcessHistory
 from memtop.state.run_watch import RunWatch
+from memtop.state.trends import history_slopes
 from memtop.state.working_sets import WorkingSets
 
 if TYPE_CHECKING:
@@ -121,6 +122,7 @@ class MemtopModel:
         self.growth: tuple[Growth, ...] = ()
         self._growth_time = float("-inf")
         self._thp_view: tuple[float, ThpView] | None = None
+        self._slopes: tuple[float, dict[tuple[int, int], float]] | None = None
 
     # -- feeding ------------------------------------------------------------
     def ingest(self, reading: Reading | Snapshot) -> Ingested:
@@ -143,6 +145,14 @@ class MemtopModel:
         self._diagnose(snap)
         self.last = Ingested(reading, heaps, self.verdicts, self.diagnoses, self.thp_view(snap), ended)
         return self.last
+
+    def rss_slopes(self, processes: Iterable[ProcessMemory]) -> dict[tuple[int, int], float]:
+        """The GROW/m column: RSS slopes over the chart's window, recomputed at most every GROWTH_EVERY seconds."""
+        now = self.snapshot.time if self.snapshot is not None else 0.0
+        cached = self._slopes
+        if cached is None or now - cached[0] >= GROWTH_EVERY or now < cached[0]:
+            cached = self._slopes = (now, history_slopes(self.history, processes, now, self.chart_window))
+        return cached[1]
 
     def rediagnose(self) -> tuple[Diagnosis, ...]:
         """The diagnoses again, between snapshots (a working-set measurement has just ended)."""

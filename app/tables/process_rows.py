@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 from memtop.collectors.models import ProcessMemory
 
 from memtop.rules.cgroup_usage import in_cgroup
-from memtop.tables.select import DESCENDING, matches, sort_processes
+from memtop.tables.select import DESCENDING, Derived, matches, sort_processes
 
 MODES = ("list", "tree", "program", "user")
 
@@ -45,6 +45,11 @@ class Row:
     cgroup: str | None = None
     #: A short flag after the name (a heap gap memtop flags: "‼ heap gap").
     mark: str = ""
+    #: The command line as the kernel gave it (the table cuts it to fit); empty for a group.
+    argv: tuple[str, ...] = ()
+    threads: int | None = None
+    #: RSS growth in bytes per minute over the chart's window (None: not enough history).
+    growth: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +70,8 @@ class ViewState:
     collapsed: frozenset[int] = field(default_factory=frozenset)
     #: Only processes in this memory cgroup or below it ("" for all).
     cgroup: str = ""
+    #: Only this user's processes ("" for all; key u).
+    user: str = ""
 
 
 def proc_key(proc: ProcessMemory) -> RowKey:
@@ -72,16 +79,27 @@ def proc_key(proc: ProcessMemory) -> RowKey:
 
 
 def _values(proc: ProcessMemory) -> dict[str, int | None]:
-    return {name: getattr(proc, name) for name in SUMMED}
+    values = {name: getattr(proc, name) for name in SUMMED}
+    values["vsize"] = proc.vsize
+    return values
 
 
-def _row(proc: ProcessMemory, rates: Mapping[RowKey, float], stale_before: float | None, **extra: object) -> Row:
+def _row(proc: ProcessMemory, rates: Mapping[RowKey, float], stale_before: float | None,
+         derived: Derived | None = None, **extra: object) -> Row:
     key = proc_key(proc)
     stale = stale_before is not None and proc.memory_time is not None and proc.memory_time < stale_before
+    values = _values(proc)
+    growth = None
+    if derived:
+        gap = derived.get("heap_gap", {}).get(proc.key)
+        values["heap_gap"] = None if gap is None else int(gap)
+        per_second = derived.get("growth", {}).get(proc.key)
+        growth = None if per_second is None else per_second * 60
     return Row(
         key=key, pid=proc.pid, user=proc.user or (str(proc.uid) if proc.uid is not None else "?"),
-        name=proc.name, command=" ".join(proc.cmdline) or f"[{proc.name}]", values=_values(proc),
-        rate=rates.get(key), oom_score=proc.oom_score, stale=stale, cgroup=proc.cgroup, **extra,  # type: ignore[arg-type]
+        name=proc.name, command=" ".join(proc.cmdline) or f"[{proc.name}]", values=values, growth=growth,
+        rate=rates.get(key), oom_score=proc.oom_score, stale=stale, cgroup=proc.cgroup, argv=tuple(proc.cmdline),
+        threads=proc.threads, **extra,  # type: ignore[arg-type]
     )
 
 
@@ -118,19 +136,21 @@ class RowCache:
     """
 
     def __init__(self) -> None:
-        self._rows: dict[RowKey, tuple[ProcessMemory, float | None, bool, Row]] = {}
+        self._rows: dict[RowKey, tuple[ProcessMemory, object, bool, Row]] = {}
 
-    def row(self, proc: ProcessMemory, rates: Mapping[RowKey, float], stale_before: float | None) -> Row:
+    def row(self, proc: ProcessMemory, rates: Mapping[RowKey, float], stale_before: float | None,
+            derived: Derived | None = None) -> Row:
         key = proc_key(proc)
         rate = rates.get(key)
         stale = stale_before is not None and proc.memory_time is not None and proc.memory_time < stale_before
+        extra = None if not derived else (derived.get("growth", {}).get(proc.key), derived.get("heap_gap", {}).get(proc.key))
         hit = self._rows.get(key)
-        if hit is not None and hit[0] is proc and hit[1] == rate and hit[2] == stale:
+        if hit is not None and hit[0] is proc and hit[1] == (rate, extra) and hit[2] == stale:
             return hit[3]
-        row = _row(proc, rates, stale_before)
+        row = _row(proc, rates, stale_before, derived)
         if hit is not None and hit[3] == row:
             row = hit[3]  # re-read, same figures (rows on screen are read every refresh): nothing to redraw
-        self._rows[key] = (proc, rate, stale, row)
+        self._rows[key] = (proc, (rate, extra), stale, row)
         return row
 
     def prune(self, procs: Sequence[ProcessMemory]) -> None:
@@ -140,10 +160,12 @@ class RowCache:
 
 
 def matching(
-    procs: Sequence[ProcessMemory], text: str, exited: ProcessMemory | None = None, cgroup: str = ""
+    procs: Sequence[ProcessMemory], text: str, exited: ProcessMemory | None = None, cgroup: str = "", user: str = ""
 ) -> list[ProcessMemory]:
     """The processes the filter keeps (an exited selection stays in)."""
     matched = [p for p in procs if matches(p, text)] if text else list(procs)
+    if user:
+        matched = [p for p in matched if (p.user or (str(p.uid) if p.uid is not None else "?")) == user]
     if cgroup:
         matched = [p for p in matched if in_cgroup(p.cgroup, cgroup)]
     if exited is not None and all(p.pid != exited.pid for p in matched):
@@ -160,6 +182,7 @@ def build_rows(
     cache: RowCache | None = None,
     matched: list[ProcessMemory] | None = None,
     marks: Mapping[int, str] | None = None,
+    derived: Derived | None = None,
 ) -> list[Row]:
     """Rows for the table in the view's mode and order.
 
@@ -167,16 +190,18 @@ def build_rows(
     marked, until the user moves (the screen decides when to drop it).
     """
     rates = rates or {}
+    # ΔRSS/s sorts like the other derived columns: by process key.
+    derived = {**(derived or {}), "rate": {(k[1], k[2]): v for k, v in rates.items() if len(k) == 3}}  # type: ignore[misc]
     if matched is None:
-        matched = matching(procs, state.text, exited, state.cgroup)
+        matched = matching(procs, state.text, exited, state.cgroup, state.user)
     gone = None if exited is None else proc_key(exited)
     if state.mode == "tree":
-        rows = _tree_rows(procs, matched, state, rates, stale_before)
+        rows = _tree_rows(procs, matched, state, rates, stale_before, derived)
     elif state.mode in ("program", "user"):
         rows = _group_rows(matched, state)
     else:
         cache = cache or RowCache()
-        rows = [cache.row(p, rates, stale_before) for p in sort_processes(matched, state.sort, state.reverse)]
+        rows = [cache.row(p, rates, stale_before, derived) for p in sort_processes(matched, state.sort, state.reverse, derived)]
     if gone is not None:
         rows = [replace(r, exited=True) if r.key == gone else r for r in rows]
     if marks:
@@ -220,6 +245,7 @@ def _tree_rows(
     state: ViewState,
     rates: Mapping[RowKey, float],
     stale_before: float | None,
+    derived: Derived | None = None,
 ) -> list[Row]:
     by_pid = {p.pid: p for p in procs}
     for p in matched:
@@ -243,7 +269,7 @@ def _tree_rows(
             sums = _values(proc)
             for child in children.get(proc.pid, ()):
                 for name, value in total(child).items():
-                    if value is not None:
+                    if value is not None and name in SUMMED:
                         sums[name] = (sums[name] or 0) + value
             subtree[proc.pid] = sums
         return subtree[proc.pid]
@@ -253,7 +279,7 @@ def _tree_rows(
 
     def ordered(group: list[ProcessMemory]) -> list[ProcessMemory]:
         if field_name is None:
-            return sort_processes(group, state.sort, state.reverse)
+            return sort_processes(group, state.sort, state.reverse, derived)
         known = [p for p in group if total(p)[field_name] is not None]
         unknown = sorted((p for p in group if total(p)[field_name] is None), key=lambda p: p.pid)
         known.sort(key=lambda p: p.pid)
@@ -266,7 +292,7 @@ def _tree_rows(
         proc, depth = stack.pop()
         kids = children.get(proc.pid, [])
         collapsed = proc.pid in state.collapsed and bool(kids)
-        row = _row(proc, rates, stale_before, depth=depth, has_children=bool(kids), collapsed=collapsed)
+        row = _row(proc, rates, stale_before, derived, depth=depth, has_children=bool(kids), collapsed=collapsed)
         if collapsed:  # a folded subtree shows what it holds in all
             row = replace(row, values=total(proc), members=1 + _count(proc, children))
         rows.append(row)

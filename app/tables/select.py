@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 from memtop.collectors.models import ProcessMemory
+from memtop.views.columns import DERIVED, column_named, labels
 
 #: Process fields of the JSON schema, in schema order (``memtop.snapshot/1``).
 PROCESS_FIELDS: tuple[str, ...] = (
@@ -22,8 +23,11 @@ SIZE_FIELDS: frozenset[str] = frozenset({
     "anon", "file", "shmem", "vsize", "hwm", "anon_huge", "hugetlb", "referenced", "locked",
 })
 
-#: Fields whose natural order is largest first: sizes, and who the OOM killer picks.
-DESCENDING: frozenset[str] = SIZE_FIELDS | {"oom_score", "oom_score_adj", "threads"}
+#: Fields whose natural order is largest first: sizes, changes, and who the OOM killer picks.
+DESCENDING: frozenset[str] = SIZE_FIELDS | DERIVED | {"oom_score", "oom_score_adj", "threads"}
+
+#: Derived values by column key ("rate", "growth", "heap_gap"), each by process key (pid, starttime).
+Derived = Mapping[str, Mapping[tuple[int, int], float]]
 
 
 class SelectError(ValueError):
@@ -31,9 +35,20 @@ class SelectError(ValueError):
 
 
 def check_sort_field(name: str) -> str:
-    if name not in PROCESS_FIELDS:
-        raise SelectError(f"unknown sort field {name!r}; one of: {', '.join(PROCESS_FIELDS)}")
-    return name
+    """The sort a person asked for: a column as the table names it (``PSS``, ``ΔRSS/s``, ``drss/s``,
+    ``COMMAND``) or a process field of the JSON (``pss``, ``swap_pss``); the column's key when it is one."""
+    column = column_named(name)
+    if column is not None:
+        return column.key
+    if name in PROCESS_FIELDS:
+        return name
+    raise SelectError(f"unknown sort column {name!r}; one of the table's: {labels()} "
+                      f"(or a process field of the JSON: {', '.join(f for f in PROCESS_FIELDS if column_named(f) is None)})")
+
+
+def field_of(sort: str) -> str:
+    """The process record's field a sort key reads (the COMMAND column sorts by the command line)."""
+    return "cmdline" if sort == "command" else sort
 
 
 def _key(proc: ProcessMemory, field: str) -> object:
@@ -45,12 +60,18 @@ def _key(proc: ProcessMemory, field: str) -> object:
     return value
 
 
-def sort_processes(procs: Iterable[ProcessMemory], field: str, reverse: bool = False) -> list[ProcessMemory]:
+def sort_processes(procs: Iterable[ProcessMemory], field: str, reverse: bool = False,
+                   derived: Derived | None = None) -> list[ProcessMemory]:
     """Sort by ``field`` in its natural order (flipped by ``reverse``).
 
-    Values that could not be read (None) go last in either direction; ties
-    fall back to pid so the order is stable between refreshes.
+    ``field`` is a process field or a column key; a derived column (ΔRSS/s,
+    GROW/m, GAP) reads ``derived``. Values that could not be read (None) go
+    last in either direction; ties fall back to pid so the order is stable
+    between refreshes.
     """
+    if field in DERIVED:
+        return _sort_derived(procs, field, reverse, (derived or {}).get(field, {}))
+    field = field_of(field)
     known: list[ProcessMemory] = []
     unknown: list[ProcessMemory] = []
     for proc in procs:
@@ -58,6 +79,18 @@ def sort_processes(procs: Iterable[ProcessMemory], field: str, reverse: bool = F
     descending = (field in DESCENDING) != reverse
     known.sort(key=lambda p: p.pid)
     known.sort(key=lambda p: _key(p, field), reverse=descending)  # type: ignore[arg-type, return-value]
+    unknown.sort(key=lambda p: p.pid)
+    return known + unknown
+
+
+def _sort_derived(procs: Iterable[ProcessMemory], field: str, reverse: bool,
+                  values: Mapping[tuple[int, int], float]) -> list[ProcessMemory]:
+    known: list[ProcessMemory] = []
+    unknown: list[ProcessMemory] = []
+    for proc in procs:
+        (known if values.get(proc.key) is not None else unknown).append(proc)
+    known.sort(key=lambda p: p.pid)
+    known.sort(key=lambda p: values[p.key], reverse=not reverse)
     unknown.sort(key=lambda p: p.pid)
     return known + unknown
 
@@ -79,6 +112,7 @@ def select(
     text: str | None = None,
     pids: Sequence[int] | None = None,
     limit: int | None = None,
+    derived: Derived | None = None,
 ) -> list[ProcessMemory]:
     """Filter by pids and text, sort, then cut to ``limit`` rows."""
     chosen: Iterable[ProcessMemory] = procs
@@ -87,5 +121,5 @@ def select(
         chosen = [p for p in chosen if p.pid in wanted]
     if text:
         chosen = [p for p in chosen if matches(p, text)]
-    rows = sort_processes(chosen, check_sort_field(sort), reverse)
+    rows = sort_processes(chosen, check_sort_field(sort), reverse, derived)
     return rows if limit is None else rows[: max(limit, 0)]

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import subprocess
+from dataclasses import replace
 
 from textual import work
 from textual.app import App
@@ -28,12 +29,14 @@ from memtop.state.model import MemtopModel, Reading
 from memtop.state.monitor import Monitor
 from memtop.state.options import StartOptions
 from memtop.state.run_watch import SAMPLE_HZ
+from memtop.state.settings import SettingsStore, setting_values
 from memtop.tui.messages import (
     CgroupsWanted, ChartWindowChosen, CollectorFailed, Drilled, HeapSampled, IntervalChosen, ModelUpdate,
     RowsOnScreen, SnapshotReady, WorkingSetMeasured,
 )
 from memtop.tui.screens.main import MainScreen
 from memtop.tui.screens.run_quit import QuitRunScreen
+from memtop.tui.setting_messages import SettingsChanged
 
 __all__ = ["MemtopApp", "run_dashboard"]
 
@@ -48,20 +51,35 @@ class MemtopApp(App[int]):
     update: var[ModelUpdate | None] = var(None, always_update=True)
 
     def __init__(self, model: MemtopModel, monitor: Monitor | None = None, snapshot: Snapshot | None = None,
-                 maps_source: MapsSource | None = None) -> None:
+                 maps_source: MapsSource | None = None, settings: SettingsStore | None = None) -> None:
         """``monitor=None`` starts no collection: tests (and a replay) post readings themselves.
 
         ``model`` may have ingested readings already: the screens start from
         its last. ``snapshot``: ingested and shown first; ``maps_source``: how the process screen
-        reads a process (default: the monitor's host, else the live /proc).
+        reads a process (default: the monitor's host, else the live /proc); ``settings``: where
+        what the user changes is remembered (None: nowhere, as with --no-config).
         """
         super().__init__()
         self.model = model
         self.monitor = monitor
         self.initial = snapshot
         self.maps_source = maps_source
+        self.settings = settings
+        #: Theme changes are remembered only after the start's own (set in on_mount).
+        self._theme_ready = False
 
     def on_mount(self) -> None:
+        theme = self.model.options.theme
+        if theme is not None:
+            if theme in self.available_themes:
+                self.theme = theme
+            else:
+                self.notify(f"config: no theme {theme!r} here; using {self.theme}", severity="warning", timeout=8)
+        self._theme_ready = True
+        for line in self.settings.problems if self.settings is not None else ():
+            # Also on stderr, but the dashboard covers the terminal at once: say it here too.
+            self.notify(line, severity="warning", timeout=12)
+        self.model.chart_window = self.model.options.chart_window
         self.push_screen(MainScreen(self.model, self.maps))
         if self.model.last is not None:  # a model fed before (a replay up to a moment): show where it is
             self.update = ModelUpdate(self.model.last)
@@ -114,6 +132,28 @@ class MemtopApp(App[int]):
     def on_interval_chosen(self, message: IntervalChosen) -> None:
         if self.monitor is not None:
             self.monitor.interval = message.seconds
+        self.remember(interval=message.seconds)
+
+    def on_settings_changed(self, message: SettingsChanged) -> None:
+        values = dict(message.values)
+        collector = self.monitor.collector if self.monitor is not None else None
+        if "kernel_threads" in values and collector is not None:
+            collector.options = replace(collector.options, kernel_threads=bool(values["kernel_threads"]))
+        self.remember(**values)
+
+    def watch_theme(self, theme: str) -> None:
+        if self._theme_ready:
+            self.remember(theme=theme)
+
+    def remember(self, **values: object) -> None:
+        """Apply to the model's options and write the config (issue 18); a failed write is said once."""
+        values = setting_values(values)
+        options = {k: (v * 60.0 if k == "chart_window" else v) for k, v in values.items()  # type: ignore[operator]
+                   if k in StartOptions.__dataclass_fields__}
+        self.model.options = replace(self.model.options, **options)  # type: ignore[arg-type]
+        store = self.settings
+        if store is not None and not store.change(**values) and store.error:
+            self.notify(f"settings not saved: {store.error}", severity="warning", timeout=8)
 
     def on_cgroups_wanted(self, message: CgroupsWanted) -> None:
         if self.monitor is not None:
@@ -131,6 +171,7 @@ class MemtopApp(App[int]):
     def on_chart_window_chosen(self, message: ChartWindowChosen) -> None:
         self.model.chart_window = message.window
         self.update = ModelUpdate()
+        self.remember(chart_window=message.window)
 
     def on_working_set_measured(self, _message: WorkingSetMeasured) -> None:
         self.model.rediagnose()
@@ -164,12 +205,13 @@ class MemtopApp(App[int]):
         self.push_screen(QuitRunScreen(watch.child), chosen)
 
 
-def run_dashboard(collector: Collector, options: StartOptions, run: RunChild | None = None) -> int:
+def run_dashboard(collector: Collector, options: StartOptions, run: RunChild | None = None,
+                  settings: SettingsStore | None = None) -> int:
     # NO_COLOR is honoured by Textual itself; memtop shows no state by colour alone.
     # Thousands of long-lived records make the cyclic GC's full passes long
     # pauses that a key press can land behind; none of them forms a cycle.
     gc.freeze()
     gc.set_threshold(20_000, 50, 1_000)
     monitor = Monitor.build(collector, options, run=run)
-    result = MemtopApp(monitor.model, monitor).run()
+    result = MemtopApp(monitor.model, monitor, settings=settings).run()
     return result or 0

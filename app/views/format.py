@@ -1,19 +1,26 @@
 """Formatting of sizes and names, shared by the widgets and the text report.
 
-Pure functions, no textual import: ``memtop --once`` uses them too.
+One unit convention everywhere (issue 18): binary units, said as such. The
+panes and reports write ``1.5 GiB``; a table cell, where every character
+counts, writes the same figure as ``1.5Gi``. Both move to the next unit at
+1000 of one (never ``1000K``), so a figure reads the same in a cell and in a
+sentence. Pure functions, no textual import: ``memtop --once`` uses them too.
 """
 
 from __future__ import annotations
 
 _UNITS = ("B", "KiB", "MiB", "GiB", "TiB", "PiB")
-_SHORT = ("B", "K", "M", "G", "T", "P")
+_SHORT = ("B", "Ki", "Mi", "Gi", "Ti", "Pi")
+
+#: What a table's size cells mean, for help and legends.
+UNITS_NOTE = "sizes are binary: Ki = KiB = 1024 bytes, Mi = MiB, Gi = GiB"
 
 
-def _scale(n: int) -> tuple[float, int]:
-    """abs(n) in the largest binary unit that keeps it at or above 1, and that unit's index."""
+def _scale(n: int, top: float = 999.95) -> tuple[float, int]:
+    """abs(n) in binary units, moving up before a unit would print as 1000 (1.0 MiB, not 1000 KiB), and its index."""
     value = float(abs(n))
     unit = 0
-    while value >= 1024 and unit < len(_UNITS) - 1:
+    while value >= top and unit < len(_UNITS) - 1:
         value /= 1024
         unit += 1
     return value, unit
@@ -29,18 +36,18 @@ def human(n: int | None) -> str:
 
 
 def compact(n: int | None) -> str:
-    """At most 6 characters for a table cell: 812K, 13.4M, 1.2G; '-' when unknown."""
+    """At most 6 characters for a positive table cell: 812Ki, 13.4Mi, 1.2Gi; '-' when unknown."""
     if n is None:
         return "-"
-    value, unit = _scale(n)
+    value, unit = _scale(n, 999.5)
     sign = "-" if n < 0 else ""
     if unit == 0:
         return f"{sign}{int(value)}B"
-    return f"{sign}{value:.1f}{_SHORT[unit]}" if value < 100 else f"{sign}{value:.0f}{_SHORT[unit]}"
+    return f"{sign}{value:.1f}{_SHORT[unit]}" if value < 99.95 else f"{sign}{value:.0f}{_SHORT[unit]}"
 
 
 def rate(bytes_per_second: float | None) -> str:
-    """A signed change per second for the table (+1.2M/s); blank when still or not yet known."""
+    """A signed change per second for the table (+1.2Mi under ΔRSS/s); blank when still or not yet known."""
     if bytes_per_second is None:
         return ""
     if abs(bytes_per_second) < 1024:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -47,3 +48,31 @@ def test_an_unknown_command_is_refused_with_the_list() -> None:
     result = _memtop("bogus")
     assert result.returncode == 2
     assert "invalid choice: 'bogus'" in result.stderr and "'run'" in result.stderr
+
+
+CAPTURE = str(Path(__file__).resolve().parents[1] / "fixtures" / "captures" / "vm-6.18-root")
+
+
+def test_once_with_an_interval_repeats_the_table_like_top_b() -> None:
+    out = _memtop("--once", "--interval", "0.1", "--count", "3", "--limit", "2", "--root", CAPTURE)
+    assert out.returncode == 0, out.stderr
+    tables = out.stdout.split("\n\n")
+    assert len(tables) == 3 and all(t.startswith("total ") for t in tables)
+    assert all(len([line for line in t.splitlines() if line.lstrip()[:1].isdigit()]) == 2 for t in tables)
+
+
+@pytest.mark.parametrize("name", ["USS", "uss", "COMMAND", "THR", "drss/s", "ΔRSS/s", "GROW/m", "GAP"])
+def test_sort_takes_the_names_the_table_shows(name: str) -> None:
+    out = _memtop("--once", "--sort", name, "--root", CAPTURE)
+    assert out.returncode == 0, out.stderr
+
+
+def test_a_derived_sort_says_why_it_is_empty_and_shows_its_column() -> None:
+    out = _memtop("--once", "--sort", "GROW/m", "--root", CAPTURE)
+    assert "GROW/m" in out.stdout.splitlines()[1]
+    assert "needs 60 s of history" in out.stdout
+
+
+def test_an_unknown_sort_lists_the_tables_names() -> None:
+    out = _memtop("--once", "--sort", "bogus", "--root", CAPTURE)
+    assert out.returncode == 2 and "ΔRSS/s" in out.stderr and out.stderr.count("\n") == 1

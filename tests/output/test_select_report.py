@@ -80,7 +80,7 @@ def test_sort_does_not_modify_input():
 
 
 def test_unknown_sort_field():
-    with pytest.raises(SelectError, match="unknown sort field 'bogus'"):
+    with pytest.raises(SelectError, match="unknown sort column 'bogus'"):
         select(PROCS, sort="bogus")
 
 
@@ -144,7 +144,7 @@ def test_pids_and_limit():
         (None, "n/a"),
         (0, "0 B"),
         (1, "1 B"),
-        (1023, "1023 B"),
+        (1023, "1.0 KiB"),  # never four digits of a unit: the next unit from 1000 on
         (1024, "1.0 KiB"),
         (1536, "1.5 KiB"),
         (1024**2, "1.0 MiB"),
@@ -321,7 +321,7 @@ def one_error_line(err: str) -> str:
 def test_cli_unknown_sort(hosts, capsys):
     code, out, err = run_cli(capsys, "--once", "--sort", "bogus", "--root", str(hosts / "basic"))
     assert code == 2 and out == ""
-    assert "unknown sort field 'bogus'" in one_error_line(err)
+    assert "unknown sort column 'bogus'" in one_error_line(err)
 
 
 def test_cli_unknown_pid(hosts, capsys):
@@ -345,7 +345,7 @@ def test_cli_without_mode_prints_hint(capsys):
     "argv, message",
     [
         (["--interval", "1"], "stdout is not a terminal"),  # the dashboard needs a terminal
-        (["--json", "--count", "2"], "--count goes with --json --interval"),
+        (["--json", "--count", "2"], "--count goes with --interval and --once or --json"),
     ],
 )
 def test_cli_option_combinations(hosts, capsys, argv, message):

@@ -65,10 +65,10 @@ async def test_view_shows_the_tree_with_usage_limits_and_pss() -> None:
         depth = {r.path: r.depth for r in rows}
         assert depth["/user.slice/user-1000.slice/session-3.scope/train"] == 4
         pg = next(r for r in rows if r.path == "/system.slice/postgresql.service")
-        assert [cgroup_cell(pg, k) for k in ("current", "limit", "use", "pss", "other")] == ["600M", "1.0G", "59%", "510M", "90.0M"]
+        assert [cgroup_cell(pg, k) for k in ("current", "limit", "use", "pss", "other")] == ["600Mi", "1.0Gi", "59%", "510Mi", "90.0Mi"]
         scope = next(r for r in rows if r.path.endswith("session-3.scope"))
         assert scope.pss is not None and scope.pss.pss == (3 + 120 + 80) * MIB  # its members and its child's
-        assert cgroup_cell(scope, "limit") == "512M" and cgroup_cell(scope, "oom_kill") == "1"
+        assert cgroup_cell(scope, "limit") == "512Mi" and cgroup_cell(scope, "oom_kill") == "1"
         root = rows[0]
         assert cgroup_cell(root, "pss").startswith("≥")  # init's PSS is unreadable: a lower bound
         await move_to(pilot, table, "/user.slice/user-1000.slice")

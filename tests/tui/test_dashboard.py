@@ -16,7 +16,8 @@ from memtop.state.session import Scheduler
 from memtop.tui.app import MemtopApp
 from memtop.tui.messages import SnapshotReady
 from memtop.tui.screens.main import MainScreen
-from memtop.tui.screens.modals import HelpScreen, SignalScreen
+from memtop.tui.screens.modals import HelpScreen
+from memtop.tui.screens.signal_list import SignalListScreen
 from memtop.widgets.process_table import ProcessTable
 
 from tests.conftest import new_app
@@ -174,19 +175,28 @@ async def test_help_is_built_from_the_bindings() -> None:
         assert isinstance(app.screen, MainScreen)
 
 
+def _start(pid: int) -> int:
+    """The start time /proc gives a real child (the signal is sent only to that process)."""
+    from pathlib import Path
+
+    from memtop.collectors.procfs import parse_stat
+
+    return parse_stat(Path(f"/proc/{pid}/stat").read_bytes()).starttime
+
+
 async def test_kill_confirmation_sends_sigterm_to_our_child() -> None:
     child = subprocess.Popen(["sleep", "60"])
     try:
-        mine = proc(child.pid, "sleep", 2, user="root", cmd="sleep 60")
+        mine = proc(child.pid, "sleep", 2, user="root", cmd="sleep 60", start=_start(child.pid))
         app = app_for(made((*PROCESSES, mine)), pid=child.pid)
         async with app.run_test(size=(160, 45)) as pilot:
             await pilot.pause()
             assert selected(app) == child.pid
             await pilot.press("f9")
             await pilot.pause()
-            assert isinstance(app.screen, SignalScreen)
+            assert isinstance(app.screen, SignalListScreen)
             assert "would free about 1.0 MiB" in str(app.screen.query_one("#signal-text").render())
-            await pilot.press("enter")  # SIGTERM is the focused default
+            await pilot.press("enter")  # SIGTERM is the highlighted default
             await pilot.pause()
         assert child.wait(timeout=5) == -15
     finally:

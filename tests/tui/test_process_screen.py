@@ -193,7 +193,7 @@ async def test_rows_that_grew_are_marked_and_the_change_since_opening_shown() ->
         heap = next(r for r in screen.query_one(MappingsTable).rows if r.label == "[heap]")
         assert heap.grew and heap.delta == 512 * 1024
         table = screen.query_one(MappingsTable)
-        assert table.cell(heap, "mark", 160) == "▲" and table.cell(heap, "delta", 160) == "+512K"
+        assert table.cell(heap, "mark", 160) == "▲" and table.cell(heap, "delta", 160) == "+512Ki"
         stack = next(r for r in table.rows if r.label == "[stack]")
         assert not stack.grew and table.cell(stack, "mark", 160) == ""
 

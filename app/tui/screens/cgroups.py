@@ -133,6 +133,9 @@ class CgroupScreen(Screen[str | None]):
         if row is not None:
             self.dismiss(row.path)
 
+    def on_virtual_table_header_clicked(self, _event: CgroupTable.HeaderClicked) -> None:
+        self.notify("the cgroup tree keeps the hierarchy's order: parents above their children", timeout=4)
+
     def action_close(self) -> None:
         self.dismiss(None)
 

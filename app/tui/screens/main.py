@@ -13,8 +13,10 @@ from textual.screen import Screen
 from textual.widgets import Footer, Input
 
 from memtop.tui.screens.filter_input import FilterInput
+from memtop.tui.screens.habit_keys import HABIT_BINDINGS, SETUP_BINDING, HabitKeys, chosen_columns
 
 from memtop.collectors.models import ProcessMemory, Snapshot
+from memtop.collectors.paths import HostPaths
 from memtop.views.format import human
 from memtop.widgets.diagnosis_line import DiagnosisLine
 from memtop.widgets.heap_chart import HeapChart
@@ -31,7 +33,7 @@ from memtop.rules.diagnoses import Diagnosis, count_label, summary
 from memtop.tui.messages import IntervalChosen, ModelUpdate, RowsOnScreen
 from memtop.tui.screens.cgroups import CgroupScreen
 from memtop.tui.screens.diagnoses import DiagnosesScreen
-from memtop.tui.screens.modals import HelpScreen, SignalScreen, SortScreen
+from memtop.tui.screens.modals import HelpScreen, SortScreen
 from memtop.tui.screens.process import ProcessScreen
 from memtop.tui.screens.side_panes import SidePanes
 from memtop.tui.screens.working_set import WorkingSetScreen
@@ -40,6 +42,8 @@ from memtop.tui.screens.working_set import WorkingSetScreen
 _LETTER_ACTIONS = frozenset({
     "sort_menu", "sort_by", "invert", "tree", "fold", "group", "pause", "speed", "help", "filter", "chart_window", "thp_help",
     "cgroups", "panes", "heap_sample", "working_set", "diagnoses",
+    # issue 18's habit keys
+    "setup", "sort_step", "user", "kernel_threads", "tag", "untag", "open_files", "environment", "habit", "search",
 })
 
 
@@ -47,36 +51,40 @@ _LETTER_ACTIONS = frozenset({
 STALE_REFRESHES = 3
 
 
-class MainScreen(FilterInput, SidePanes, Screen[None]):
+class MainScreen(HabitKeys, FilterInput, SidePanes, Screen[None]):
     """Where the machine's memory is, and which processes own it."""
 
     FILTER = "#filter"
     LETTER_ACTIONS = _LETTER_ACTIONS
 
+    # Help and Quit first: an 80-column footer keeps them (issue 18); the others follow by use, and
+    # the footer shows few enough that 100 columns end on a whole one (help lists them all).
     BINDINGS = [
+        Binding("question_mark,h,f1", "help", "Help"),
+        Binding("q,f10", "app.quit", "Quit"),
         Binding("slash", "filter", "Filter", tooltip="Filter by name, command line, user or pid"),
         Binding("s,f6", "sort_menu", "Sort", tooltip="Choose the sort column"),
+        SETUP_BINDING,
         Binding("M", "sort_by('pss')", "By PSS", show=False, tooltip="Sort by memory (PSS)"),
-        Binding("I", "invert", "Invert", tooltip="Invert the sort order"),
+        Binding("I", "invert", "Invert", show=False, tooltip="Invert the sort order"),
         Binding("t,f5", "tree", "Tree", tooltip="Processes under their parents, memory summed per subtree"),
         Binding("plus", "fold(False)", "Expand", show=False, tooltip="Expand the subtree (tree view)"),
         Binding("minus", "fold(True)", "Collapse", show=False, tooltip="Collapse the subtree (tree view)"),
-        Binding("g", "group", "Group", tooltip="Group by program, then by user, then back"),
+        Binding("g", "group", "Group", show=False, tooltip="Group by program, then by user, then back"),
         Binding("c", "cgroups", "Cgroups", show=False, tooltip="Memory cgroups: usage against limits, OOM events; Enter filters to one"),
-        Binding("z,Z", "pause", "Pause", tooltip="Freeze the display; collection goes on"),
+        Binding("z,Z", "pause", "Pause", show=False, tooltip="Freeze the display; collection goes on"),
         Binding("left_square_bracket", "speed(1)", "Slower", show=False, tooltip="Refresh less often"),
         Binding("right_square_bracket", "speed(-1)", "Faster", show=False, tooltip="Refresh more often"),
         Binding("W", "chart_window", "Window", show=False, tooltip="Heap-vs-RSS chart: cycle its window (1, 5, 15, 30 min)"),
         Binding("p", "panes", "Panes", show=False, tooltip="Hide or show the THP pane and the heap chart (the table takes their room)"),
-        Binding("w", "working_set", "Working set", tooltip="Measure the selected process's working set (what it touches in a window; resets its reference bits: asks first)"),
+        Binding("w", "working_set", "Working set", show=False, tooltip="Measure the selected process's working set (what it touches in a window; resets its reference bits: asks first)"),
+        Binding("f9", "signal", "Kill", tooltip="htop's signal list for the selected process, or every tagged one, with what killing frees"),
         Binding("d", "diagnoses", "Diagnoses", tooltip="What matters now, with the numbers; Enter jumps to the pane that shows them"),
-        Binding("T", "thp_help", "THP", tooltip="THP and compaction counters, each explained after the kernel's documentation"),
+        Binding("T", "thp_help", "THP", show=False, tooltip="THP and compaction counters, each explained after the kernel's documentation"),
         Binding("H", "heap_sample", "Heap", show=False,
                 tooltip="Sample the selected process's heap through gdb (asks first: pauses it for tens of ms)"),
-        Binding("f9", "signal", "Kill", tooltip="Send a signal to the selected process"),
-        Binding("question_mark,h,f1", "help", "Help"),
         Binding("escape", "clear_filter", "Clear filter", show=False),
-        Binding("q,f10", "app.quit", "Quit"),
+        *HABIT_BINDINGS,
     ]
 
     def __init__(self, model: MemtopModel, maps: Callable[[], MapsSource]) -> None:
@@ -85,7 +93,9 @@ class MainScreen(FilterInput, SidePanes, Screen[None]):
         self.model = model
         self.maps = maps
         options = model.options
-        self.view = ViewState(sort=options.sort, text=options.text)
+        self.view = ViewState(sort=options.sort, text=options.text, reverse=options.reverse)
+        self.tagged: set[tuple[int, int]] = set()
+        self.kernel_threads = options.kernel_threads
         self.want_pid: int | None = options.pid
         self.frozen = options.frozen
         #: The refresh interval (keys [ and ]; the app is told).
@@ -114,11 +124,18 @@ class MainScreen(FilterInput, SidePanes, Screen[None]):
                 yield ThpPanel(id="thp")
                 yield HeapChart(id="chart")
         yield Input(placeholder="filter: name, command line, user or pid (Enter keeps, Esc cancels)", id="filter")
+        yield Input(placeholder="search: name, command line, user or pid (F3 or Enter: next match, Esc closes)", id="search")
         yield Footer()
 
     def on_mount(self) -> None:
         self.query_one("#filter", Input).display = False
-        self.query_one(ProcessTable).focus()
+        self.query_one("#search", Input).display = False
+        table = self.query_one(ProcessTable)
+        table.choose(chosen_columns(self.model.options.columns))
+        table.focus()
+        self.view_changed()
+        if not self.model.options.panes:
+            self.query_one("#side").display = False
         self.layout_panes()
         self.watch(self.app, "update", self._model_changed)
 
@@ -163,15 +180,16 @@ class MainScreen(FilterInput, SidePanes, Screen[None]):
             # Older than a few refreshes (but never under a few seconds): dimmed, marked "~".
             stale_before = snap.time - STALE_REFRESHES * max(self.interval, 1.0) - 0.5
         rates = self.reading.rates if self.reading is not None else {}
-        matched_key = (id(snap.processes), self.view.text, self.exited, self.view.cgroup)
+        matched_key = (id(snap.processes), self.view.text, self.exited, self.view.cgroup, self.view.user)
         if matched_key != self._matched_key:  # filter and totals only when they can change
-            self._matched = matching(snap.processes, self.view.text, self.exited, self.view.cgroup)
+            self._matched = matching(snap.processes, self.view.text, self.exited, self.view.cgroup, self.view.user)
             gone = None if self.exited is None else proc_key(self.exited)
             self._totals = totals([p for p in self._matched if gone is None or proc_key(p) != gone])
             self._matched_key = matched_key
             self._rows.prune(snap.processes)
-        marks = {pid: "‼gap" for pid, verdict in self.model.verdicts.items() if verdict.flag}
-        rows = build_rows(snap.processes, self.view, rates, self.exited, stale_before, self._rows, self._matched, marks)
+        marks = self.row_marks({pid: "‼gap" for pid, verdict in self.model.verdicts.items() if verdict.flag})
+        rows = build_rows(snap.processes, self.view, rates, self.exited, stale_before, self._rows, self._matched, marks,
+                          self.derived())
         table.set_rows(rows)
         if self.want_pid is not None and table.select_key(("p", self.want_pid)):
             self.want_pid = None
@@ -182,11 +200,13 @@ class MainScreen(FilterInput, SidePanes, Screen[None]):
         mode = "" if self.view.mode == "list" else f"   view: {self.view.mode}"
         text = f" filter: {self.view.text!r}" if self.view.text else ""
         text += f" in cgroup {self.view.cgroup} (Esc: all)" if self.view.cgroup else ""
-        empty = "   no match" if (self.view.text or self.view.cgroup) and not rows else ""
+        text += f" of user {self.view.user} (u: all)" if self.view.user else ""
+        tags = f"   {len(self.tagged)} tagged (F9 signals them, U untags)" if self.tagged else ""
+        empty = "   no match" if (self.view.text or self.view.cgroup or self.view.user) and not rows else ""
         self.query_one(TotalsLine).text = Text(
             f"{sums.count} processes{text}{empty}   PSS {human(sums.values['pss'])}   "
             f"USS {human(sums.values['uss'])}   RSS {human(sums.values['rss'])} (over-counts shared)   "
-            f"swap {human(sums.values['swap'])}{unknown}{hidden}{mode}"
+            f"swap {human(sums.values['swap'])}{tags}{unknown}{hidden}{mode}"
         )
         self._update_header()
         self.show_thp()
@@ -265,6 +285,8 @@ class MainScreen(FilterInput, SidePanes, Screen[None]):
 
     def action_clear_filter(self) -> None:
         box = self.query_one("#filter", Input)
+        if self.close_search():
+            return
         if box.display:
             box.display = False
             self._set_view(text="")
@@ -273,13 +295,41 @@ class MainScreen(FilterInput, SidePanes, Screen[None]):
             self._set_view(text="")
         elif self.view.cgroup:
             self._set_view(cgroup="")
+        elif self.view.user:
+            self._set_view(user="")
 
     # -- view keys ------------------------------------------------------------
     def _set_view(self, **changes: object) -> None:
         values = {name: getattr(self.view, name) for name in ViewState.__dataclass_fields__}
         values.update(changes)
+        old = self.view
         self.view = ViewState(**values)  # type: ignore[arg-type]
         self.refresh_view()
+        self.view_changed()
+        if (old.sort, old.reverse) != (self.view.sort, self.view.reverse):
+            self.remember(sort=self.view.sort, reverse=self.view.reverse)
+
+    # -- what the habit keys need (HabitKeys) ----------------------------------
+    def host_paths(self) -> HostPaths | None:
+        """The live host (a capture has no processes to signal, no open files, no environment)."""
+        monitor = getattr(self.app, "monitor", None)
+        paths = monitor.collector.paths if monitor is not None and monitor.collector is not None else HostPaths()
+        return None if self.frozen or not paths.live else paths
+
+    def derived(self) -> dict[str, dict[tuple[int, int], float]]:
+        """GROW/m and GAP from the model, only while a column or the sort shows them (they cost a fit each)."""
+        wanted = set(self.query_one(ProcessTable).chosen) | {self.view.sort}
+        out: dict[str, dict[tuple[int, int], float]] = {}
+        snap = self.snapshot
+        if snap is None:
+            return out
+        if "heap_gap" in wanted:
+            heaps = self.model.last.heaps if self.model.last is not None else {}
+            out["heap_gap"] = {p.key: float(p.rss - heaps[p.pid]) for p in snap.processes
+                               if p.rss is not None and heaps.get(p.pid) is not None}
+        if "growth" in wanted:
+            out["growth"] = self.model.rss_slopes(snap.processes)
+        return out
 
     def action_sort_menu(self) -> None:
         def chosen(field: str | None) -> None:
@@ -321,12 +371,6 @@ class MainScreen(FilterInput, SidePanes, Screen[None]):
         self.interval = step_interval(self.interval, step)
         self.app.post_message(IntervalChosen(self.interval))
         self._update_header()
-
-    def action_signal(self) -> None:
-        if self.selected is not None and self.exited is None:
-            self.app.push_screen(SignalScreen(self.selected))
-        else:
-            self.notify("select a running process first", severity="warning")
 
     def action_cgroups(self, path: str | None = None) -> None:
         def chosen(path: str | None) -> None:

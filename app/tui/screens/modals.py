@@ -58,7 +58,8 @@ HELP_NOTES = (
 
 def _key_label(keys: str) -> str:
     names = {"slash": "/", "question_mark": "?", "plus": "+", "minus": "-", "escape": "Esc",
-             "left_square_bracket": "[", "right_square_bracket": "]"}
+             "left_square_bracket": "[", "right_square_bracket": "]", "backslash": "\\", "less_than_sign": "<",
+             "greater_than_sign": ">", "space": "space", "ctrl+l": "Ctrl-L"}
     return ", ".join(names.get(k, k.upper() if k.startswith("f") and k[1:].isdigit() else k) for k in keys.split(","))
 
 
@@ -78,9 +79,16 @@ class HelpScreen(ModalScreen[None]):
         table = getattr(self.owner, "HELP_TABLE", ProcessTable)
         notes = getattr(self.owner, "HELP_NOTES", HELP_NOTES)
         for binding in [*table.BINDINGS, *self.owner.BINDINGS]:
-            if isinstance(binding, Binding):
+            if isinstance(binding, Binding) and (binding.tooltip or binding.description):
                 text.append(f"  {_key_label(binding.key):<18} {binding.tooltip or binding.description}\n")
         text.append("  ctrl+p             command palette\n\n")
+        habits = getattr(self.owner, "HABITS", ())
+        if habits:  # the dashboard's: what an htop or btop user's reflexes do here
+            text.append("htop and btop keys\n", style="bold")
+            text.append(f"  {'key':<15} {'there':<40} here\n", style="italic")
+            for key, there, here in habits:
+                text.append(f"  {key:<15} {there:<40} {here}\n")
+            text.append("\n")
         text.append("Columns\n", style="bold")
         for column in table.COLUMNS:
             text.append(f"  {column.label:<8} {column.help}\n")

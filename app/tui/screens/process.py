@@ -191,7 +191,16 @@ class ProcessScreen(FilterInput, Screen[None]):
         if self.analysis is not None:
             rows = view_rows(self.analysis, not self.raw, self.sort, self.reverse, self.text)
         table.set_rows(rows)
+        table.mark_sort(self.sort, (self.sort not in ("path", "address")) != self.reverse)
         self.query_one("#maps-status", Static).update(self._status_line(len(rows)))
+
+    def on_virtual_table_header_clicked(self, event: MappingsTable.HeaderClicked) -> None:
+        """A click on a header sorts by that column; again, inverts (issue 18)."""
+        column = {"mark": "delta", "perms": "address"}.get(event.column, event.column)
+        if column == self.sort:
+            self.action_invert()
+        elif column in SORT_FIELDS:
+            self.action_sort_by(column)
 
     def _status_line(self, shown: int) -> Text:
         line = Text()

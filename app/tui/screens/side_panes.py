@@ -73,6 +73,7 @@ class SidePanes:
         side = self._screen().query_one("#side")
         side.display = not side.display
         self.update_panes()
+        self._screen().remember(panes=bool(side.display))
 
     def action_chart_window(self) -> None:
         """Key W: the app sets the model's window, then the chart redraws (MemtopApp.update)."""
