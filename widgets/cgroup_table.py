@@ -13,6 +13,7 @@ from typing import Any
 from rich.style import Style
 from textual.binding import Binding
 
+from memtop.explain.figures import CGROUP_FIGURES as FIGURES
 from memtop.views.format import compact, escape
 from memtop.widgets.process_table import Column, ProcessTable
 from memtop.widgets.virtual_table import VirtualTable
@@ -22,12 +23,12 @@ NEW_MARK = "▲"
 
 CGROUP_COLUMNS: tuple[Column, ...] = (
     Column("name", "CGROUP", 0, "the memory cgroup, indented under its parent", right=False),
-    Column("current", "USAGE", 7, "all memory charged to it and its descendants (v2 memory.current, v1 memory.usage_in_bytes)"),
-    Column("limit", "LIMIT", 7, "effective limit: the smallest along the ancestors (v1 hierarchical_memory_limit); max = none"),
+    Column("current", "USAGE", 7, FIGURES["current"]),
+    Column("limit", "LIMIT", 7, FIGURES["limit"]),
     Column("use", "USE%", 5, "usage as a share of the effective limit"),
-    Column("pss", "PSS", 7, "sum of the PSS of its processes and its descendants' (≥: some unreadable)"),
+    Column("pss", "PSS", 7, FIGURES["pss"]),
     Column("other", "NON-PSS", 7, "usage minus PSS: page cache, kernel memory, pages of exited processes", min_width=90),
-    Column("oom_kill", "OOMKILL", 7, "processes the OOM killer took from it (oom_kill)"),
+    Column("oom_kill", "OOMKILL", 7, FIGURES["oom_kill"]),
     Column("procs", "PROCS", 5, "processes directly in it (cgroup.procs)", min_width=100),
     Column("new", "NEW EVENTS", 24, "events since the view opened (or the last mark), marked ▲", right=False, min_width=110),
 )

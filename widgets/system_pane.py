@@ -13,7 +13,10 @@ from textual.widget import Widget
 
 from memtop.collectors.models import ContainerLimit, Pressure, Reconciliation, SystemMemory
 
+from memtop.explain.figures import AVAILABLE_MEANS
 from memtop.views.format import human, percent
+
+__all__ = ["AVAILABLE_MEANS", "PARTS", "SystemPane"]
 
 #: Bar order, label, glyph. Reclaimable parts sit beside free on the right.
 PARTS: tuple[tuple[str, str, str], ...] = (
@@ -35,7 +38,6 @@ PARTS: tuple[tuple[str, str, str], ...] = (
 #: Below this many terminal lines the pane keeps to four lines.
 COMPACT_BELOW = 36
 
-AVAILABLE_MEANS = "available = free plus reclaimable cache and slab: what new programs can get without swapping"
 
 
 class SystemPane(Widget):

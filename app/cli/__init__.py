@@ -13,7 +13,7 @@ import sys
 from collections.abc import Sequence
 
 from memtop import __version__
-from memtop.cli import capture, run, view
+from memtop.cli import capture, run, serve, view
 from memtop.cli.common import UsageError
 from memtop.cli.view import HINT
 from memtop.collectors.snapshot import HostError
@@ -33,7 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
     view.add_arguments(p)
     p.set_defaults(handler=view.run)
     commands = p.add_subparsers(dest="subcommand", metavar="COMMAND", title="commands", prog="memtop")
-    for command in (run, capture):
+    for command in (run, capture, serve):
         command.register(commands)
     return p
 

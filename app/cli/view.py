@@ -48,6 +48,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--root", metavar="DIR", help="read DIR/proc and DIR/sys (a capture) instead of the live ones")
     p.add_argument("--wss", type=int, metavar="PID", help="measure this process's working set first (resets its page reference bits; waits --wss-window seconds); --json then reports it")
     p.add_argument("--wss-window", type=positive, default=5.0, metavar="SECONDS", help="the working-set window (default 5)")
+    p.add_argument("--openmetrics", action="store_true",
+                   help="print memtop serve's metrics once as OpenMetrics text (for node_exporter's textfile collector); implies --once")
+    p.add_argument("--textfile", metavar="PATH",
+                   help="write memtop serve's metrics once to PATH in the text format of node_exporter's textfile "
+                   "collector (PATH ending in .prom, replaced whole); implies --once")
+    p.add_argument("--processes", metavar="MODE",
+                   help="with --openmetrics or --textfile: per-process series, program[:N] (default), user[:N], top:N or none (see memtop serve --help)")
     p.add_argument("--maps", type=int, metavar="PID", help="one process's mappings grouped by kind and path (like pmap -X, with PSS and USS); with --json: memtop.maps/1")
     p.add_argument("--json-schema", nargs="?", const="snapshot", choices=("snapshot", "maps"), metavar="snapshot|maps",
                    help="print the JSON Schema of --json (memtop.snapshot/1) or of --maps --json (memtop.maps/1) and exit")
@@ -66,6 +73,13 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("--count goes with --interval and --once or --json")
     if args.no_config and args.config is not None:
         raise UsageError("--config and --no-config: choose one")
+    exporting = args.openmetrics or args.textfile is not None
+    if args.processes is not None and not exporting:
+        raise UsageError("--processes goes with --openmetrics or --textfile (or memtop serve)")
+    if exporting:
+        from memtop.cli.metrics_once import run_metrics_once
+
+        return run_metrics_once(args)
     if args.maps is not None:
         return run_maps(args)
     if args.once or args.json or args.wss is not None:

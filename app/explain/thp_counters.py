@@ -59,6 +59,9 @@ SIZE_HELP: dict[str, str] = {
     "split": "a page of this size was split into smaller ones",
     "split_failed": "a page of this size could not be split",
     "split_deferred": "a partly unmapped page of this size went on the split queue",
+    # Not events: how many there are now.
+    "nr_anon": "anonymous huge pages of this size in the system now (a count of pages of this size)",
+    "nr_anon_partially_mapped": "of those, the ones partly unmapped, waiting on the split queue",
 }
 
 POLICY_HELP: dict[str, str] = {
