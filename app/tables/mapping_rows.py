@@ -99,10 +99,6 @@ def mapping_sizes(m: Mapping) -> Sizes:
     return (m.end - m.start, rss, pss, pclean + pdirty, swap, huge, sdirty + pdirty)
 
 
-def path_label(m: Mapping) -> str:
-    return m.path or "[anon]"
-
-
 def _change(key: RowKey, rss: int, opened: MappingABC[RowKey, int], last: MappingABC[RowKey, int]) -> tuple[int, bool]:
     """(RSS change since the first read, grew since the last read); a new row counts from 0."""
     since_open = rss - opened.get(key, 0) if opened else 0

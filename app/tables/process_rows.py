@@ -16,8 +16,6 @@ from memtop.collectors.models import ProcessMemory
 from memtop.rules.cgroup_usage import in_cgroup
 from memtop.tables.select import DESCENDING, matches, sort_processes
 
-MODES = ("list", "tree", "program", "user")
-
 #: Sizes that add up over processes (a tree's subtree, a group).
 SUMMED = ("rss", "pss", "uss", "swap", "anon_huge", "anon", "file", "shmem", "hugetlb")
 
