@@ -36,9 +36,10 @@ chart's window (least-squares slopes):
 
 from __future__ import annotations
 
-from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass
+
+from memtop.views.step_line import even_grid, read_at, window_times
 
 MIB = 1 << 20
 MIN_SPAN = 20.0
@@ -95,22 +96,17 @@ def analyse(times: Sequence[float], rss: Sequence[int | None], heap: Sequence[in
         return GapVerdict(None, None, None, None, None)
     _t, rss_now, heap_now = points[-1]
     gap_now = rss_now - heap_now
-    start = now - window
     # Step samples: the one in force at the window's start counts from there,
     # and the last one holds until now (a flat line is a still process).
-    inside = [(max(t, start), r, h) for t, r, h in points if t > start]
-    before = [p for p in points if p[0] <= start][-1:]
-    if before:
-        inside.insert(0, (start, before[0][1], before[0][2]))
-    inside.append((now, rss_now, heap_now))
-    span = inside[-1][0] - inside[0][0]
+    first, starts = window_times([t for t, _r, _h in points], now, window)
+    inside = points[first:]
+    span = starts[-1] - starts[0]
     trend = gap_slope = heap_slope = None
     if span >= MIN_SPAN:
         # Samples are stored when a figure changes: weigh time, not samples,
         # by reading the step line at evenly spaced moments.
-        grid = [inside[0][0] + span * i / (GRID - 1) for i in range(GRID)]
-        starts = [t for t, _r, _h in inside]
-        at = [inside[bisect_right(starts, moment) - 1] for moment in grid]
+        grid = even_grid(starts[0], span, GRID)
+        at = [p for p in read_at(starts, inside, grid) if p is not None]  # none is: the grid starts at a step
         gaps = [float(r - h) for _t, r, h in at]
         gap_slope = slope(grid, gaps)
         heap_slope = slope(grid, [float(h) for _t, _r, h in at])
