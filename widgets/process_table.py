@@ -14,6 +14,7 @@ from rich.style import Style
 from textual.message import Message
 
 from memtop.views.format import compact, escape, rate
+from memtop.views.uss import USS_FORMULA, USS_FREES
 from memtop.widgets.virtual_table import Column, VirtualTable
 
 __all__ = ["COLUMNS", "Column", "ProcessTable", "ROLLUP_COLUMNS"]
@@ -26,7 +27,7 @@ COLUMNS: tuple[Column, ...] = (
     Column("user", "USER", 9, "real user of the process", right=False),
     Column("rss", "RSS", 7, "resident: pages in RAM mapped by it, shared ones counted in full (VmRSS)"),
     Column("pss", "PSS", 7, "proportional: shared pages divided among their users; sums to real use"),
-    Column("uss", "USS", 7, "unique: Private_Clean + Private_Dirty, what exiting would free"),
+    Column("uss", "USS", 7, f"unique: {USS_FORMULA}, {USS_FREES}"),
     Column("swap", "SWAP", 6, "swapped out (smaps_rollup Swap, else VmSwap)"),
     Column("anon_huge", "THP", 6, "anonymous memory in transparent huge pages (AnonHugePages)"),
     Column("rate", "ΔRSS/s", 7, "change of RSS per second since the last refresh"),

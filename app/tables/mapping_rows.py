@@ -18,6 +18,7 @@ from operator import attrgetter, itemgetter
 from typing import Any, NamedTuple
 
 from memtop.collectors.models import Mapping
+from memtop.views.uss import USS_FIELDS
 
 KINDS: tuple[str, ...] = ("heap", "stack", "anon", "lib", "file", "shm", "special")
 KIND_LABELS: dict[str, str] = {
@@ -70,7 +71,7 @@ class Analysis:
     count: int
 
 
-_WANTED = ("Rss", "Pss", "Private_Clean", "Private_Dirty", "Swap", "AnonHugePages", "Shared_Dirty")
+_WANTED = ("Rss", "Pss", *USS_FIELDS, "Swap", "AnonHugePages", "Shared_Dirty")  # USS: the sum of the two (views/uss.py)
 #: The smaps fields the table needs: a first read of a huge process parses only these.
 TABLE_FIELDS = frozenset(_WANTED)
 _INDEX: dict[tuple[str, ...], tuple[int | None, ...]] = {}
