@@ -14,7 +14,7 @@ from memtop.state.model import Reading
 from memtop.tui.messages import SnapshotReady
 from memtop.tui.screens.main import MainScreen
 from memtop.tui.screens.mapping_detail import MappingDetailScreen
-from memtop.tui.screens.modals import SortScreen
+from memtop.tui.screens.sort_keys import SortScreen
 from memtop.state.maps_source import MapsSource
 from memtop.tui.screens.process import ProcessScreen
 from memtop.widgets.mappings_table import MappingsTable

@@ -31,9 +31,10 @@ from memtop.rules.diagnoses import Diagnosis, count_label, summary
 from memtop.tui.messages import IntervalChosen, ModelUpdate, RowsOnScreen
 from memtop.tui.screens.cgroups import CgroupScreen
 from memtop.tui.screens.diagnoses import DiagnosesScreen
-from memtop.tui.screens.modals import HelpScreen, SignalScreen, SortScreen
+from memtop.tui.screens.modals import DASHBOARD_NOTES, Helpable, SignalScreen
 from memtop.tui.screens.process import ProcessScreen
 from memtop.tui.screens.side_panes import SidePanes
+from memtop.tui.screens.sort_keys import SortKeys
 from memtop.tui.screens.working_set import WorkingSetScreen
 
 #: Actions bound to printable keys: off while the filter input is open.
@@ -47,7 +48,7 @@ _LETTER_ACTIONS = frozenset({
 STALE_REFRESHES = 3
 
 
-class MainScreen(FilterInput, SidePanes, Screen[None]):
+class MainScreen(FilterInput, SortKeys, Helpable, SidePanes, Screen[None]):
     """Where the machine's memory is, and which processes own it."""
 
     FILTER = "#filter"
@@ -78,6 +79,9 @@ class MainScreen(FilterInput, SidePanes, Screen[None]):
         Binding("escape", "clear_filter", "Clear filter", show=False),
         Binding("q,f10", "app.quit", "Quit"),
     ]
+
+    HELP_TABLE = ProcessTable
+    HELP_NOTES = DASHBOARD_NOTES
 
     def __init__(self, model: MemtopModel, maps: Callable[[], MapsSource]) -> None:
         """``maps``: where the process screen (Enter) reads a process from."""
@@ -248,20 +252,21 @@ class MainScreen(FilterInput, SidePanes, Screen[None]):
         if self.selected is not None:
             self.app.push_screen(ProcessScreen(self.selected, self.maps(), self.model))
 
-    # -- filter -------------------------------------------------------------
-    @on(Input.Changed, "#filter")
-    def _filter_changed(self, event: Input.Changed) -> None:
-        self._set_view(text=event.value)
-
-    @on(Input.Submitted, "#filter")
-    def _filter_submitted(self, event: Input.Submitted) -> None:
-        self.filter_submitted(event.value)
-
+    # -- filter and sort (FilterInput, SortKeys) ------------------------------
     def filter_text(self) -> str:
         return self.view.text
 
     def filter_table(self) -> ProcessTable:
         return self.query_one(ProcessTable)
+
+    def set_filter(self, text: str) -> None:
+        self._set_view(text=text)
+
+    def sorting(self) -> tuple[str, bool]:
+        return self.view.sort, self.view.reverse
+
+    def sort_rows(self, field: str, reverse: bool) -> None:
+        self._set_view(sort=field, reverse=reverse)
 
     def action_clear_filter(self) -> None:
         box = self.query_one("#filter", Input)
@@ -280,19 +285,6 @@ class MainScreen(FilterInput, SidePanes, Screen[None]):
         values.update(changes)
         self.view = ViewState(**values)  # type: ignore[arg-type]
         self.refresh_view()
-
-    def action_sort_menu(self) -> None:
-        def chosen(field: str | None) -> None:
-            if field:
-                self.action_sort_by(field)
-
-        self.app.push_screen(SortScreen(self.view.sort), chosen)
-
-    def action_sort_by(self, field: str) -> None:
-        self._set_view(sort=field, reverse=False)
-
-    def action_invert(self) -> None:
-        self._set_view(reverse=not self.view.reverse)
 
     def action_tree(self) -> None:
         self._set_view(mode="list" if self.view.mode == "tree" else "tree")
@@ -372,7 +364,4 @@ class MainScreen(FilterInput, SidePanes, Screen[None]):
             self.query_one("#side").display = True
             self.update_panes()
         return True
-
-    def action_help(self) -> None:
-        self.app.push_screen(HelpScreen(self))
 
