@@ -15,7 +15,6 @@ from textual.widgets import Footer, Input
 from memtop.tui.screens.filter_input import FilterInput
 
 from memtop.collectors.models import ProcessMemory, Snapshot
-from memtop.views.format import human
 from memtop.widgets.diagnosis_line import DiagnosisLine
 from memtop.widgets.heap_chart import HeapChart
 from memtop.widgets.process_table import ProcessTable
@@ -23,7 +22,8 @@ from memtop.widgets.status_header import HeaderInfo, StatusHeader, TotalsLine
 from memtop.widgets.system_pane import SystemPane
 from memtop.widgets.thp_panel import ThpPanel
 
-from memtop.tables.process_rows import Row, RowCache, ViewState, build_rows, matching, proc_key, totals
+from memtop.tables.process_rows import Row, ViewState, proc_key
+from memtop.tables.process_view import ProcessView, totals_line
 from memtop.state.maps_source import MapsSource
 from memtop.state.model import MemtopModel, Reading
 from memtop.state.options import step_interval
@@ -100,10 +100,7 @@ class MainScreen(FilterInput, SortKeys, Helpable, SidePanes, Screen[None]):
         self.selected: ProcessMemory | None = None
         self.exited: ProcessMemory | None = None
         self.error: str | None = None
-        self._rows = RowCache()
-        self._matched: list[ProcessMemory] = []
-        self._matched_key: tuple[object, ...] | None = None
-        self._totals = totals([])
+        self._table = ProcessView()
         self._sent: tuple[frozenset[int], tuple[int, int] | None] | None = None
 
     def compose(self) -> ComposeResult:
@@ -167,31 +164,13 @@ class MainScreen(FilterInput, SortKeys, Helpable, SidePanes, Screen[None]):
             # Older than a few refreshes (but never under a few seconds): dimmed, marked "~".
             stale_before = snap.time - STALE_REFRESHES * max(self.interval, 1.0) - 0.5
         rates = self.reading.rates if self.reading is not None else {}
-        matched_key = (id(snap.processes), self.view.text, self.exited, self.view.cgroup)
-        if matched_key != self._matched_key:  # filter and totals only when they can change
-            self._matched = matching(snap.processes, self.view.text, self.exited, self.view.cgroup)
-            gone = None if self.exited is None else proc_key(self.exited)
-            self._totals = totals([p for p in self._matched if gone is None or proc_key(p) != gone])
-            self._matched_key = matched_key
-            self._rows.prune(snap.processes)
         marks = {pid: "‼gap" for pid, verdict in self.model.verdicts.items() if verdict.flag}
-        rows = build_rows(snap.processes, self.view, rates, self.exited, stale_before, self._rows, self._matched, marks)
+        rows = self._table.rows(snap.processes, self.view, rates, self.exited, stale_before, marks)
         table.set_rows(rows)
         if self.want_pid is not None and table.select_key(("p", self.want_pid)):
             self.want_pid = None
         self._update_selected(table.selected)
-        hidden = f"   {snap.hidden_processes} tasks hidden by /proc" if snap.hidden_processes else ""
-        sums = self._totals
-        unknown = f"   PSS n/a for {sums.unknown_pss} (needs root)" if sums.unknown_pss else ""
-        mode = "" if self.view.mode == "list" else f"   view: {self.view.mode}"
-        text = f" filter: {self.view.text!r}" if self.view.text else ""
-        text += f" in cgroup {self.view.cgroup} (Esc: all)" if self.view.cgroup else ""
-        empty = "   no match" if (self.view.text or self.view.cgroup) and not rows else ""
-        self.query_one(TotalsLine).text = Text(
-            f"{sums.count} processes{text}{empty}   PSS {human(sums.values['pss'])}   "
-            f"USS {human(sums.values['uss'])}   RSS {human(sums.values['rss'])} (over-counts shared)   "
-            f"swap {human(sums.values['swap'])}{unknown}{hidden}{mode}"
-        )
+        self.query_one(TotalsLine).text = Text(totals_line(self._table.totals, self.view, len(rows), snap.hidden_processes))
         self._update_header()
         self.show_thp()
         self.show_diagnoses()
