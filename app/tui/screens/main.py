@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 
 from rich.text import Text
 from textual import on
@@ -27,12 +28,10 @@ from memtop.tables.process_view import ProcessView, totals_line
 from memtop.state.maps_source import MapsSource
 from memtop.state.model import MemtopModel, Reading
 from memtop.state.options import step_interval
-from memtop.rules.diagnoses import Diagnosis, count_label, summary
+from memtop.rules.diagnoses import count_label, summary
 from memtop.tui.messages import IntervalChosen, ModelUpdate, RowsOnScreen
-from memtop.tui.screens.cgroups import CgroupScreen
-from memtop.tui.screens.diagnoses import DiagnosesScreen
-from memtop.tui.screens.modals import DASHBOARD_NOTES, Helpable, SignalScreen
-from memtop.tui.screens.process import ProcessScreen
+from memtop.tui.screens.main_jumps import Jumps
+from memtop.tui.screens.modals import DASHBOARD_NOTES, Helpable
 from memtop.tui.screens.side_panes import SidePanes
 from memtop.tui.screens.sort_keys import SortKeys
 from memtop.tui.screens.working_set import WorkingSetScreen
@@ -48,7 +47,7 @@ _LETTER_ACTIONS = frozenset({
 STALE_REFRESHES = 3
 
 
-class MainScreen(FilterInput, SortKeys, Helpable, SidePanes, Screen[None]):
+class MainScreen(FilterInput, SortKeys, Helpable, SidePanes, Jumps, Screen[None]):
     """Where the machine's memory is, and which processes own it."""
 
     FILTER = "#filter"
@@ -228,8 +227,7 @@ class MainScreen(FilterInput, SortKeys, Helpable, SidePanes, Screen[None]):
 
     @on(ProcessTable.Activated)
     def _activated(self, event: ProcessTable.Activated) -> None:
-        if self.selected is not None:
-            self.app.push_screen(ProcessScreen(self.selected, self.maps(), self.model))
+        self.open_process()
 
     # -- filter and sort (FilterInput, SortKeys) ------------------------------
     def filter_text(self) -> str:
@@ -260,9 +258,7 @@ class MainScreen(FilterInput, SortKeys, Helpable, SidePanes, Screen[None]):
 
     # -- view keys ------------------------------------------------------------
     def _set_view(self, **changes: object) -> None:
-        values = {name: getattr(self.view, name) for name in ViewState.__dataclass_fields__}
-        values.update(changes)
-        self.view = ViewState(**values)  # type: ignore[arg-type]
+        self.view = replace(self.view, **changes)  # type: ignore[arg-type]
         self.refresh_view()
 
     def action_tree(self) -> None:
@@ -292,55 +288,3 @@ class MainScreen(FilterInput, SortKeys, Helpable, SidePanes, Screen[None]):
         self.interval = step_interval(self.interval, step)
         self.app.post_message(IntervalChosen(self.interval))
         self._update_header()
-
-    def action_signal(self) -> None:
-        if self.selected is not None and self.exited is None:
-            self.app.push_screen(SignalScreen(self.selected))
-        else:
-            self.notify("select a running process first", severity="warning")
-
-    def action_cgroups(self, path: str | None = None) -> None:
-        def chosen(path: str | None) -> None:
-            if path:
-                self._set_view(cgroup=path)
-
-        self.app.push_screen(CgroupScreen(self.snapshot, select=path), chosen)
-
-    def action_working_set(self) -> None:
-        if self.selected is None or self.exited is not None:
-            self.notify("select a running process first", severity="warning")
-            return
-        self.app.push_screen(WorkingSetScreen(self.selected, self.snapshot.time if self.snapshot else None,
-                                              self.model.working_sets))
-
-    def action_diagnoses(self) -> None:
-        self.app.push_screen(DiagnosesScreen(self.model.diagnoses), self.jump)
-
-    def jump(self, finding: Diagnosis | None) -> None:
-        """Go where a finding's numbers are: THP counters, a cgroup, a process (screen or chart)."""
-        if finding is None:
-            return
-        if finding.jump == "thp":
-            self.action_thp_help()
-        elif finding.jump == "cgroup" and isinstance(finding.target, str):
-            self.action_cgroups(finding.target)
-        elif finding.jump in ("process", "chart") and isinstance(finding.target, int):
-            if not self.select_process(finding.target, show_chart=finding.jump == "chart"):
-                self.notify(f"pid {finding.target} is not in the table any more", severity="warning")
-            elif finding.jump == "process" and self.selected is not None:
-                self.app.push_screen(ProcessScreen(self.selected, self.maps(), self.model))
-        # "system": the system pane is on top of the main screen, where the panel closes to.
-
-    def select_process(self, pid: int, show_chart: bool = False) -> bool:
-        """Select a process (clearing a filter that hides it); with the chart beside it, if asked."""
-        table = self.query_one(ProcessTable)
-        if self.view.text or self.view.cgroup:
-            self._set_view(text="", cgroup="")
-        if not table.select_key(("p", pid)):
-            return False
-        self._update_selected(table.selected)
-        if show_chart:
-            self.query_one("#side").display = True
-            self.update_panes()
-        return True
-
