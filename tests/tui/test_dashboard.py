@@ -266,16 +266,12 @@ async def test_slow_collector_never_overlaps_and_keys_still_work() -> None:
     async with app.run_test(size=(160, 45)) as pilot:  # on_mount starts the loop
         await pilot.pause()
         app.collect_loop()  # a second start replaces the first worker mid-pass
-        assert entered.wait(5)
+        assert entered.wait(10)
         # The collector is blocked inside a pass: the UI still answers keys.
         await pilot.press("I")
         assert main_screen(app).view.reverse
         release.set()
-        for _ in range(100):  # up to 10 s on a loaded machine
-            await pilot.pause(0.1)
-            if app.monitor.passes >= 2:
-                break
-        assert app.monitor.passes >= 2
+        await pilot_until(pilot, lambda: app.monitor.passes >= 2)
         assert peak == 1  # never two passes at once
         assert threading.get_ident() not in threads  # /proc was read off the event loop
         release.set()
@@ -330,8 +326,8 @@ async def test_keys_typed_in_one_burst_with_slash_land_in_the_filter() -> None:
         await pilot.pause()
         for key, char in [("slash", "/"), *((c, c) for c in "sshd")]:
             app.post_message(events.Key(key, char))  # no pause between them
-        await pilot.pause(0.3)
-        assert main_screen(app).query_one("#filter").value == "sshd"
+        await pilot_until(pilot, lambda: main_screen(app).query_one("#filter").value == "sshd")
+        await pilot.pause()
         assert isinstance(app.screen, MainScreen)  # "s" and "h" did not open sort or help
         assert pids(app) == [100]
 
@@ -353,10 +349,7 @@ async def test_the_screens_requests_reach_the_monitor_and_the_model() -> None:
     monitor = app.monitor
     assert monitor is not None
     async with app.run_test(size=(160, 45)) as pilot:
-        for _ in range(50):
-            await pilot.pause(0.05)
-            if monitor.passes:
-                break
+        await pilot_until(pilot, lambda: monitor.passes)
         await pilot.pause()
         # The rows on screen and the selection: read in full every pass, with a history.
         focus = app.model.focus
@@ -364,11 +357,9 @@ async def test_the_screens_requests_reach_the_monitor_and_the_model() -> None:
         await pilot.press("down")
         await pilot.pause()
         assert app.model.focus.selected == (201, 100)
-        for _ in range(50):  # the next pass reads what the model says is on screen
-            await pilot.pause(0.05)
-            if monitor.scheduler.selected == 201:
-                break
-        assert monitor.scheduler.selected == 201 and 300 in monitor.scheduler.visible
+        # The next pass reads what the model says is on screen.
+        await pilot_until(pilot, lambda: monitor.scheduler.selected == 201)
+        assert 300 in monitor.scheduler.visible
         await pilot.press("left_square_bracket")  # slower
         await pilot.pause()
         assert monitor.interval == 0.2 and "every 0.2s" in str(main_screen(app).query_one("#header").render())
