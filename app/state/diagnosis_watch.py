@@ -1,10 +1,10 @@
-"""What the diagnoses need from history, kept by the app one snapshot at a time.
+"""What the diagnoses need from history, kept by the model one snapshot at a time.
 
 The swap-in rate (pswpin of /proc/vmstat is a page counter since boot), the
 last memory cgroup tree read (the live session reads it every few passes,
 not only while the cgroup view is open) and the OOM kills each cgroup had
 when memtop first saw it, so only new ones are reported. The rest comes from
-the app's other histories (THP counters, gap verdicts, process samples).
+the model's other histories (THP counters, gap verdicts, process samples).
 """
 
 from __future__ import annotations

@@ -73,7 +73,7 @@ class GdbSampler:
 
 
 class HeapSources:
-    """Heap in use by pid, read by the app once per refresh; gdb samples by process."""
+    """Heap in use by pid, read by the model once per snapshot; gdb samples by process."""
 
     def __init__(self, own: OwnHeap | None = None, own_pid: int | None = None, sampler: HeapSampler | None = None) -> None:
         """``sampler``: takes the gdb samples (default: GdbSampler)."""

@@ -1,4 +1,4 @@
-"""Per-process memory history for the heap-vs-RSS chart, kept by the app.
+"""Per-process memory history for the heap-vs-RSS chart, kept by the model.
 
 Bounded: a sample is stored only when RSS, RssAnon or heap changed (an idle
 process costs one entry however long it is watched), at most ``capacity``

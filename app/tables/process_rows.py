@@ -1,7 +1,7 @@
 """What the process table shows: rows built from a snapshot for a view mode.
 
-Pure functions of (processes, view state), so the table widget only draws and
-the tests need no terminal. Modes: a flat list, a tree under parents, and
+Pure functions of (processes, view state), and a cache of built rows
+(``RowCache``), so the table widget only draws and the tests need no terminal. Modes: a flat list, a tree under parents, and
 groups by program or by user (as smem -u and ps_mem do).
 """
 
