@@ -89,6 +89,12 @@ def slope(times: Sequence[float], values: Sequence[float]) -> float | None:
     return sum((t - mean_t) * (v - mean_v) for t, v in zip(times, values)) / var
 
 
+def scatter(times: Sequence[float], values: Sequence[float], rate: float) -> float:
+    """Root-mean-square distance of values from their least-squares line of slope ``rate``."""
+    mean_t, mean_v = sum(times) / len(times), sum(values) / len(values)
+    return (sum((v - mean_v - rate * (t - mean_t)) ** 2 for t, v in zip(times, values)) / len(values)) ** 0.5
+
+
 def analyse(times: Sequence[float], rss: Sequence[int | None], heap: Sequence[int | None], now: float, window: float) -> GapVerdict:
     """The verdict for step samples (each value holds until the next) over ``[now - window, now]``."""
     points = [(t, r, h) for t, r, h in zip(times, rss, heap) if r is not None and h is not None]
@@ -117,9 +123,7 @@ def analyse(times: Sequence[float], rss: Sequence[int | None], heap: Sequence[in
             # A program that allocates and frees in bursts makes the gap jump
             # up and down; a trend must also carry the gap further over the
             # window than twice that scatter around the fitted line.
-            mean_t, mean_g = sum(grid) / len(grid), sum(gaps) / len(gaps)
-            scatter = (sum((g - mean_g - gap_slope * (t - mean_t)) ** 2 for t, g in zip(grid, gaps)) / len(gaps)) ** 0.5
-            moved = abs(gap_slope) * span > 2 * scatter
+            moved = abs(gap_slope) * span > 2 * scatter(grid, gaps, gap_slope)
             trend = "stable"
             if moved and gap_slope >= threshold:
                 trend = "growing"

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from memtop.collectors.models import CgroupMemory, ProcessMemory, Snapshot
 
 from memtop.rules.diagnosis_model import GROWTH_FLOOR, GROWTH_SCATTER, GROWTH_SHARE, GROWTH_SPAN, SWAP_WINDOW, Growth
-from memtop.rules.gap import slope
+from memtop.rules.gap import scatter, slope
 from memtop.views.step_line import even_grid, first_in_force, read_at, window_times
 
 if TYPE_CHECKING:  # the JSON report uses the watch and never imports textual
@@ -111,8 +111,6 @@ def steady_growth(times: Sequence[float], rss: Sequence[int | None], now: float,
     if rate is None:
         return None
     mean = sum(values) / n
-    mean_t = sum(grid) / n
-    scatter = (sum((v - mean - rate * (t - mean_t)) ** 2 for t, v in zip(grid, values)) / n) ** 0.5
-    if rate >= max(GROWTH_FLOOR, GROWTH_SHARE * mean) and rate * span > GROWTH_SCATTER * scatter:
+    if rate >= max(GROWTH_FLOOR, GROWTH_SHARE * mean) and rate * span > GROWTH_SCATTER * scatter(grid, values, rate):
         return rate, span
     return None

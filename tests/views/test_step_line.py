@@ -15,8 +15,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from memtop.rules.diagnosis_model import GROWTH_FLOOR, GROWTH_SCATTER, GROWTH_SHARE, GROWTH_SPAN
-from memtop.rules.gap import GRID, MIN_SPAN, slope
-from memtop.rules.gap import analyse
+from memtop.rules.gap import GRID, LEAK, MIN_SPAN, RETAINED, RETAINED_FLOOR, SLOPE_FLOOR, SLOPE_SHARE, GapVerdict, analyse, slope
 from memtop.state.diagnosis_watch import steady_growth
 from memtop.state.process_history import ProcessHistory, Sample
 from memtop.views.heap_series import resample
@@ -26,28 +25,52 @@ MIB = 1 << 20
 
 
 # -- the oracles: the code as it was ------------------------------------------------
-def old_gap_slopes(times: Sequence[float], rss: Sequence[int | None], heap: Sequence[int | None], now: float,
-                   window: float) -> tuple[float | None, float | None, float | None, float] | None:
-    """rules/gap.py analyse() up to its slopes: (gap, heap, rss slope, span), None without points."""
+def old_analyse(times: Sequence[float], rss: Sequence[int | None], heap: Sequence[int | None], now: float, window: float) -> GapVerdict:
+    """rules/gap.py analyse()."""
     points = [(t, r, h) for t, r, h in zip(times, rss, heap) if r is not None and h is not None]
     if not points:
-        return None
+        return GapVerdict(None, None, None, None, None)
     _t, rss_now, heap_now = points[-1]
+    gap_now = rss_now - heap_now
     start = now - window
+    # Step samples: the one in force at the window's start counts from there,
+    # and the last one holds until now (a flat line is a still process).
     inside = [(max(t, start), r, h) for t, r, h in points if t > start]
     before = [p for p in points if p[0] <= start][-1:]
     if before:
         inside.insert(0, (start, before[0][1], before[0][2]))
     inside.append((now, rss_now, heap_now))
     span = inside[-1][0] - inside[0][0]
-    if span < MIN_SPAN:
-        return (None, None, None, span)
-    grid = [inside[0][0] + span * i / (GRID - 1) for i in range(GRID)]
-    starts = [t for t, _r, _h in inside]
-    at = [inside[bisect_right(starts, moment) - 1] for moment in grid]
-    gaps = [float(r - h) for _t, r, h in at]
-    return (slope(grid, gaps), slope(grid, [float(h) for _t, _r, h in at]), slope(grid, [float(r) for _t, r, _h in at]),
-            span)
+    trend = gap_slope = heap_slope = None
+    if span >= MIN_SPAN:
+        # Samples are stored when a figure changes: weigh time, not samples,
+        # by reading the step line at evenly spaced moments.
+        grid = [inside[0][0] + span * i / (GRID - 1) for i in range(GRID)]
+        starts = [t for t, _r, _h in inside]
+        at = [inside[bisect_right(starts, moment) - 1] for moment in grid]
+        gaps = [float(r - h) for _t, r, h in at]
+        gap_slope = slope(grid, gaps)
+        heap_slope = slope(grid, [float(h) for _t, _r, h in at])
+        rss_slope = slope(grid, [float(r) for _t, r, _h in at])
+        if gap_slope is not None:
+            mean_rss = sum(r for _t, r, _h in at) / len(at)
+            threshold = max(SLOPE_FLOOR, SLOPE_SHARE * mean_rss)
+            # A program that allocates and frees in bursts makes the gap jump
+            # up and down; a trend must also carry the gap further over the
+            # window than twice that scatter around the fitted line.
+            mean_t, mean_g = sum(grid) / len(grid), sum(gaps) / len(gaps)
+            scatter = (sum((g - mean_g - gap_slope * (t - mean_t)) ** 2 for t, g in zip(grid, gaps)) / len(gaps)) ** 0.5
+            moved = abs(gap_slope) * span > 2 * scatter
+            trend = "stable"
+            if moved and gap_slope >= threshold:
+                trend = "growing"
+            elif moved and gap_slope <= -threshold:
+                trend = "shrinking"
+            if (trend == "growing" and heap_slope is not None and heap_slope < gap_slope / 4
+                    and rss_slope is not None and rss_slope >= threshold / 2):
+                return GapVerdict(gap_now, trend, gap_slope, heap_slope, LEAK)
+    flag = RETAINED if gap_now >= RETAINED_FLOOR and gap_now > heap_now else None
+    return GapVerdict(gap_now, trend, gap_slope, heap_slope, flag)
 
 
 def old_steady_growth(times: Sequence[float], rss: Sequence[int | None], now: float, window: float) -> tuple[float, float] | None:
@@ -121,13 +144,17 @@ def histories(draw: st.DrawFn, columns: int) -> tuple[list[float], list[list[int
 @given(histories(2))
 def test_the_gap_verdict_is_what_rules_gap_gave(case: tuple[list[float], list[list[int | None]], float, float]) -> None:
     times, (rss, heap), now, window = case
-    old = old_gap_slopes(times, rss, heap, now, window)
-    verdict = analyse(times, rss, heap, now, window)
-    if old is None:
-        assert verdict.gap is None
-        return
-    gap_slope, heap_slope, _rss_slope, _span = old
-    assert (verdict.gap_slope, verdict.heap_slope) == (gap_slope, heap_slope)
+    assert analyse(times, rss, heap, now, window) == old_analyse(times, rss, heap, now, window)
+
+
+@given(st.lists(st.integers(0, 100).map(lambda m: m * MIB), min_size=2, max_size=40), st.floats(0.5, 20),
+       st.floats(60, 900), st.integers(0, 50))
+def test_the_gap_verdict_agrees_on_growing_gaps(rss: list[int], step: float, window: float, heap_mib: int) -> None:
+    rss.sort()  # a gap that grows: where trends and flags are found, not only "stable"
+    times = [i * step for i in range(len(rss))]
+    heap = [heap_mib * MIB] * len(rss)
+    now = times[-1] + step
+    assert analyse(times, rss, heap, now, window) == old_analyse(times, rss, heap, now, window)
 
 
 @given(histories(1))
