@@ -168,7 +168,7 @@ def test_a_gdb_that_hangs_is_interrupted_never_killed(tmp_path: Path, monkeypatc
     fake.chmod(0o755)
     sleeper = subprocess.Popen(["sleep", "30"])
     try:
-        wait_until(lambda: running(sleeper.pid, "sleep"), what="sleep to start")
+        wait_until(lambda: running(sleeper.pid, "sleep") and parked(sleeper.pid), what="sleep to be in its nanosleep()")
         result = sample_heap(sleeper.pid, gdb=str(fake), timeout=0.5, directory=tmp_path, me=ROOT)
         assert result.figures is None and "interrupted by memtop" in result.message
         stubborn = tmp_path / "gdb2"
@@ -236,8 +236,13 @@ def target(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def running(pid: int, name: str) -> bool:
-    """``pid`` runs the program ``name`` (its exec is done)."""
+    """``pid`` runs the program ``name`` (its exec is done; its libraries may not be loaded yet)."""
     return Path(f"/proc/{pid}/comm").read_text().strip() == name[:15]
+
+
+def loaded(pid: int) -> bool:
+    """The dynamic loader has mapped glibc into ``pid``."""
+    return "/libc.so" in Path(f"/proc/{pid}/maps").read_text()
 
 
 def parked(pid: int) -> bool:
@@ -249,7 +254,7 @@ def parked(pid: int) -> bool:
 def start_target(binary: Path, mode: str = "") -> subprocess.Popen[str]:
     child = subprocess.Popen([str(binary), *([mode] if mode else [])], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     if mode == "busy-only":
-        wait_until(lambda: running(child.pid, binary.name), what="the target to start")
+        wait_until(lambda: running(child.pid, binary.name) and loaded(child.pid), what="the target to start")
     else:
         assert child.stdout is not None and child.stdout.readline() == "ready\n"
         wait_until(lambda: parked(child.pid), what="the target to be in its read()")
@@ -305,7 +310,7 @@ def test_a_static_binary_is_refused(tmp_path: Path) -> None:
         pytest.skip(f"no static libc here: {built.stderr.decode()[:200]}")
     child = subprocess.Popen([str(tmp_path / "static")])
     try:
-        wait_until(lambda: running(child.pid, "static"), what="the static binary to start")
+        wait_until(lambda: running(child.pid, "static") and parked(child.pid), what="the static binary in its sleep()")
         result = sample_heap(child.pid, directory=tmp_path)
         assert result.refused and "static binary" in result.message
     finally:
