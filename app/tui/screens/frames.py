@@ -13,6 +13,7 @@ are in memtop.tcss, by the box's id.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import ClassVar, TypeVar
 
 from rich.text import Text
@@ -24,7 +25,23 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 from textual.widgets.button import ButtonVariant
 
+from memtop.collectors.models import ProcessMemory
+from memtop.views.format import escape
+
 ResultT = TypeVar("ResultT")
+
+#: A question shows this much of a command line (a Java one runs to kilobytes).
+COMMAND_SHOWN = 200
+
+
+def named(proc: ProcessMemory) -> str:
+    """Who a question is about: its name, pid and user."""
+    return f"{escape(proc.name)} (pid {proc.pid}, user {proc.user})"
+
+
+def command_line(argv: Sequence[str]) -> str:
+    """A command line as a question shows it: control characters escaped, cut at COMMAND_SHOWN."""
+    return escape(" ".join(argv))[:COMMAND_SHOWN]
 
 
 class TextScreen(ModalScreen[None]):

@@ -14,12 +14,12 @@ from textual.app import App
 from textual.screen import Screen
 
 from memtop.collectors.models import ProcessMemory
-from memtop.views.format import escape, human
+from memtop.views.format import human
 
 from memtop.instrument.attach import PAUSE_NOTE, AttachResult
 from memtop.state.heap_sources import HeapSources
 from memtop.tui.messages import HeapSampled
-from memtop.tui.screens.frames import ConfirmScreen
+from memtop.tui.screens.frames import ConfirmScreen, command_line, named
 
 
 class HeapSampleScreen(ConfirmScreen[bool]):
@@ -36,8 +36,8 @@ class HeapSampleScreen(ConfirmScreen[bool]):
     def question(self) -> str:
         p = self.proc
         return (
-            f"Sample the heap of {escape(p.name)} (pid {p.pid}, user {p.user}) through gdb?\n"
-            f"{escape(' '.join(p.cmdline))[:200]}\n\n"
+            f"Sample the heap of {named(p)} through gdb?\n"
+            f"{command_line(p.cmdline)}\n\n"
             f"gdb attaches once and calls glibc's mallinfo2 in a thread that waits in a safe syscall: "
             f"{PAUSE_NOTE}. Nothing is left running inside it."
         )

@@ -11,12 +11,12 @@ from rich.text import Text
 from textual.binding import Binding, BindingType
 
 from memtop.collectors.models import ProcessMemory
-from memtop.views.format import escape, human
+from memtop.views.format import human
 from memtop.widgets.system_pane import AVAILABLE_MEANS
 from memtop.widgets.virtual_table import VirtualTable
 
 from memtop.rules.diagnoses import THRESHOLDS
-from memtop.tui.screens.frames import ConfirmScreen, TextScreen
+from memtop.tui.screens.frames import ConfirmScreen, TextScreen, command_line, named
 
 #: The dashboard's notes (MainScreen.HELP_NOTES).
 DASHBOARD_NOTES = (
@@ -120,8 +120,8 @@ class SignalScreen(ConfirmScreen[bool]):
         p = self.proc
         frees = human(p.uss) if p.uss is not None else "unknown (USS n/a)"
         return (
-            f"Send a signal to {escape(p.name)} (pid {p.pid}, user {p.user})?\n"
-            f"{escape(' '.join(p.cmdline))[:200]}\n\n"
+            f"Send a signal to {named(p)}?\n"
+            f"{command_line(p.cmdline)}\n\n"
             f"Killing it would free about {frees} (its USS, private memory)."
         )
 

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from textual.binding import Binding
 
-from memtop.views.format import escape
-
 from memtop.instrument.run import RunChild
-from memtop.tui.screens.frames import ConfirmScreen
+from memtop.tui.screens.frames import ConfirmScreen, command_line
 
 
 class QuitRunScreen(ConfirmScreen[str | None]):
@@ -23,7 +21,7 @@ class QuitRunScreen(ConfirmScreen[str | None]):
         self.child = child
 
     def question(self) -> str:
-        return (f"{escape(' '.join(self.child.argv))[:200]} (pid {self.child.pid}) is still running.\n"
+        return (f"{command_line(self.child.argv)} (pid {self.child.pid}) is still running.\n"
                 f"Its output goes on to {self.child.log}.")
 
     def answer(self, button: str | None) -> None:
