@@ -22,6 +22,7 @@ from tests.dashboard_fixtures import made  # noqa: E402
 from tests.maps_fixtures import FakeSource  # noqa: E402
 from tests.snapshots.test_diagnoses_snapshots import feed as feed_findings, make_app as make_findings, measured  # noqa: E402
 from tests.snapshots.test_panes_snapshots import feed, make_app  # noqa: E402
+from tests.waiting import pilot_until  # noqa: E402
 
 #: name, terminal size, keys; "live" shots are fed 30 s of fixture snapshots
 #: first (THP faults, two compaction stalls, a process growing beside its heap).
@@ -59,10 +60,8 @@ async def shoot(name: str, size: tuple[int, int], keys: tuple[str, ...], live: b
             await feed(pilot)
         for key in keys:
             await pilot.press(key)
-            for _ in range(100):  # the process screen reads its mappings in a thread
-                if not isinstance(app.screen, ProcessScreen) or app.screen.reads:
-                    break
-                await pilot.pause(0.02)
+            # The process screen reads its mappings in a thread.
+            await pilot_until(pilot, lambda: not isinstance(app.screen, ProcessScreen) or app.screen.reads)
         await pilot.pause()
         path = out / f"{name}.svg"
         app.save_screenshot(filename=path.name, path=str(out))

@@ -1,5 +1,6 @@
-"""Textual widgets of memtop's dashboard (built in the dashboard issue).
+"""Textual widgets of memtop's dashboard.
 
-Widgets render snapshot dataclasses from ``memtop.collectors.models`` and never
-open /proc or read the clock themselves.
+Widgets draw what they are given: snapshot dataclasses (``memtop.collectors.models``),
+views (``memtop.views``: the THP view, the chart's series) and rows built by the
+app; they never open /proc or read the clock themselves.
 """

@@ -6,11 +6,18 @@ with plotext where there is room, as two sparklines (heap above, RSS below)
 otherwise. A plotext build costs ~10 ms, so the chart is rebuilt only when
 its samples change or time has moved it by a column, never on a plain
 refresh of the screen.
+
+Each chart draws on a plotext figure of its own, not on plotext's module-level
+one (``plotext.plot`` ...), which every user of plotext in the process shares:
+two charts, or a chart and a test, would draw into each other's plot.
+plotext 5.3 exports no figure class, so it is the one its functions wrap
+(``plotext._figure._figure_class``; textual-plotext uses it the same way);
+pyproject pins plotext below 6.
 """
 
 from __future__ import annotations
 
-import plotext
+from plotext._figure import _figure_class as Figure
 from rich.text import Text
 from textual.color import Color
 
@@ -50,6 +57,7 @@ class HeapChart(TextLines):
     builds = 0  # plotext builds so far (the costly part; the benchmark reads it)
     _key: tuple[object, ...] = ()
     _plot_cache: tuple[tuple[object, ...], list[Text]] | None = None
+    _figure: Figure | None = None  # this chart's own plotext figure, made at the first plot
 
     def show(self, series: HeapSeries | None) -> None:
         """New samples; redrawn only when the picture would change."""
@@ -187,19 +195,22 @@ class HeapChart(TextLines):
         if self._plot_cache is not None and self._plot_cache[0] == picture:
             return self._plot_cache[1], unit
         theme = self.app.theme_variables
-        plotext.clf()
-        plotext.plotsize(width, height)
-        plotext.theme("clear")
+        figure = self._figure
+        if figure is None:
+            figure = self._figure = Figure()
+        figure.clear_figure()
+        figure.plot_size(width, height)
+        figure.theme("clear")
         for name, color, marker, xs, ys in drawn:
             rgb = Color.parse(theme.get(color, "white")).rgb
-            plotext.plot(xs, [y / scale for y in ys], label=name, marker=marker, color=rgb)
+            figure.plot(xs, [y / scale for y in ys], label=name, marker=marker, color=rgb)
         if shown:
             name, color, marker = POINT
             rgb = Color.parse(theme.get(color, "white")).rgb
-            plotext.scatter([x for x, _v in shown], [v / scale for _x, v in shown], label=name, marker=marker, color=rgb)
-        plotext.xlim(-s.window, 0)
-        plotext.ylim(0, peak / scale * 1.05)
+            figure.scatter([x for x, _v in shown], [v / scale for _x, v in shown], label=name, marker=marker, color=rgb)
+        figure.xlim(-s.window, 0)
+        figure.ylim(0, peak / scale * 1.05)
         self.builds += 1
-        plot = list(Text.from_ansi(plotext.build()).split("\n"))
+        plot = list(Text.from_ansi(figure.build()).split("\n"))
         self._plot_cache = (picture, plot)
         return plot, unit

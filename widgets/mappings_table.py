@@ -13,6 +13,7 @@ from typing import Any, ClassVar
 from rich.style import Style
 
 from memtop.views.format import compact, escape
+from memtop.views.uss import USS_FORMULA, USS_FREES
 from memtop.widgets.virtual_table import Column, VirtualTable
 
 GREW = "▲"
@@ -26,7 +27,7 @@ MAP_COLUMNS: tuple[Column, ...] = (
     Column("size", "SIZE", 6, "virtual size: address space, not memory"),
     Column("rss", "RSS", 6, "resident pages, shared ones counted in full"),
     Column("pss", "PSS", 6, "resident pages divided among the processes that map them"),
-    Column("uss", "USS", 6, "Private_Clean + Private_Dirty: freed if the process exits"),
+    Column("uss", "USS", 6, f"{USS_FORMULA}: {USS_FREES}"),
     Column("swap", "SWAP", 6, "swapped out"),
     Column("anon_huge", "THP", 6, "AnonHugePages: in transparent huge pages", wide_only=True),
     Column("dirty", "DIRTY", 6, "Shared_Dirty + Private_Dirty: modified pages", wide_only=True),

@@ -13,7 +13,7 @@ from memtop.views.format import human
 
 @dataclass(frozen=True, slots=True)
 class HeaderInfo:
-    """What the header shows; the app fills it (widgets read no clock and no /proc)."""
+    """What the header shows; the main screen fills it (widgets read no clock and no /proc)."""
 
     hostname: str = ""
     kernel: str = ""

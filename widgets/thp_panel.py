@@ -1,6 +1,6 @@
 """The kernel's huge-page machinery as live rates: THP policy, counters, compaction stalls.
 
-The app turns /proc/vmstat and hugepages-*kB/stats into a ThpView (rates,
+The model turns /proc/vmstat and hugepages-*kB/stats into a ThpView (rates,
 window totals, sparklines); this widget only lays it out. A compaction stall
 turns the panel's border to the error colour *and* puts a marker line with
 the stall count on top, so it reads without colour too (NO_COLOR).

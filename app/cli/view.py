@@ -1,7 +1,7 @@
 """memtop without a command: the dashboard, or one report (``--once``, ``--json``, ``--maps``, ``--wss``).
 
-``--once`` and ``--json`` import only the collectors and the text report, never
-textual, so a scripted run costs what reading /proc costs.
+``--once`` and ``--json`` import the collectors, the model and the text report,
+never textual, so a scripted run costs what reading /proc costs.
 """
 
 from __future__ import annotations

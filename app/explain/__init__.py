@@ -1,1 +1,1 @@
-"""What memtop says about the kernel's figures: one line per smaps field, THP counter and threshold."""
+"""What memtop says about the kernel's figures: one line per smaps field, VmFlags code and THP counter."""

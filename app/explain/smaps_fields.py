@@ -12,6 +12,7 @@ from collections.abc import Iterable
 
 from memtop.collectors.models import ProcessMemory
 from memtop.collectors.processes import DENIED
+from memtop.views.uss import USS_FORMULA, USS_FREES
 
 #: smaps fields in the kernel's order, with one line of explanation.
 FIELD_HELP: dict[str, str] = {
@@ -140,7 +141,7 @@ def maps_help_notes(min_period: float, factor: float) -> tuple[str, ...]:
         "Grouped view: one row per kind (bold) with its totals, then one row per path in it with its count "
         "of mappings. g shows the raw mappings. Enter on any row explains every smaps field it sums.",
         "PSS adds up over processes: shared pages are divided among the processes that map them. "
-        "USS (Private_Clean + Private_Dirty) is what exiting would free. RSS counts shared pages in full.",
+        f"USS ({USS_FORMULA}) is {USS_FREES}. RSS counts shared pages in full.",
         f"Live: /proc/PID/smaps is re-read every {min_period:.0f} s or {factor:.0f} times what the last "
         "read cost, whichever is longer, in a thread. ▲ marks rows whose RSS grew since the last read; "
         "ΔRSS is the change since this screen opened.",

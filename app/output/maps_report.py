@@ -15,6 +15,7 @@ from memtop.collectors.models import Mapping, ProcessMaps
 from memtop.collectors.paths import HostPaths
 from memtop.collectors.process_maps import read_process_maps
 from memtop.views.format import escape
+from memtop.views.uss import USS_FORMULA, USS_FREES
 
 from memtop.tables.mapping_rows import SIZES, analyse, view_rows
 from memtop.explain.smaps_fields import why_no_mappings
@@ -65,7 +66,7 @@ def maps_table(maps: ProcessMaps, exact: bool = False) -> str:
     totals = analysis.totals
     cells = f"{analysis.count:>6}" + "".join(f"{totals[name] // unit:>{width}}" for name in SIZES)
     lines.append(f"{cells}  total")
-    lines.append("USS = Private_Clean + Private_Dirty (freed if the process exits); "
+    lines.append(f"USS = {USS_FORMULA} ({USS_FREES}); "
                  "PSS divides shared pages among their users; THP = AnonHugePages.")
     return "\n".join(lines)
 

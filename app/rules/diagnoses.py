@@ -3,7 +3,7 @@
 memory-metrics.txt, "Decision Framework: Which Metric Matters?" and "Common
 Debugging Scenarios", names the number that matters for each kind of trouble;
 this module checks each against a threshold and says what it found, with the
-numbers behind it and where memtop shows them. Pure: the app gathers the
+numbers behind it and where memtop shows them. Pure: the model gathers the
 inputs (``Signals``) from its histories; nothing here reads /proc or a clock.
 
 Thresholds (also in the help, ``THRESHOLDS``):

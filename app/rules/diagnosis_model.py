@@ -91,7 +91,7 @@ class Growth:
 
 @dataclass(frozen=True, slots=True)
 class Signals:
-    """What the app knows beyond one snapshot (empty: a one-shot report)."""
+    """What the model knows beyond one snapshot (empty: a one-shot report)."""
 
     swap_in: float | None = None  # bytes per second over SWAP_WINDOW
     thp: ThpView | None = None

@@ -36,9 +36,10 @@ chart's window (least-squares slopes):
 
 from __future__ import annotations
 
-from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass
+
+from memtop.views.step_line import even_grid, read_at, window_times
 
 MIB = 1 << 20
 MIN_SPAN = 20.0
@@ -88,6 +89,12 @@ def slope(times: Sequence[float], values: Sequence[float]) -> float | None:
     return sum((t - mean_t) * (v - mean_v) for t, v in zip(times, values)) / var
 
 
+def scatter(times: Sequence[float], values: Sequence[float], rate: float) -> float:
+    """Root-mean-square distance of values from their least-squares line of slope ``rate``."""
+    mean_t, mean_v = sum(times) / len(times), sum(values) / len(values)
+    return (sum((v - mean_v - rate * (t - mean_t)) ** 2 for t, v in zip(times, values)) / len(values)) ** 0.5
+
+
 def analyse(times: Sequence[float], rss: Sequence[int | None], heap: Sequence[int | None], now: float, window: float) -> GapVerdict:
     """The verdict for step samples (each value holds until the next) over ``[now - window, now]``."""
     points = [(t, r, h) for t, r, h in zip(times, rss, heap) if r is not None and h is not None]
@@ -95,22 +102,17 @@ def analyse(times: Sequence[float], rss: Sequence[int | None], heap: Sequence[in
         return GapVerdict(None, None, None, None, None)
     _t, rss_now, heap_now = points[-1]
     gap_now = rss_now - heap_now
-    start = now - window
     # Step samples: the one in force at the window's start counts from there,
     # and the last one holds until now (a flat line is a still process).
-    inside = [(max(t, start), r, h) for t, r, h in points if t > start]
-    before = [p for p in points if p[0] <= start][-1:]
-    if before:
-        inside.insert(0, (start, before[0][1], before[0][2]))
-    inside.append((now, rss_now, heap_now))
-    span = inside[-1][0] - inside[0][0]
+    first, starts = window_times([t for t, _r, _h in points], now, window)
+    inside = points[first:]
+    span = starts[-1] - starts[0]
     trend = gap_slope = heap_slope = None
     if span >= MIN_SPAN:
         # Samples are stored when a figure changes: weigh time, not samples,
         # by reading the step line at evenly spaced moments.
-        grid = [inside[0][0] + span * i / (GRID - 1) for i in range(GRID)]
-        starts = [t for t, _r, _h in inside]
-        at = [inside[bisect_right(starts, moment) - 1] for moment in grid]
+        grid = even_grid(starts[0], span, GRID)
+        at = [p for p in read_at(starts, inside, grid) if p is not None]  # none is: the grid starts at a step
         gaps = [float(r - h) for _t, r, h in at]
         gap_slope = slope(grid, gaps)
         heap_slope = slope(grid, [float(h) for _t, _r, h in at])
@@ -121,9 +123,7 @@ def analyse(times: Sequence[float], rss: Sequence[int | None], heap: Sequence[in
             # A program that allocates and frees in bursts makes the gap jump
             # up and down; a trend must also carry the gap further over the
             # window than twice that scatter around the fitted line.
-            mean_t, mean_g = sum(grid) / len(grid), sum(gaps) / len(gaps)
-            scatter = (sum((g - mean_g - gap_slope * (t - mean_t)) ** 2 for t, g in zip(grid, gaps)) / len(gaps)) ** 0.5
-            moved = abs(gap_slope) * span > 2 * scatter
+            moved = abs(gap_slope) * span > 2 * scatter(grid, gaps, gap_slope)
             trend = "stable"
             if moved and gap_slope >= threshold:
                 trend = "growing"

@@ -1,15 +1,14 @@
-"""What the diagnoses need from history, kept by the app one snapshot at a time.
+"""What the diagnoses need from history, kept by the model one snapshot at a time.
 
 The swap-in rate (pswpin of /proc/vmstat is a page counter since boot), the
 last memory cgroup tree read (the live session reads it every few passes,
 not only while the cgroup view is open) and the OOM kills each cgroup had
 when memtop first saw it, so only new ones are reported. The rest comes from
-the app's other histories (THP counters, gap verdicts, process samples).
+the model's other histories (THP counters, gap verdicts, process samples).
 """
 
 from __future__ import annotations
 
-from bisect import bisect_right
 from collections import deque
 from operator import attrgetter
 from collections.abc import Iterable, Sequence
@@ -18,7 +17,8 @@ from typing import TYPE_CHECKING
 from memtop.collectors.models import CgroupMemory, ProcessMemory, Snapshot
 
 from memtop.rules.diagnosis_model import GROWTH_FLOOR, GROWTH_SCATTER, GROWTH_SHARE, GROWTH_SPAN, SWAP_WINDOW, Growth
-from memtop.rules.gap import slope
+from memtop.rules.gap import scatter, slope
+from memtop.views.step_line import even_grid, first_in_force, read_at, window_times
 
 if TYPE_CHECKING:  # the JSON report uses the watch and never imports textual
     from memtop.state.process_history import ProcessHistory
@@ -80,7 +80,7 @@ def growth(history: ProcessHistory, processes: Iterable[ProcessMemory], now: flo
         samples = history.samples(proc.key)
         if len(samples) < 3 or proc.rss is None:
             continue
-        inside = samples[max(bisect_right(samples, start, key=_time) - 1, 0):]
+        inside = samples[first_in_force(samples, start, key=_time):]
         first, last = inside[0].rss, inside[-1].rss
         if first is None or last is None or last - first < GROWTH_FLOOR * GROWTH_SPAN:
             continue
@@ -95,34 +95,22 @@ def steady_growth(times: Sequence[float], rss: Sequence[int | None], now: float,
     """(slope in bytes/s, span) when RSS grows steadily over ``[now - window, now]``, else None.
 
     Step samples (each holds until the next), read at evenly spaced moments
-    as app/rules/gap.py does, so a still process's one sample weighs its time.
+    (views/step_line.py), so a still process's one sample weighs its time.
     """
     points = [(t, r) for t, r in zip(times, rss) if r is not None]
-    start = now - window
-    inside = [(max(t, start), r) for t, r in points if t > start]
-    before = [p for p in points if p[0] <= start][-1:]
-    if before:
-        inside.insert(0, (start, before[0][1]))
-    if not inside:
+    if not points:
         return None
-    inside.append((now, inside[-1][1]))
-    span = inside[-1][0] - inside[0][0]
+    first, starts = window_times([t for t, _r in points], now, window)
+    span = starts[-1] - starts[0]
     if span < GROWTH_SPAN:
         return None
     n = 60
-    grid = [inside[0][0] + span * i / (n - 1) for i in range(n)]
-    values: list[float] = []
-    j = 0
-    for moment in grid:
-        while j + 1 < len(inside) and inside[j + 1][0] <= moment:
-            j += 1
-        values.append(float(inside[j][1]))
+    grid = even_grid(starts[0], span, n)
+    values = [float(r) for r in read_at(starts, [r for _t, r in points[first:]], grid) if r is not None]
     rate = slope(grid, values)
     if rate is None:
         return None
     mean = sum(values) / n
-    mean_t = sum(grid) / n
-    scatter = (sum((v - mean - rate * (t - mean_t)) ** 2 for t, v in zip(grid, values)) / n) ** 0.5
-    if rate >= max(GROWTH_FLOOR, GROWTH_SHARE * mean) and rate * span > GROWTH_SCATTER * scatter:
+    if rate >= max(GROWTH_FLOOR, GROWTH_SHARE * mean) and rate * span > GROWTH_SCATTER * scatter(grid, values, rate):
         return rate, span
     return None

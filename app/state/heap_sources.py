@@ -11,8 +11,7 @@ attach (key H), which are points in time, never a line. Others say
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from memtop.collectors.models import HeapCounters, HeapDetail, Snapshot
 from memtop.views.format import age, human
@@ -51,10 +50,33 @@ def probe_note(detail: HeapDetail | None) -> str:
     return " · ".join(parts)
 
 
-class HeapSources:
-    """Heap in use by pid, read by the app once per refresh; gdb samples by process."""
+class HeapSampler(Protocol):
+    """Takes one-off heap samples (key H); tests give a stand-in."""
 
-    def __init__(self, own: OwnHeap | None = None, own_pid: int | None = None) -> None:
+    def __call__(self, pid: int) -> AttachResult:
+        """One sample of ``pid`` (blocking: run it off the event loop)."""
+        ...
+
+    def refusal(self, pid: int) -> str | None:
+        """Why ``pid`` would not be sampled, found before asking the user anything; None: go ahead."""
+        ...
+
+
+class GdbSampler:
+    """The real sampler: gdb attached once (instrument/attach.py), after the checks that need no gdb."""
+
+    def __call__(self, pid: int) -> AttachResult:
+        return sample_heap(pid)
+
+    def refusal(self, pid: int) -> str | None:
+        return attach_refusal(pid)
+
+
+class HeapSources:
+    """Heap in use by pid, read by the model once per snapshot; gdb samples by process."""
+
+    def __init__(self, own: OwnHeap | None = None, own_pid: int | None = None, sampler: HeapSampler | None = None) -> None:
+        """``sampler``: takes the gdb samples (default: GdbSampler)."""
         self.own = own
         self.own_pid = os.getpid() if own_pid is None else own_pid
         self.published: dict[int, HeapCounters] = {}
@@ -66,14 +88,12 @@ class HeapSources:
         self.attach_notes: dict[int, str] = {}
         #: Pids a gdb sample is being taken of (one at a time each).
         self.attaching: set[int] = set()
-        #: Takes one gdb sample of a pid (blocking; tests put a fake here).
-        self.sampler: Callable[[int], AttachResult] = sample_heap
+        #: Takes one gdb sample of a pid (blocking).
+        self.sampler: HeapSampler = sampler if sampler is not None else GdbSampler()
 
     def refusal(self, pid: int) -> str | None:
-        """Why H cannot sample ``pid`` (asked before the question; a test's stand-in sampler decides itself)."""
-        if self.sampler is not sample_heap:
-            return None
-        return attach_refusal(pid)
+        """Why H cannot sample ``pid`` (asked before the question)."""
+        return self.sampler.refusal(pid)
 
     def record_attach(self, key: Key, result: AttachResult) -> None:
         """The outcome of one H: a point for the chart, or the reason there is none."""

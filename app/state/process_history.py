@@ -1,4 +1,4 @@
-"""Per-process memory history for the heap-vs-RSS chart, kept by the app.
+"""Per-process memory history for the heap-vs-RSS chart, kept by the model.
 
 Bounded: a sample is stored only when RSS, RssAnon or heap changed (an idle
 process costs one entry however long it is watched), at most ``capacity``
@@ -14,11 +14,14 @@ from __future__ import annotations
 from collections import OrderedDict, deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from operator import attrgetter
 
 from memtop.collectors.models import ProcessMemory
 from memtop.views.heap_series import HeapSeries
+from memtop.views.step_line import first_in_force
 
 Key = tuple[int, int]
+_time = attrgetter("time")
 
 #: Chart windows offered by the window key, in seconds (default 5 min).
 WINDOWS = (60.0, 300.0, 900.0, 1800.0)
@@ -122,11 +125,9 @@ class ProcessHistory:
         kept = self._samples.get(key)
         if kept is None:
             return None
-        start = now - window
         # The last sample before the window holds the value at its start.
-        shown = [s for s in kept if s.time > start]
-        before = [s for s in kept if s.time <= start][-1:]
-        chosen = before + shown
+        chosen = list(kept)
+        del chosen[:first_in_force(chosen, now - window, key=_time)]
         return HeapSeries(
             label=f"{self._names.get(key, '?')} ({key[0]})",
             times=tuple(s.time for s in chosen),

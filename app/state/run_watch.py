@@ -1,4 +1,7 @@
-"""The dashboard's side of `memtop run`: the child's 10 Hz samples, its end, the quit question."""
+"""The model's side of `memtop run`: the child's 10 Hz samples and its end.
+
+The question asked when quitting while it runs is tui/screens/run_quit.py's.
+"""
 
 from __future__ import annotations
 

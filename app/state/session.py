@@ -152,7 +152,8 @@ class Scheduler:
 
 
 class LiveSession:
-    """Collects snapshots with a Scheduler and keeps what the UI derives from history."""
+    """Collects snapshots with a Scheduler: unchanged processes keep their last record, a rollup not
+    read this pass keeps its last figures, and each pass gives the RSS change per second."""
 
     def __init__(self, collector: Collector, scheduler: Scheduler) -> None:
         self.collector = collector

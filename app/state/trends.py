@@ -7,13 +7,13 @@ figures computed from the snapshots the command line reads, with no UI.
 
 from __future__ import annotations
 
-from bisect import bisect_right
 from collections import deque
 from collections.abc import Iterable
 
 from memtop.collectors.models import ProcessMemory, Snapshot
 from memtop.rules.gap import slope
 from memtop.state.process_history import ProcessHistory
+from memtop.views.step_line import first_in_force
 
 #: GROW/m needs this much history (seconds), as the dashboard's trend does.
 GROWTH_SPAN = 60.0
@@ -78,7 +78,7 @@ def history_slopes(history: ProcessHistory, processes: Iterable[ProcessMemory], 
         samples = history.samples(proc.key)
         if len(samples) < 2:
             continue
-        inside = samples[max(bisect_right(samples, start, key=lambda s: s.time) - 1, 0):]
+        inside = samples[first_in_force(samples, start, key=lambda s: s.time):]
         points = [(s.time, float(s.rss)) for s in inside if s.rss is not None]
         if len(points) < 2 or points[-1][0] - points[0][0] < GROWTH_SPAN:
             continue

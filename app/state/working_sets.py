@@ -1,6 +1,6 @@
-"""Working-set measurements the app makes (key ``w``), and where the last ones are kept.
+"""Working-set measurements (key ``w``, ``memtop --wss``), and where the last ones are kept.
 
-The app owns the schedule: the clear_refs write and the smaps_rollup read
+``WorkingSets.measure`` owns the schedule: the clear_refs write and the smaps_rollup read
 (~12 ms per GiB each, feasibility.md §B1) run in a thread, and the window is
 an ``asyncio.sleep`` in between, so the screen never waits. One measurement
 per process at a time: two at once would spoil each other's window.
@@ -83,7 +83,7 @@ def remember(result: WorkingSet, path: Path | None = None) -> None:
 
 
 class WorkingSets:
-    """The app's measurements: running ones and the last result per process."""
+    """The model's measurements: running ones and the last result per process."""
 
     def __init__(self, paths: HostPaths | None, cgroups: CgroupReader | None, path: Path | None = None,
                  clock: Callable[[], float] = time.time) -> None:

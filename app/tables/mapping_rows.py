@@ -18,6 +18,7 @@ from operator import attrgetter, itemgetter
 from typing import Any, NamedTuple
 
 from memtop.collectors.models import Mapping
+from memtop.views.uss import USS_FIELDS
 
 KINDS: tuple[str, ...] = ("heap", "stack", "anon", "lib", "file", "shm", "special")
 KIND_LABELS: dict[str, str] = {
@@ -70,7 +71,7 @@ class Analysis:
     count: int
 
 
-_WANTED = ("Rss", "Pss", "Private_Clean", "Private_Dirty", "Swap", "AnonHugePages", "Shared_Dirty")
+_WANTED = ("Rss", "Pss", *USS_FIELDS, "Swap", "AnonHugePages", "Shared_Dirty")  # USS: the sum of the two (views/uss.py)
 #: The smaps fields the table needs: a first read of a huge process parses only these.
 TABLE_FIELDS = frozenset(_WANTED)
 _INDEX: dict[tuple[str, ...], tuple[int | None, ...]] = {}
@@ -97,10 +98,6 @@ def mapping_sizes(m: Mapping) -> Sizes:
         rss, pss, pclean, pdirty, swap, huge, sdirty = (
             v[i_rss], v[i_pss], v[i_pclean], v[i_pdirty], v[i_swap], v[i_huge], v[i_sdirty])
     return (m.end - m.start, rss, pss, pclean + pdirty, swap, huge, sdirty + pdirty)
-
-
-def path_label(m: Mapping) -> str:
-    return m.path or "[anon]"
 
 
 def _change(key: RowKey, rss: int, opened: MappingABC[RowKey, int], last: MappingABC[RowKey, int]) -> tuple[int, bool]:

@@ -1,7 +1,7 @@
 """What the process table shows: rows built from a snapshot for a view mode.
 
-Pure functions of (processes, view state), so the table widget only draws and
-the tests need no terminal. Modes: a flat list, a tree under parents, and
+Pure functions of (processes, view state), and a cache of built rows
+(``RowCache``), so the table widget only draws and the tests need no terminal. Modes: a flat list, a tree under parents, and
 groups by program or by user (as smem -u and ps_mem do).
 """
 
@@ -15,8 +15,6 @@ from memtop.collectors.models import ProcessMemory
 
 from memtop.rules.cgroup_usage import in_cgroup
 from memtop.tables.select import DESCENDING, Derived, matches, sort_processes
-
-MODES = ("list", "tree", "program", "user")
 
 #: Sizes that add up over processes (a tree's subtree, a group).
 SUMMED = ("rss", "pss", "uss", "swap", "anon_huge", "anon", "file", "shmem", "hugetlb")

@@ -3,7 +3,9 @@
 One asyncio task collects: the blocking /proc reads run in a thread
 (``asyncio.to_thread``), the reading is posted as a replaceable message, and
 the loop sleeps only after a pass has finished, so passes never overlap and
-the event loop never waits on /proc. A pass that raises is shown and retried.
+the event loop never waits on /proc. A pass that raises is shown in the
+header, its traceback saved to a file the header names, and retried after a
+wait that doubles while passes keep failing (state/failures.py).
 The app ingests each reading into its one model and sets ``update``; the
 screens watch it. What a screen wants changed comes back as a message
 (tui/messages.py), which the app forwards to the model or the monitor.
@@ -24,6 +26,7 @@ from memtop.collectors.models import Snapshot
 from memtop.collectors.snapshot import Collector
 
 from memtop.instrument.run import RunChild
+from memtop.state.failures import FailureLog
 from memtop.state.maps_source import MapsSource, source_for
 from memtop.state.model import MemtopModel, Reading
 from memtop.state.monitor import Monitor
@@ -51,17 +54,20 @@ class MemtopApp(App[int]):
     update: var[ModelUpdate | None] = var(None, always_update=True)
 
     def __init__(self, model: MemtopModel, monitor: Monitor | None = None, snapshot: Snapshot | None = None,
-                 maps_source: MapsSource | None = None, settings: SettingsStore | None = None) -> None:
+                 maps_source: MapsSource | None = None, settings: SettingsStore | None = None,
+                 failures: FailureLog | None = None) -> None:
         """``monitor=None`` starts no collection: tests (and a replay) post readings themselves.
 
         ``model`` may have ingested readings already: the screens start from
         its last. ``snapshot``: ingested and shown first; ``maps_source``: how the process screen
         reads a process (default: the monitor's host, else the live /proc); ``settings``: where
-        what the user changes is remembered (None: nowhere, as with --no-config).
+        what the user changes is remembered (None: nowhere, as with --no-config); ``failures``: where a
+        failed pass's traceback goes and how long the next waits (default: the user's state directory).
         """
         super().__init__()
         self.model = model
         self.monitor = monitor
+        self.failures = failures if failures is not None else FailureLog()
         self.initial = snapshot
         self.maps_source = maps_source
         self.settings = settings
@@ -91,6 +97,9 @@ class MemtopApp(App[int]):
         if watch is not None and watch.child.not_instrumentable is None:
             self.set_interval(1 / SAMPLE_HZ, watch.sample)
 
+    def on_unmount(self) -> None:
+        self.failures.close()
+
     def maps(self) -> MapsSource:
         """Where the process screen reads a process from (a test sets one)."""
         return source_for(self.maps_source, self.monitor.collector if self.monitor is not None else None)
@@ -103,13 +112,16 @@ class MemtopApp(App[int]):
             started = monitor.clock()
             try:
                 reading = await asyncio.to_thread(monitor.read)
-            except Exception as exc:  # noqa: BLE001 - any failure is shown, then retried
-                self.post_message(CollectorFailed(f"{type(exc).__name__}: {exc}"))
+            except Exception as exc:  # noqa: BLE001 - any failure is shown, logged, then retried
+                line, pause = self.failures.failed(exc, monitor.interval)
+                self.post_message(CollectorFailed(line))
             else:
+                self.failures.succeeded()
                 self.post_message(SnapshotReady(reading))
+                pause = monitor.pause_after(started)
             if monitor.frozen:
                 return
-            await asyncio.sleep(monitor.pause_after(started))
+            await asyncio.sleep(pause)
 
     @property
     def main_screen(self) -> MainScreen | None:

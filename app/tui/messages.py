@@ -46,7 +46,7 @@ class SnapshotReady(Message):
 
 @dataclass
 class CollectorFailed(Message):
-    """A collection raised; the loop goes on and retries at the next tick."""
+    """A collection raised: the header's line (the error, where its traceback is, when the next try comes)."""
 
     error: str
 

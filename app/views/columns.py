@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from memtop.views.uss import USS_FORMULA, USS_FREES
+
 
 @dataclass(frozen=True, slots=True)
 class Column:
@@ -31,7 +33,7 @@ PROCESS_COLUMNS: tuple[Column, ...] = (
     Column("user", "USER", 9, "real user of the process", right=False),
     Column("rss", "RSS", 7, "resident: pages in RAM mapped by it, shared ones counted in full (VmRSS)"),
     Column("pss", "PSS", 7, "proportional: shared pages divided among their users; sums to real use"),
-    Column("uss", "USS", 7, "unique: Private_Clean + Private_Dirty, what exiting would free"),
+    Column("uss", "USS", 7, f"unique: {USS_FORMULA}, {USS_FREES}"),
     Column("swap", "SWAP", 6, "swapped out (smaps_rollup Swap, else VmSwap)"),
     Column("anon_huge", "THP", 6, "anonymous memory in transparent huge pages (AnonHugePages)"),
     Column("rate", "ΔRSS/s", 7, "change of RSS per second since the last refresh", aliases=("drss/s", "drss", "rate")),

@@ -1,9 +1,11 @@
-"""The heap-vs-RSS chart's samples, and how a step line is read over a window (no textual)."""
+"""The heap-vs-RSS chart's samples, and the points the chart draws of them (no textual)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+
+from memtop.views.step_line import bucket_ends, read_at
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,15 +29,7 @@ class HeapSeries:
 
 def resample(times: Sequence[float], values: Sequence[int | None], now: float, window: float, n: int) -> list[float]:
     """The value in force at the end of each of ``n`` equal buckets over the window (0 before any)."""
-    out: list[float] = []
-    index = -1
-    for bucket in range(n):
-        end = now - window + window * (bucket + 1) / n
-        while index + 1 < len(times) and times[index + 1] <= end:
-            index += 1
-        value = values[index] if index >= 0 else None
-        out.append(float(value) if value is not None else 0.0)
-    return out
+    return [float(v) if v is not None else 0.0 for v in read_at(times, values, bucket_ends(now, window, n))]
 
 
 def steps(times: Sequence[float], values: Sequence[int | None], now: float, window: float) -> tuple[list[float], list[float]]:

@@ -31,7 +31,7 @@ class CounterLine:
 
 @dataclass(frozen=True, slots=True)
 class ThpView:
-    """Everything the panel shows; built by the app from snapshot history."""
+    """Everything the panel shows; built by the model from its counter history (state/counters.py)."""
 
     state: ThpState | None
     anon_huge: int | None

@@ -11,7 +11,6 @@ import os
 import shutil
 import subprocess
 import textwrap
-import time
 from pathlib import Path
 
 import pytest
@@ -27,6 +26,7 @@ from memtop.collectors.paths import HostPaths
 from memtop.output.report import heap_json
 
 from tests.dashboard_fixtures import MIB, proc
+from tests.waiting import wait_until
 
 GDB = shutil.which("gdb")
 CC = shutil.which("cc") or shutil.which("gcc")
@@ -168,7 +168,7 @@ def test_a_gdb_that_hangs_is_interrupted_never_killed(tmp_path: Path, monkeypatc
     fake.chmod(0o755)
     sleeper = subprocess.Popen(["sleep", "30"])
     try:
-        time.sleep(0.2)
+        wait_until(lambda: running(sleeper.pid, "sleep") and parked(sleeper.pid), what="sleep to be in its nanosleep()")
         result = sample_heap(sleeper.pid, gdb=str(fake), timeout=0.5, directory=tmp_path, me=ROOT)
         assert result.figures is None and "interrupted by memtop" in result.message
         stubborn = tmp_path / "gdb2"
@@ -235,11 +235,29 @@ def target(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return work / "target"
 
 
+def running(pid: int, name: str) -> bool:
+    """``pid`` runs the program ``name`` (its exec is done; its libraries may not be loaded yet)."""
+    return Path(f"/proc/{pid}/comm").read_text().strip() == name[:15]
+
+
+def loaded(pid: int) -> bool:
+    """The dynamic loader has mapped glibc into ``pid``."""
+    return "/libc.so" in Path(f"/proc/{pid}/maps").read_text()
+
+
+def parked(pid: int) -> bool:
+    """The main thread of ``pid`` sleeps in a system call (the target's read() of stdin)."""
+    stat = Path(f"/proc/{pid}/task/{pid}/stat").read_text()
+    return stat[stat.rindex(")") + 2] == "S"
+
+
 def start_target(binary: Path, mode: str = "") -> subprocess.Popen[str]:
     child = subprocess.Popen([str(binary), *([mode] if mode else [])], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-    if mode != "busy-only":
+    if mode == "busy-only":
+        wait_until(lambda: running(child.pid, binary.name) and loaded(child.pid), what="the target to start")
+    else:
         assert child.stdout is not None and child.stdout.readline() == "ready\n"
-    time.sleep(0.2)  # into its read()
+        wait_until(lambda: parked(child.pid), what="the target to be in its read()")
     return child
 
 
@@ -261,7 +279,7 @@ def test_attach_samples_a_live_process_and_it_keeps_running(target: Path, tmp_pa
         assert "in read" in result.thread  # the main thread, parked in read(), never the churning one
         assert answers(child) and child.poll() is None
         assert (tmp_path / f"{GDB_PREFIX}{child.pid}").exists()
-        time.sleep(0.2)  # back in its read() after answering
+        wait_until(lambda: parked(child.pid), what="the target back in its read() after answering")
         again = sample_heap(child.pid, directory=tmp_path)  # H again samples again
         assert again.figures is not None and again.figures.time >= result.figures.time
         assert answers(child)
@@ -274,7 +292,6 @@ def test_attach_samples_a_live_process_and_it_keeps_running(target: Path, tmp_pa
 def test_a_process_with_no_thread_in_a_safe_syscall_is_not_touched(target: Path, tmp_path: Path) -> None:
     child = start_target(target, "busy-only")
     try:
-        time.sleep(0.2)
         result = sample_heap(child.pid, directory=tmp_path)
         assert result.refused and "safe blocking syscall" in result.message
         assert not (tmp_path / f"{GDB_PREFIX}{child.pid}").exists()
@@ -293,7 +310,7 @@ def test_a_static_binary_is_refused(tmp_path: Path) -> None:
         pytest.skip(f"no static libc here: {built.stderr.decode()[:200]}")
     child = subprocess.Popen([str(tmp_path / "static")])
     try:
-        time.sleep(0.2)
+        wait_until(lambda: running(child.pid, "static") and parked(child.pid), what="the static binary in its sleep()")
         result = sample_heap(child.pid, directory=tmp_path)
         assert result.refused and "static binary" in result.message
     finally:

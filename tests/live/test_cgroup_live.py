@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,6 +22,8 @@ from memtop.collectors.models import UNLIMITED
 from memtop.collectors.paths import HostPaths
 from memtop.collectors.procfs import memory_cgroup, parse_cgroup
 from memtop.collectors.snapshot import Collector
+
+from tests.waiting import wait_until
 
 MIB = 1 << 20
 
@@ -75,13 +76,17 @@ def _limit(reader: CgroupReader, child: Path, limit: int) -> None:
 
 
 def _remove(child: Path) -> None:
-    for _ in range(50):  # the kernel empties cgroup.procs a moment after the exit
+    def removed() -> bool:
         try:
             child.rmdir()
-            return
         except OSError:
-            time.sleep(0.05)
-    child.rmdir()
+            return False
+        return True
+
+    try:  # the kernel empties cgroup.procs a moment after the exit
+        wait_until(removed, timeout=2.5, interval=0.05)
+    except AssertionError:
+        child.rmdir()  # raises the kernel's reason
 
 
 @pytest.fixture

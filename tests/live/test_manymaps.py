@@ -25,6 +25,7 @@ from memtop.widgets.mappings_table import MappingsTable
 
 from tests.conftest import new_app
 from tests.dashboard_fixtures import made
+from tests.waiting import pilot_until
 
 HELPER = Path(__file__).resolve().parents[2] / "bench" / "manymaps.py"
 PAGES = 65_000
@@ -73,16 +74,11 @@ async def test_65k_mappings_open_sort_and_scroll_with_the_parse_off_the_event_lo
         await pilot.press("enter")
         screen = app.screen
         assert isinstance(screen, ProcessScreen)
-        for _ in range(3000):  # a loaded machine may take seconds; the loop stays free meanwhile
-            if screen.analysis is not None:
-                break
-            await pilot.pause(0.01)
+        # A loaded machine may take seconds; the loop stays free meanwhile.
+        await pilot_until(pilot, lambda: screen.analysis is not None, timeout=30, interval=0.01)
         assert screen.analysis is not None
         assert parsed_on and threading.main_thread() not in parsed_on
-        for _ in range(3000):  # then the full read, every field, also in a thread
-            if not screen.partial:
-                break
-            await pilot.pause(0.01)
+        await pilot_until(pilot, lambda: not screen.partial, timeout=30, interval=0.01)  # then the full read, every field
         assert not screen.partial and len(parsed_on) >= 2 and threading.main_thread() not in parsed_on
         assert screen.maps is not None and screen.maps.mappings and screen.maps.mappings[0].vmflags
         assert screen.analysis.count >= PAGES

@@ -24,6 +24,7 @@ from memtop.state.heap_sources import HeapSources
 from memtop.output.report import heap_json
 
 from tests.dashboard_fixtures import MIB, proc
+from tests.waiting import wait_until
 from tests.collectors.test_heap_shm import counter_file, own_starttime
 
 sizes = st.one_of(st.none(), st.integers(0, 2**64 - 1))
@@ -152,9 +153,15 @@ def test_a_python_workload_shows_mallocs_view_and_pythons(tmp_path: Path, trace:
         assert child.stdout is not None and child.stdin is not None
         line = child.stdout.readline()
         assert line.startswith("[] None"), line  # imported nothing heavy, published
-        time.sleep(0.3)
         start = int(Path(f"/proc/{child.pid}/stat").read_text().rsplit(")", 1)[1].split()[19])
-        found = HeapFiles(tmp_path).read(lambda: {child.pid: (start, os.getuid())})
+
+        def published() -> dict[int, HeapCounters]:
+            """The probe's file, once it holds the workload's 60 MB (it publishes on its own period)."""
+            found = HeapFiles(tmp_path).read(lambda: {child.pid: (start, os.getuid())})
+            counters = found.get(child.pid)
+            return found if counters is not None and (counters.in_use or 0) >= 60 * MIB else {}
+
+        found = wait_until(published, what="the probe to publish the workload's heap")
         counters = found[child.pid]
         assert counters.in_use is not None and counters.in_use >= 60 * MIB  # malloc's view
         assert counters.detail is not None and counters.detail.python_blocks is not None

@@ -28,6 +28,7 @@ from memtop.tui.screens.run_quit import QuitRunScreen
 from memtop.widgets.heap_chart import HeapChart
 
 from tests.conftest import new_app
+from tests.waiting import pilot_until, wait_until
 
 MIB = 1 << 20
 
@@ -62,10 +63,8 @@ def holder(library: Path, tmp_path: Path, seconds: float = 60) -> RunChild:
     script = tmp_path / "holder.py"
     script.write_text(textwrap.dedent(HOLDER))
     child = start([sys.executable, str(script), str(seconds)], log=str(tmp_path / "child.log"), library=library)
-    deadline = time.monotonic() + 20
-    while "READY" not in child.log.read_text():
-        assert child.poll() is None and time.monotonic() < deadline, child.log.read_text()
-        time.sleep(0.05)
+    wait_until(lambda: "READY" in child.log.read_text() or child.poll() is not None, timeout=20, what="the child's READY")
+    assert child.poll() is None, child.log.read_text()
     return child
 
 
@@ -97,22 +96,19 @@ async def test_dashboard_charts_the_childs_heap_at_10_hz_and_sees_it_end(library
     try:
         app = new_app(monitor=Monitor.build(Collector(HostPaths(), Options()), StartOptions(interval=0.5, pid=child.pid), run=child, own_stats=False))
         async with app.run_test(size=(160, 45)) as pilot:
-            deadline = time.monotonic() + 15
             chart = app.screen.query_one(HeapChart)
-            while not (chart.series and chart.series.heap and chart.series.heap[-1]):
-                assert time.monotonic() < deadline, "no heap figure for the child"
-                await pilot.pause(0.2)
+            await pilot_until(pilot, lambda: chart.series and chart.series.heap and chart.series.heap[-1], timeout=15,
+                              what="a heap figure for the child")
             series = chart.series
+            assert series is not None
             assert series.heap_note == PRELOAD
             assert series.heap[-1] >= 48 * MIB  # 48 x 1 MiB held, and the interpreter's own
             assert series.rss[-1] is not None and series.rss[-1] >= series.heap[-1]
             assert app.model.run_status is not None and f"running {Path(sys.executable).name} (pid {child.pid})" in app.model.run_status
             child.stop(signal.SIGTERM)
             child.process.wait(5)
-            deadline = time.monotonic() + 5
-            while child.returncode is None or "exited with status 143" not in (app.model.run_status or ""):
-                assert time.monotonic() < deadline
-                await pilot.pause(0.2)
+            await pilot_until(pilot, lambda: child.returncode is not None
+                              and "exited with status 143" in (app.model.run_status or ""))
             await pilot.press("q")
             await pilot.pause()
         assert app.return_value == 143  # what run_dashboard returns as the exit status
@@ -126,13 +122,15 @@ async def test_ten_samples_a_second_between_refreshes(library: Path, shm: Path, 
     try:
         app = new_app(monitor=Monitor.build(Collector(HostPaths(), Options()), StartOptions(interval=2.0, pid=child.pid), run=child, own_stats=False))
         async with app.run_test(size=(160, 45)) as pilot:
-            await pilot.pause(3.0)
             watch = app.model.run_watch
-            assert watch is not None and watch.key is not None
+            assert watch is not None
+            # The first refresh found the child; its history has a heap figure.
+            await pilot_until(pilot, lambda: watch.key is not None and app.model.history.samples(watch.key))
+            assert watch.key is not None
             before = len(app.model.history.samples(watch.key))
             # The interpreter's RSS and heap move a little all the time; force a move.
             os.kill(child.pid, 0)
-            await pilot.pause(1.5)
+            await pilot.pause(1.5)  # less than a refresh (2 s): what comes now is the sampler's
             samples = app.model.history.samples(watch.key)
             assert samples and all(s.heap is not None for s in samples[-3:])
             gaps = [b.time - a.time for a, b in zip(samples, samples[1:])]
@@ -149,7 +147,7 @@ async def test_quitting_while_the_child_runs_asks(library: Path, shm: Path, tmp_
     try:
         app = new_app(monitor=Monitor.build(Collector(HostPaths(), Options()), StartOptions(pid=child.pid), run=child, own_stats=False))
         async with app.run_test(size=(120, 40)) as pilot:
-            await pilot.pause(0.5)
+            await pilot_until(pilot, lambda: app.model.last is not None)  # the first pass is in
             await pilot.press("q")
             await pilot.pause()
             assert isinstance(app.screen, QuitRunScreen)

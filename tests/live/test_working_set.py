@@ -26,6 +26,7 @@ from memtop.state.working_sets import WorkingSets, load, remember, save
 
 from tests.conftest import new_app
 from tests.dashboard_fixtures import CAPTURES, MIB
+from tests.waiting import pilot_until
 
 CHILD = Path(__file__).resolve().parent / "wss_child.py"
 ROLLUP = b"""55d0c0a00000-7ffd1e7fe000 ---p 00000000 00:00 0                          [rollup]
@@ -310,10 +311,7 @@ async def test_w_measures_a_live_child_with_a_countdown_and_shows_it_beside_rss(
         await pilot.press("enter")
         await pilot.pause()
         assert "measuring" in str(box.query_one("#wss-text").render())  # the screen answers meanwhile
-        for _ in range(60):
-            await pilot.pause(0.1)
-            if box.left is None:
-                break
+        await pilot_until(pilot, lambda: box.left is None, what="the measurement's end")
         text = str(box.query_one("#wss-text").render())
         result = app.model.working_sets.last(next(p for p in snap.processes if p.pid == child.pid))
         assert result is not None and result.referenced is not None
@@ -364,17 +362,14 @@ async def test_a_box_closed_while_measuring_and_reopened_follows_the_measurement
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.pause()
         await pilot.press("w", "left", "left", "enter")
-        await pilot.pause(0.2)
+        await pilot_until(pilot, lambda: app.model.working_sets.running, what="the measurement to start")
         await pilot.press("escape")
         await pilot.press("w")
         await pilot.pause()
         box = app.screen
         assert isinstance(box, WorkingSetScreen) and box.error is None
         assert box.left is not None and "measuring" in str(box.query_one("#wss-text").render())
-        for _ in range(60):
-            await pilot.pause(0.1)
-            if not app.model.working_sets.running:
-                break
+        await pilot_until(pilot, lambda: not app.model.working_sets.running, what="the measurement's end")
         app.post_message(SnapshotReady(Reading(replace(snap, time=snap.time + 5))))
         await pilot.pause()
         assert box.left is None

@@ -29,6 +29,7 @@ from memtop.widgets.process_table import ProcessTable
 from tests.cgroup_fixtures import with_cgroups
 from tests.conftest import new_app
 from tests.dashboard_fixtures import MIB, PROCESSES, FakeHeap, at, growing, made
+from tests.waiting import pilot_until
 
 GIB = 1 << 30
 
@@ -265,10 +266,7 @@ async def test_the_process_screen_shows_the_last_working_set_beside_rss() -> Non
     async with app.run_test(size=(160, 45)) as pilot:
         await pilot.pause()
         await pilot.press("enter")
-        for _ in range(50):
-            await pilot.pause(0.02)
-            if isinstance(app.screen, ProcessScreen) and app.screen.reads:
-                break
+        await pilot_until(pilot, lambda: isinstance(app.screen, ProcessScreen) and app.screen.reads)
         assert isinstance(app.screen, ProcessScreen)
         figures = str(app.screen.query_one("#proc-figures").render())
         assert "VmRSS" in figures

@@ -18,8 +18,7 @@ from tests.tui.test_heap_sample_screen import FakeSampler
 
 
 def make_app() -> MemtopApp:
-    heap = HeapSources()
-    heap.sampler = FakeSampler()
+    heap = HeapSources(sampler=FakeSampler())
     return new_app(at(0.0, processes=growing(100)), pid=201, heap=heap)
 
 

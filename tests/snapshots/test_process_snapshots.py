@@ -16,6 +16,7 @@ from memtop.tui.screens.process import ProcessScreen
 from tests.conftest import new_app
 from tests.dashboard_fixtures import PROCESSES, made
 from tests.maps_fixtures import FakeSource
+from tests.waiting import pilot_until
 
 PYTHON = next(p for p in PROCESSES if p.pid == 201)
 
@@ -30,10 +31,7 @@ def opened(*keys: str):  # type: ignore[no-untyped-def]
     async def run_before(pilot) -> None:  # type: ignore[no-untyped-def]
         await pilot.pause()
         await pilot.press("down", "enter")
-        for _ in range(200):
-            if isinstance(pilot.app.screen, ProcessScreen) and pilot.app.screen.reads:
-                break
-            await pilot.pause(0.02)
+        await pilot_until(pilot, lambda: isinstance(pilot.app.screen, ProcessScreen) and pilot.app.screen.reads)
         await pilot.press(*keys)
         await pilot.pause()
 

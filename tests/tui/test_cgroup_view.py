@@ -216,7 +216,7 @@ async def test_help_of_the_view_lists_its_keys_and_columns() -> None:
         await open_view(app, pilot)
         await pilot.press("question_mark")
         await pilot.pause()
-        text = str(app.screen.query_one("#cg-help Static").render())
+        text = str(app.screen.query_one("#help Static").render())
         assert "Show the processes of this cgroup" in text and "Take the event counts as seen" in text
         assert "NON-PSS" in text and "9223372036854771712" in text
         await pilot.press("escape")

@@ -5,10 +5,12 @@ from __future__ import annotations
 import subprocess
 import threading
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
 from memtop.collectors.models import Snapshot
+from memtop.state.failures import FailureLog
 from memtop.state.model import MemtopModel, Reading
 from memtop.state.monitor import Monitor, Session
 from memtop.state.options import StartOptions
@@ -22,6 +24,7 @@ from memtop.widgets.process_table import ProcessTable
 
 from tests.conftest import new_app
 from tests.dashboard_fixtures import MIB, PROCESSES, at, made, proc
+from tests.waiting import pilot_until
 
 
 def app_for(snapshot: Snapshot | None = None, **options: object) -> MemtopApp:
@@ -273,24 +276,20 @@ async def test_slow_collector_never_overlaps_and_keys_still_work() -> None:
     async with app.run_test(size=(160, 45)) as pilot:  # on_mount starts the loop
         await pilot.pause()
         app.collect_loop()  # a second start replaces the first worker mid-pass
-        assert entered.wait(5)
+        assert entered.wait(10)
         # The collector is blocked inside a pass: the UI still answers keys.
         await pilot.press("I")
         assert main_screen(app).view.reverse
         release.set()
-        for _ in range(100):  # up to 10 s on a loaded machine
-            await pilot.pause(0.1)
-            if app.monitor.passes >= 2:
-                break
-        assert app.monitor.passes >= 2
+        await pilot_until(pilot, lambda: app.monitor.passes >= 2)
         assert peak == 1  # never two passes at once
         assert threading.get_ident() not in threads  # /proc was read off the event loop
         release.set()
 
 
-async def test_a_failing_collector_is_shown_and_retried() -> None:
+async def test_a_failing_collector_is_shown_logged_and_retried_later_each_time(tmp_path: Path) -> None:
     calls = 0
-    go = threading.Event()
+    again, go = threading.Event(), threading.Event()
     snapshot = made()
 
     class FlakySession:
@@ -299,28 +298,33 @@ async def test_a_failing_collector_is_shown_and_retried() -> None:
         def collect(self) -> tuple[Snapshot, dict]:
             nonlocal calls
             calls += 1
-            if calls == 1:
+            # Each retry waits until the test has read the screen.
+            if calls == 2:
+                again.wait(10)
+            if calls <= 2:
                 raise OSError(5, "Input/output error")
-            go.wait(10)  # the retry waits until the test has read the screen
+            go.wait(10)
             return snapshot, {}
 
     def header() -> str:
         return str(main_screen(app).query_one("#header").render())
 
     app = new_app(monitor=scripted(FlakySession()))
+    app.failures = FailureLog(tmp_path / "state", stem="collect")
+    log = tmp_path / "state" / "collect.log"
     async with app.run_test(size=(160, 45)) as pilot:
-        for _ in range(100):
-            await pilot.pause(0.02)
-            if "Input/output error" in header():
-                break
-        assert "collector: OSError" in header()  # shown on screen...
+        # Shown on screen, with where the traceback is and when the next try comes (the interval: 0.1 s) ...
+        await pilot_until(pilot, lambda: "next try in 0.1 s" in header())
+        assert "collector: OSError: [Errno 5] Input/output error" in header() and str(log) in header()
+        assert "Traceback (most recent call last)" in log.read_text()
+        again.set()
+        # ... then, failing again, twice as late (the header has room for one line: the file has the rest).
+        await pilot_until(pilot, lambda: "next try in 0.2 s" in header())
+        assert "the same again (1 in a row)" in log.read_text()
         go.set()
-        for _ in range(100):
-            await pilot.pause(0.02)
-            if pids(app):
-                break
-        assert calls >= 2 and pids(app)[0] == 300  # ...and retried: the next pass worked
-        assert "collector:" not in header()
+        await pilot_until(pilot, lambda: pids(app))
+        assert calls == 3 and pids(app)[0] == 300  # retried: the next pass worked
+        assert "collector:" not in header() and app.failures.failures == 0
 
 
 async def test_keys_typed_in_one_burst_with_slash_land_in_the_filter() -> None:
@@ -332,8 +336,8 @@ async def test_keys_typed_in_one_burst_with_slash_land_in_the_filter() -> None:
         await pilot.pause()
         for key, char in [("slash", "/"), *((c, c) for c in "sshd")]:
             app.post_message(events.Key(key, char))  # no pause between them
-        await pilot.pause(0.3)
-        assert main_screen(app).query_one("#filter").value == "sshd"
+        await pilot_until(pilot, lambda: main_screen(app).query_one("#filter").value == "sshd")
+        await pilot.pause()
         assert isinstance(app.screen, MainScreen)  # "s" and "h" did not open sort or help
         assert pids(app) == [100]
 
@@ -355,10 +359,7 @@ async def test_the_screens_requests_reach_the_monitor_and_the_model() -> None:
     monitor = app.monitor
     assert monitor is not None
     async with app.run_test(size=(160, 45)) as pilot:
-        for _ in range(50):
-            await pilot.pause(0.05)
-            if monitor.passes:
-                break
+        await pilot_until(pilot, lambda: monitor.passes)
         await pilot.pause()
         # The rows on screen and the selection: read in full every pass, with a history.
         focus = app.model.focus
@@ -366,11 +367,9 @@ async def test_the_screens_requests_reach_the_monitor_and_the_model() -> None:
         await pilot.press("down")
         await pilot.pause()
         assert app.model.focus.selected == (201, 100)
-        for _ in range(50):  # the next pass reads what the model says is on screen
-            await pilot.pause(0.05)
-            if monitor.scheduler.selected == 201:
-                break
-        assert monitor.scheduler.selected == 201 and 300 in monitor.scheduler.visible
+        # The next pass reads what the model says is on screen.
+        await pilot_until(pilot, lambda: monitor.scheduler.selected == 201)
+        assert 300 in monitor.scheduler.visible
         await pilot.press("left_square_bracket")  # slower
         await pilot.pause()
         assert monitor.interval == 0.2 and "every 0.2s" in str(main_screen(app).query_one("#header").render())

@@ -20,6 +20,9 @@ class FakeSampler:
         self.asked: list[int] = []
         self.result = result
 
+    def refusal(self, pid: int) -> str | None:
+        return None  # it answers for itself, with ``result``
+
     def __call__(self, pid: int) -> AttachResult:
         self.asked.append(pid)
         if self.result is not None:
@@ -29,8 +32,7 @@ class FakeSampler:
 
 
 def setup(sampler: FakeSampler) -> MemtopApp:
-    heap = HeapSources()
-    heap.sampler = sampler
+    heap = HeapSources(sampler=sampler)
     return app_for(at(1.0, processes=growing(100)), heap)
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import plotext
+
 from memtop.collectors.models import Snapshot
 from memtop.tui.app import MemtopApp
 from memtop.state.heap_sources import NOT_INSTRUMENTED, HeapSources
@@ -110,6 +112,23 @@ async def test_the_chart_follows_the_selection_and_keeps_each_process_past() -> 
         assert chart(app).series.label == "postgres (300)"
         await pilot.press("down")
         assert chart(app).series.rss[-1] == 150 * MIB  # its past, at once
+
+
+async def test_the_chart_draws_on_its_own_figure_not_plotexts_shared_one() -> None:
+    plotext.clf()
+    plotext.plotsize(30, 6)
+    plotext.title("someone else's plot")  # another user of plotext in the same process
+    app = app_for(at(0.0, processes=growing(100)))
+    try:
+        async with app.run_test(size=(160, 45)) as pilot:
+            await pilot.pause()
+            await pilot.press("down")
+            for t, rss in ((1.0, 110), (2.0, 130)):
+                await post(app, pilot, at(t, processes=growing(rss)))
+            assert chart(app).builds >= 1 and "RSS" in text(chart(app))
+        assert "someone else's plot" in plotext.build()  # the chart neither cleared nor drew on it
+    finally:
+        plotext.clf()
 
 
 async def test_own_process_heap_line_and_the_gap() -> None:

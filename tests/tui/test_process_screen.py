@@ -14,7 +14,7 @@ from memtop.state.model import Reading
 from memtop.tui.messages import SnapshotReady
 from memtop.tui.screens.main import MainScreen
 from memtop.tui.screens.mapping_detail import MappingDetailScreen
-from memtop.tui.screens.modals import SortScreen
+from memtop.tui.screens.sort_keys import SortScreen
 from memtop.state.maps_source import MapsSource
 from memtop.tui.screens.process import ProcessScreen
 from memtop.widgets.mappings_table import MappingsTable
@@ -22,6 +22,7 @@ from memtop.widgets.mappings_table import MappingsTable
 from tests.conftest import new_app
 from tests.dashboard_fixtures import CAPTURES, PROCESSES, captured, made
 from tests.maps_fixtures import FakeSource
+from tests.waiting import pilot_until
 
 PYTHON = next(p for p in PROCESSES if p.pid == 201)
 
@@ -37,11 +38,7 @@ async def open_screen(app: MemtopApp, pilot, *keys: str) -> ProcessScreen:  # ty
     await pilot.press(*keys, "enter")
     screen = app.screen
     assert isinstance(screen, ProcessScreen)
-    for _ in range(200):
-        if screen.reads:
-            break
-        await pilot.pause(0.02)
-    assert screen.reads
+    await pilot_until(pilot, lambda: screen.reads, what="the first read of the process")
     return screen
 
 
@@ -134,7 +131,8 @@ async def test_letters_typed_with_slash_go_into_the_filter() -> None:
         screen = await open_screen(app, pilot, "down")
         for key, char in [("slash", "/"), *((c, c) for c in "stag")]:
             app.post_message(events.Key(key, char))
-        await pilot.pause(0.3)
+        await pilot_until(pilot, lambda: screen.text == "stag")
+        await pilot.pause()
         assert screen.text == "stag" and isinstance(app.screen, ProcessScreen)  # "s" and "g" did nothing else
         assert not screen.raw
 
@@ -186,10 +184,7 @@ async def test_rows_that_grew_are_marked_and_the_change_since_opening_shown() ->
         screen = await open_screen(app, pilot, "down")
         source.grow = 512
         screen.poll()  # the next read now (the worker restarts)
-        for _ in range(100):
-            if screen.reads >= 2:
-                break
-            await pilot.pause(0.02)
+        await pilot_until(pilot, lambda: screen.reads >= 2)
         heap = next(r for r in screen.query_one(MappingsTable).rows if r.label == "[heap]")
         assert heap.grew and heap.delta == 512 * 1024
         table = screen.query_one(MappingsTable)
@@ -206,15 +201,11 @@ async def test_the_process_exiting_keeps_the_last_data() -> None:
         before = rows(app)
         source.exited = True
         screen.poll()
-        for _ in range(100):
-            if screen.exited:
-                break
-            await pilot.pause(0.02)
-        assert screen.exited
+        await pilot_until(pilot, lambda: screen.exited)
         assert "EXITED" in status(app) and "has exited" in status(app)
         assert rows(app) == before  # the last mappings stay
         calls = len(source.calls)
-        await pilot.pause(0.1)
+        await pilot.pause(0.1)  # something that must not happen: nothing to wait for, a while to let it
         assert len(source.calls) == calls  # no more reads
 
 

@@ -12,18 +12,18 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import VerticalScroll
-from textual.screen import ModalScreen, Screen
+from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 from memtop.collectors.models import UNLIMITED, CgroupMemory, Limit, Snapshot
-from memtop.widgets.cgroup_table import CGROUP_COLUMNS, NEW_MARK, CgroupTable
+from memtop.widgets.cgroup_table import NEW_MARK, CgroupTable
 from memtop.views.format import escape, human
 
 from memtop.rules.cgroup_usage import (
     CgroupRow, PssSum, build_cgroup_rows, event_baseline, new_events, pss_sums, share, stat_shown,
 )
 from memtop.tui.messages import CgroupsWanted, ModelUpdate
+from memtop.tui.screens.modals import Helpable
 
 #: From this many lines on, the title also says why usage and PSS differ.
 TALL = 36
@@ -39,7 +39,23 @@ def _limit(value: Limit) -> str:
     return UNLIMITED if value == UNLIMITED else human(value)  # type: ignore[arg-type]
 
 
-class CgroupScreen(Screen[str | None]):
+#: The view's notes on its help screen.
+NOTES = (
+    WHY,
+    "v2 names its figures memory.current, memory.max/high/low/min, memory.stat (anon, file, kernel, sock, "
+    "slab...) and memory.events (low, high, max, oom, oom_kill); v1 says memory.usage_in_bytes, "
+    "limit_in_bytes, soft_limit_in_bytes, memory.stat (cache, rss, mapped_file; total_* with descendants) "
+    "and has no memory.events: oom_control's oom_kill and under_oom and memory.failcnt stand in. Each "
+    "version keeps its own names here.",
+    "max means no limit (v1 prints 9223372036854771712 for it). The effective limit is the smallest "
+    "along the ancestors: a child without a limit of its own is still held by its parent's.",
+    "PSS can exceed usage: a page is charged to the cgroup that first touched it, so shared libraries "
+    "read first elsewhere count in the members' PSS but not in this cgroup's usage.",
+    "Only populated cgroups are listed: with processes, with usage, or with an OOM kill.",
+)
+
+
+class CgroupScreen(Helpable, Screen[str | None]):
     """Populated memory cgroups as a tree, and the selected one in full."""
 
     BINDINGS = [
@@ -48,6 +64,11 @@ class CgroupScreen(Screen[str | None]):
         Binding("question_mark,h,f1", "help", "Help", tooltip="Keys, columns and what the numbers mean"),
         Binding("q,f10", "app.quit", "Quit"),
     ]
+
+    HELP_TABLE = CgroupTable
+    HELP_NOTES = NOTES
+    HELP_MORE_KEYS = (("Up/Down, PgUp/PgDn, Home/End", "move"),)
+    HELP_LABEL_WIDTH = 10
 
     def __init__(self, snapshot: Snapshot | None, select: str | None = None) -> None:
         super().__init__()
@@ -139,9 +160,6 @@ class CgroupScreen(Screen[str | None]):
     def action_close(self) -> None:
         self.dismiss(None)
 
-    def action_help(self) -> None:
-        self.app.push_screen(CgroupHelpScreen())
-
     def action_mark_seen(self) -> None:
         if self.snapshot is not None and self.snapshot.cgroups is not None:
             self.baseline = event_baseline(self.snapshot.cgroups)
@@ -205,41 +223,3 @@ def details_text(c: CgroupMemory, total: PssSum | None, new: tuple[tuple[str, in
     if c.error:
         text.append(f"unreadable: {c.error}\n")
     return text
-
-
-NOTES = (
-    WHY,
-    "v2 names its figures memory.current, memory.max/high/low/min, memory.stat (anon, file, kernel, sock, "
-    "slab...) and memory.events (low, high, max, oom, oom_kill); v1 says memory.usage_in_bytes, "
-    "limit_in_bytes, soft_limit_in_bytes, memory.stat (cache, rss, mapped_file; total_* with descendants) "
-    "and has no memory.events: oom_control's oom_kill and under_oom and memory.failcnt stand in. Each "
-    "version keeps its own names here.",
-    "max means no limit (v1 prints 9223372036854771712 for it). The effective limit is the smallest "
-    "along the ancestors: a child without a limit of its own is still held by its parent's.",
-    "PSS can exceed usage: a page is charged to the cgroup that first touched it, so shared libraries "
-    "read first elsewhere count in the members' PSS but not in this cgroup's usage.",
-    "Only populated cgroups are listed: with processes, with usage, or with an OOM kill.",
-)
-
-
-class CgroupHelpScreen(ModalScreen[None]):
-    """Keys, columns and notes of the cgroup view."""
-
-    BINDINGS = [Binding("escape,q,question_mark,h,f1", "app.pop_screen", "Close")]
-
-    def compose(self) -> ComposeResult:
-        text = Text()
-        text.append("Keys\n", style="bold")
-        keys = {"enter": "Enter", "escape,c": "Esc, c", "question_mark,h,f1": "?, h, F1", "q,f10": "q, F10"}
-        for binding in [*CgroupTable.BINDINGS, *CgroupScreen.BINDINGS]:
-            if isinstance(binding, Binding):
-                text.append(f"  {keys.get(binding.key, binding.key):<18} {binding.tooltip or binding.description}\n")
-        text.append("  Up/Down, PgUp/PgDn, Home/End  move\n\n")
-        text.append("Columns\n", style="bold")
-        for column in CGROUP_COLUMNS:
-            text.append(f"  {column.label:<10} {column.help}\n")
-        text.append("\nNotes\n", style="bold")
-        for note in NOTES:
-            text.append(f"  {note}\n")
-        with VerticalScroll(id="cg-help"):
-            yield Static(text)

@@ -33,6 +33,10 @@ class FilterInput:
         """The table the filter narrows."""
         raise NotImplementedError
 
+    def set_filter(self, text: str) -> None:
+        """Filter the rows by ``text`` (each key typed; "" shows them all) and show them."""
+        raise NotImplementedError
+
     def _box(self) -> Input:
         screen: Any = self
         box: Input = screen.query_one(self.FILTER, Input)
@@ -67,6 +71,14 @@ class FilterInput:
             box.insert_text_at_cursor(event.character)
             event.stop()
             event.prevent_default()
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        if event.input is self._box():
+            self.set_filter(event.value)
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        if event.input is self._box():
+            self.filter_submitted(event.value)
 
     def filter_submitted(self, value: str) -> None:
         """Enter in the input: keep the filter and go back to the table, unless nothing matches."""

@@ -10,55 +10,40 @@ from __future__ import annotations
 
 from typing import Any
 
-from textual import on
-from textual.app import App, ComposeResult
-from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen, Screen
-from textual.widgets import Button, Static
+from textual.app import App
+from textual.screen import Screen
 
 from memtop.collectors.models import ProcessMemory
-from memtop.views.format import escape, human
+from memtop.views.format import human
 
 from memtop.instrument.attach import PAUSE_NOTE, AttachResult
 from memtop.state.heap_sources import HeapSources
 from memtop.tui.messages import HeapSampled
+from memtop.tui.screens.frames import ConfirmScreen, command_line, named
 
 
-class HeapSampleScreen(ModalScreen[bool]):
+class HeapSampleScreen(ConfirmScreen[bool]):
     """Asks before pausing a process: Enter (Sample) goes, Esc cancels."""
 
-    DEFAULT_CSS = "HeapSampleScreen { align: center middle; }"
-    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+    TEXT = "heap-sample-text"
+    BUTTONS = (("Sample (pause it)", "sample", "warning"), ("Cancel", "cancel", "default"))
+    DEFAULT = "sample"
 
     def __init__(self, proc: ProcessMemory) -> None:
         super().__init__()
         self.proc = proc
 
-    def compose(self) -> ComposeResult:
+    def question(self) -> str:
         p = self.proc
-        with Vertical(id="signal-box"):
-            yield Static(
-                f"Sample the heap of {escape(p.name)} (pid {p.pid}, user {p.user}) through gdb?\n"
-                f"{escape(' '.join(p.cmdline))[:200]}\n\n"
-                f"gdb attaches once and calls glibc's mallinfo2 in a thread that waits in a safe syscall: "
-                f"{PAUSE_NOTE}. Nothing is left running inside it.",
-                id="heap-sample-text",
-                markup=False,
-            )
-            with Horizontal(id="signal-buttons"):
-                yield Button("Sample (pause it)", id="sample", variant="warning")
-                yield Button("Cancel", id="cancel")
+        return (
+            f"Sample the heap of {named(p)} through gdb?\n"
+            f"{command_line(p.cmdline)}\n\n"
+            f"gdb attaches once and calls glibc's mallinfo2 in a thread that waits in a safe syscall: "
+            f"{PAUSE_NOTE}. Nothing is left running inside it."
+        )
 
-    def on_mount(self) -> None:
-        self.query_one("#sample", Button).focus()
-
-    @on(Button.Pressed)
-    def _pressed(self, event: Button.Pressed) -> None:
-        self.dismiss(event.button.id == "sample")
-
-    def action_cancel(self) -> None:
-        self.dismiss(False)
+    def answer(self, button: str | None) -> None:
+        self.dismiss(button == "sample")
 
 
 def ask_heap_sample(screen: Screen[Any], heap: HeapSources, proc: ProcessMemory | None, running: bool) -> None:

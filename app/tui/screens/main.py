@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 
 from rich.text import Text
 from textual import on
@@ -17,7 +18,6 @@ from memtop.tui.screens.habit_keys import HABIT_BINDINGS, SETUP_BINDING, HabitKe
 
 from memtop.collectors.models import ProcessMemory, Snapshot
 from memtop.collectors.paths import HostPaths
-from memtop.views.format import human
 from memtop.widgets.diagnosis_line import DiagnosisLine
 from memtop.widgets.heap_chart import HeapChart
 from memtop.widgets.process_table import ProcessTable
@@ -25,17 +25,17 @@ from memtop.widgets.status_header import HeaderInfo, StatusHeader, TotalsLine
 from memtop.widgets.system_pane import SystemPane
 from memtop.widgets.thp_panel import ThpPanel
 
-from memtop.tables.process_rows import Row, RowCache, ViewState, build_rows, matching, proc_key, totals
+from memtop.tables.process_rows import Row, ViewState, proc_key
+from memtop.tables.process_view import ProcessView, totals_line
 from memtop.state.maps_source import MapsSource
 from memtop.state.model import MemtopModel, Reading
 from memtop.state.options import step_interval
-from memtop.rules.diagnoses import Diagnosis, count_label, summary
+from memtop.rules.diagnoses import count_label, summary
 from memtop.tui.messages import IntervalChosen, ModelUpdate, RowsOnScreen
-from memtop.tui.screens.cgroups import CgroupScreen
-from memtop.tui.screens.diagnoses import DiagnosesScreen
-from memtop.tui.screens.modals import HelpScreen, SortScreen
-from memtop.tui.screens.process import ProcessScreen
+from memtop.tui.screens.main_jumps import Jumps
+from memtop.tui.screens.modals import DASHBOARD_NOTES, Helpable
 from memtop.tui.screens.side_panes import SidePanes
+from memtop.tui.screens.sort_keys import SortKeys
 from memtop.tui.screens.working_set import WorkingSetScreen
 
 #: Actions bound to printable keys: off while the filter input is open.
@@ -51,7 +51,7 @@ _LETTER_ACTIONS = frozenset({
 STALE_REFRESHES = 3
 
 
-class MainScreen(HabitKeys, FilterInput, SidePanes, Screen[None]):
+class MainScreen(HabitKeys, FilterInput, SortKeys, Helpable, SidePanes, Jumps, Screen[None]):
     """Where the machine's memory is, and which processes own it."""
 
     FILTER = "#filter"
@@ -87,6 +87,9 @@ class MainScreen(HabitKeys, FilterInput, SidePanes, Screen[None]):
         *HABIT_BINDINGS,
     ]
 
+    HELP_TABLE = ProcessTable
+    HELP_NOTES = DASHBOARD_NOTES
+
     def __init__(self, model: MemtopModel, maps: Callable[[], MapsSource]) -> None:
         """``maps``: where the process screen (Enter) reads a process from."""
         super().__init__()
@@ -106,10 +109,7 @@ class MainScreen(HabitKeys, FilterInput, SidePanes, Screen[None]):
         self.selected: ProcessMemory | None = None
         self.exited: ProcessMemory | None = None
         self.error: str | None = None
-        self._rows = RowCache()
-        self._matched: list[ProcessMemory] = []
-        self._matched_key: tuple[object, ...] | None = None
-        self._totals = totals([])
+        self._table = ProcessView()
         self._sent: tuple[frozenset[int], tuple[int, int] | None] | None = None
 
     def compose(self) -> ComposeResult:
@@ -180,34 +180,14 @@ class MainScreen(HabitKeys, FilterInput, SidePanes, Screen[None]):
             # Older than a few refreshes (but never under a few seconds): dimmed, marked "~".
             stale_before = snap.time - STALE_REFRESHES * max(self.interval, 1.0) - 0.5
         rates = self.reading.rates if self.reading is not None else {}
-        matched_key = (id(snap.processes), self.view.text, self.exited, self.view.cgroup, self.view.user)
-        if matched_key != self._matched_key:  # filter and totals only when they can change
-            self._matched = matching(snap.processes, self.view.text, self.exited, self.view.cgroup, self.view.user)
-            gone = None if self.exited is None else proc_key(self.exited)
-            self._totals = totals([p for p in self._matched if gone is None or proc_key(p) != gone])
-            self._matched_key = matched_key
-            self._rows.prune(snap.processes)
         marks = self.row_marks({pid: "‼gap" for pid, verdict in self.model.verdicts.items() if verdict.flag})
-        rows = build_rows(snap.processes, self.view, rates, self.exited, stale_before, self._rows, self._matched, marks,
-                          self.derived())
+        rows = self._table.rows(snap.processes, self.view, rates, self.exited, stale_before, marks, self.derived())
         table.set_rows(rows)
         if self.want_pid is not None and table.select_key(("p", self.want_pid)):
             self.want_pid = None
         self._update_selected(table.selected)
-        hidden = f"   {snap.hidden_processes} tasks hidden by /proc" if snap.hidden_processes else ""
-        sums = self._totals
-        unknown = f"   PSS n/a for {sums.unknown_pss} (needs root)" if sums.unknown_pss else ""
-        mode = "" if self.view.mode == "list" else f"   view: {self.view.mode}"
-        text = f" filter: {self.view.text!r}" if self.view.text else ""
-        text += f" in cgroup {self.view.cgroup} (Esc: all)" if self.view.cgroup else ""
-        text += f" of user {self.view.user} (u: all)" if self.view.user else ""
-        tags = f"   {len(self.tagged)} tagged (F9 signals them, U untags)" if self.tagged else ""
-        empty = "   no match" if (self.view.text or self.view.cgroup or self.view.user) and not rows else ""
-        self.query_one(TotalsLine).text = Text(
-            f"{sums.count} processes{text}{empty}   PSS {human(sums.values['pss'])}   "
-            f"USS {human(sums.values['uss'])}   RSS {human(sums.values['rss'])} (over-counts shared)   "
-            f"swap {human(sums.values['swap'])}{tags}{unknown}{hidden}{mode}"
-        )
+        self.query_one(TotalsLine).text = Text(totals_line(self._table.totals, self.view, len(rows), snap.hidden_processes,
+                                                          len(self.tagged)))
         self._update_header()
         self.show_thp()
         self.show_diagnoses()
@@ -265,23 +245,23 @@ class MainScreen(HabitKeys, FilterInput, SidePanes, Screen[None]):
 
     @on(ProcessTable.Activated)
     def _activated(self, event: ProcessTable.Activated) -> None:
-        if self.selected is not None:
-            self.app.push_screen(ProcessScreen(self.selected, self.maps(), self.model))
+        self.open_process()
 
-    # -- filter -------------------------------------------------------------
-    @on(Input.Changed, "#filter")
-    def _filter_changed(self, event: Input.Changed) -> None:
-        self._set_view(text=event.value)
-
-    @on(Input.Submitted, "#filter")
-    def _filter_submitted(self, event: Input.Submitted) -> None:
-        self.filter_submitted(event.value)
-
+    # -- filter and sort (FilterInput, SortKeys) ------------------------------
     def filter_text(self) -> str:
         return self.view.text
 
     def filter_table(self) -> ProcessTable:
         return self.query_one(ProcessTable)
+
+    def set_filter(self, text: str) -> None:
+        self._set_view(text=text)
+
+    def sorting(self) -> tuple[str, bool]:
+        return self.view.sort, self.view.reverse
+
+    def sort_rows(self, field: str, reverse: bool) -> None:
+        self._set_view(sort=field, reverse=reverse)
 
     def action_clear_filter(self) -> None:
         box = self.query_one("#filter", Input)
@@ -300,10 +280,8 @@ class MainScreen(HabitKeys, FilterInput, SidePanes, Screen[None]):
 
     # -- view keys ------------------------------------------------------------
     def _set_view(self, **changes: object) -> None:
-        values = {name: getattr(self.view, name) for name in ViewState.__dataclass_fields__}
-        values.update(changes)
         old = self.view
-        self.view = ViewState(**values)  # type: ignore[arg-type]
+        self.view = replace(self.view, **changes)  # type: ignore[arg-type]
         self.refresh_view()
         self.view_changed()
         if (old.sort, old.reverse) != (self.view.sort, self.view.reverse):
@@ -330,19 +308,6 @@ class MainScreen(HabitKeys, FilterInput, SidePanes, Screen[None]):
         if "growth" in wanted:
             out["growth"] = self.model.rss_slopes(snap.processes)
         return out
-
-    def action_sort_menu(self) -> None:
-        def chosen(field: str | None) -> None:
-            if field:
-                self.action_sort_by(field)
-
-        self.app.push_screen(SortScreen(self.view.sort), chosen)
-
-    def action_sort_by(self, field: str) -> None:
-        self._set_view(sort=field, reverse=False)
-
-    def action_invert(self) -> None:
-        self._set_view(reverse=not self.view.reverse)
 
     def action_tree(self) -> None:
         self._set_view(mode="list" if self.view.mode == "tree" else "tree")
@@ -371,52 +336,3 @@ class MainScreen(HabitKeys, FilterInput, SidePanes, Screen[None]):
         self.interval = step_interval(self.interval, step)
         self.app.post_message(IntervalChosen(self.interval))
         self._update_header()
-
-    def action_cgroups(self, path: str | None = None) -> None:
-        def chosen(path: str | None) -> None:
-            if path:
-                self._set_view(cgroup=path)
-
-        self.app.push_screen(CgroupScreen(self.snapshot, select=path), chosen)
-
-    def action_working_set(self) -> None:
-        if self.selected is None or self.exited is not None:
-            self.notify("select a running process first", severity="warning")
-            return
-        self.app.push_screen(WorkingSetScreen(self.selected, self.snapshot.time if self.snapshot else None,
-                                              self.model.working_sets))
-
-    def action_diagnoses(self) -> None:
-        self.app.push_screen(DiagnosesScreen(self.model.diagnoses), self.jump)
-
-    def jump(self, finding: Diagnosis | None) -> None:
-        """Go where a finding's numbers are: THP counters, a cgroup, a process (screen or chart)."""
-        if finding is None:
-            return
-        if finding.jump == "thp":
-            self.action_thp_help()
-        elif finding.jump == "cgroup" and isinstance(finding.target, str):
-            self.action_cgroups(finding.target)
-        elif finding.jump in ("process", "chart") and isinstance(finding.target, int):
-            if not self.select_process(finding.target, show_chart=finding.jump == "chart"):
-                self.notify(f"pid {finding.target} is not in the table any more", severity="warning")
-            elif finding.jump == "process" and self.selected is not None:
-                self.app.push_screen(ProcessScreen(self.selected, self.maps(), self.model))
-        # "system": the system pane is on top of the main screen, where the panel closes to.
-
-    def select_process(self, pid: int, show_chart: bool = False) -> bool:
-        """Select a process (clearing a filter that hides it); with the chart beside it, if asked."""
-        table = self.query_one(ProcessTable)
-        if self.view.text or self.view.cgroup:
-            self._set_view(text="", cgroup="")
-        if not table.select_key(("p", pid)):
-            return False
-        self._update_selected(table.selected)
-        if show_chart:
-            self.query_one("#side").display = True
-            self.update_panes()
-        return True
-
-    def action_help(self) -> None:
-        self.app.push_screen(HelpScreen(self))
-

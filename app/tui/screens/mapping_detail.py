@@ -5,17 +5,14 @@ from __future__ import annotations
 from collections import Counter
 
 from rich.text import Text
-from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import VerticalScroll
-from textual.screen import ModalScreen
-from textual.widgets import Static
 
 from memtop.collectors.models import Mapping
 from memtop.views.format import escape, human
 
 from memtop.tables.mapping_rows import MapRow
 from memtop.explain.smaps_fields import UNITLESS, decode_vmflags, field_help
+from memtop.tui.screens.frames import TextScreen
 
 PAGE_SIZES = frozenset({"KernelPageSize", "MMUPageSize"})
 
@@ -74,15 +71,15 @@ def detail_text(row: MapRow) -> Text:
     return text
 
 
-class MappingDetailScreen(ModalScreen[None]):
+class MappingDetailScreen(TextScreen):
     """All smaps fields of a row, and its VmFlags in words."""
 
+    BOX = "mapping-detail"
     BINDINGS = [Binding("escape,enter,backspace,q", "app.pop_screen", "Close", tooltip="Back to the mappings")]
 
     def __init__(self, row: MapRow) -> None:
         super().__init__()
         self.row = row
 
-    def compose(self) -> ComposeResult:
-        with VerticalScroll(id="mapping-detail"):
-            yield Static(detail_text(self.row))
+    def body(self) -> Text:
+        return detail_text(self.row)

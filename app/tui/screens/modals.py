@@ -1,33 +1,21 @@
-"""Small screens over the main one: help, sort column, signal."""
+"""The help of a screen over a table, built from its bindings, its table's and its notes."""
 
 from __future__ import annotations
 
-import os
-import signal
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any, ClassVar
 
 from rich.text import Text
-from textual import on
-from textual.app import ComposeResult
-from textual.binding import Binding
-from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.screen import ModalScreen
-from textual.widgets import Button, OptionList, Static
-from textual.widgets.option_list import Option
+from textual.binding import Binding, BindingType
 
-from memtop.collectors.models import ProcessMemory
-from memtop.views.format import escape, human
-from memtop.widgets.process_table import ProcessTable
 from memtop.widgets.system_pane import AVAILABLE_MEANS
+from memtop.widgets.virtual_table import VirtualTable
 
 from memtop.rules.diagnoses import THRESHOLDS
-from memtop.tables.select import PROCESS_FIELDS
+from memtop.tui.screens.frames import TextScreen
 
-if TYPE_CHECKING:
-    from textual.screen import Screen
-
-HELP_NOTES = (
+#: The dashboard's notes (MainScreen.HELP_NOTES).
+DASHBOARD_NOTES = (
     "PSS adds up: the sum of PSS over processes is what they use together. "
     "The sum of RSS over-counts every shared page (libraries, shared memory) once per process.",
     "PSS, USS and THP come from smaps_rollup, which costs the kernel a page-table walk per process. "
@@ -63,26 +51,50 @@ def _key_label(keys: str) -> str:
     return ", ".join(names.get(k, k.upper() if k.startswith("f") and k[1:].isdigit() else k) for k in keys.split(","))
 
 
-class HelpScreen(ModalScreen[None]):
-    """Keys (from the screens' own bindings), columns and what the numbers mean."""
+class Helpable:
+    """Mixin for a screen whose ?, h and F1 open its help: its keys, its table's columns and its notes.
 
+    The keys are read from the bindings (the table's, then the screen's), so
+    the help cannot drift from what the keys do.
+    """
+
+    BINDINGS: ClassVar[list[BindingType]]
+    #: The table whose keys and columns the help lists.
+    HELP_TABLE: ClassVar[type[VirtualTable]]
+    #: What the numbers on the screen mean.
+    HELP_NOTES: ClassVar[Sequence[str]]
+    #: Keys no binding of the screen or its table names: (keys, what they do).
+    HELP_MORE_KEYS: ClassVar[tuple[tuple[str, str], ...]] = (("ctrl+p", "command palette"),)
+    #: The width of the column labels (the longest, at least).
+    HELP_LABEL_WIDTH: ClassVar[int] = 8
+
+    def action_help(self) -> None:
+        screen: Any = self
+        screen.app.push_screen(HelpScreen(self))
+
+
+class HelpScreen(TextScreen):
+    """Keys, columns and what the numbers mean, of the screen it is opened over."""
+
+    BOX = "help"
     BINDINGS = [Binding("escape,q,question_mark,h,f1", "app.pop_screen", "Close")]
 
-    def __init__(self, owner: Screen[Any]) -> None:
+    def __init__(self, owner: Helpable) -> None:
         super().__init__()
         self.owner = owner
 
-    def compose(self) -> ComposeResult:
+    def body(self) -> Text:
+        owner = self.owner
+        table = owner.HELP_TABLE
         text = Text()
         text.append("Keys\n", style="bold")
-        # A screen may name its own table and notes (the process screen does).
-        table = getattr(self.owner, "HELP_TABLE", ProcessTable)
-        notes = getattr(self.owner, "HELP_NOTES", HELP_NOTES)
-        for binding in [*table.BINDINGS, *self.owner.BINDINGS]:
+        for binding in [*table.BINDINGS, *owner.BINDINGS]:
             if isinstance(binding, Binding) and (binding.tooltip or binding.description):
                 text.append(f"  {_key_label(binding.key):<18} {binding.tooltip or binding.description}\n")
+        for keys, what in owner.HELP_MORE_KEYS:
+            text.append(f"  {keys:<18} {what}\n")
         text.append("  ctrl+p             command palette\n\n")
-        habits = getattr(self.owner, "HABITS", ())
+        habits = getattr(owner, "HABITS", ())
         if habits:  # the dashboard's: what an htop or btop user's reflexes do here
             text.append("htop and btop keys\n", style="bold")
             text.append(f"  {'key':<15} {'there':<40} here\n", style="italic")
@@ -91,86 +103,8 @@ class HelpScreen(ModalScreen[None]):
             text.append("\n")
         text.append("Columns\n", style="bold")
         for column in table.COLUMNS:
-            text.append(f"  {column.label:<8} {column.help}\n")
+            text.append(f"  {column.label:<{owner.HELP_LABEL_WIDTH}} {column.help}\n")
         text.append("\nNotes\n", style="bold")
-        for note in notes:
+        for note in owner.HELP_NOTES:
             text.append(f"  {note}\n")
-        with VerticalScroll(id="help"):
-            yield Static(text)
-
-
-class SortScreen(ModalScreen[str | None]):
-    BINDINGS = [Binding("escape", "cancel", "Cancel")]
-
-    def __init__(self, current: str, fields: Sequence[str] | None = None) -> None:
-        super().__init__()
-        self.current = current
-        self.fields = fields
-
-    def compose(self) -> ComposeResult:
-        fields = self.fields or [f for f in PROCESS_FIELDS if f not in ("cmdline", "error", "kernel_thread")]
-        options = OptionList(*[Option(f, id=f) for f in fields], id="sort")
-        with Vertical(id="sort-box"):
-            yield Static("Sort by (Enter chooses, Esc cancels)")
-            yield options
-
-    def on_mount(self) -> None:
-        options = self.query_one(OptionList)
-        index = next((i for i in range(options.option_count) if options.get_option_at_index(i).id == self.current), 0)
-        options.highlighted = index
-        options.focus()
-
-    @on(OptionList.OptionSelected)
-    def _chosen(self, event: OptionList.OptionSelected) -> None:
-        self.dismiss(event.option.id)
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)
-
-
-class SignalScreen(ModalScreen[bool]):
-    """F9: which signal, for whom, and what killing it would free."""
-
-    BINDINGS = [Binding("escape", "cancel", "Cancel")]
-
-    def __init__(self, proc: ProcessMemory) -> None:
-        super().__init__()
-        self.proc = proc
-
-    def compose(self) -> ComposeResult:
-        p = self.proc
-        frees = human(p.uss) if p.uss is not None else "unknown (USS n/a)"
-        with Vertical(id="signal-box"):
-            yield Static(
-                f"Send a signal to {escape(p.name)} (pid {p.pid}, user {p.user})?\n"
-                f"{escape(' '.join(p.cmdline))[:200]}\n\n"
-                f"Killing it would free about {frees} (its USS, private memory).",
-                id="signal-text",
-                markup=False,
-            )
-            with Horizontal(id="signal-buttons"):
-                yield Button("SIGTERM", id="term", variant="warning")
-                yield Button("SIGKILL", id="kill", variant="error")
-                yield Button("Cancel", id="cancel")
-
-    def on_mount(self) -> None:
-        self.query_one("#term", Button).focus()  # SIGTERM is the default
-
-    @on(Button.Pressed)
-    def _pressed(self, event: Button.Pressed) -> None:
-        if event.button.id == "cancel":
-            self.dismiss(False)
-            return
-        sig = signal.SIGKILL if event.button.id == "kill" else signal.SIGTERM
-        try:
-            os.kill(self.proc.pid, sig)
-        except PermissionError:
-            self.app.notify(f"not permitted to signal pid {self.proc.pid} (needs root or the same user)", severity="error")
-        except ProcessLookupError:
-            self.app.notify(f"pid {self.proc.pid} has already exited", severity="warning")
-        else:
-            self.app.notify(f"sent {sig.name} to {self.proc.name} ({self.proc.pid})")
-        self.dismiss(True)
-
-    def action_cancel(self) -> None:
-        self.dismiss(False)
+        return text

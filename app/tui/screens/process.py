@@ -37,7 +37,8 @@ from memtop.explain.smaps_fields import maps_help_notes, why_no_mappings
 from memtop.tui.screens.filter_input import FilterInput
 from memtop.tui.screens.mapping_detail import MappingDetailScreen
 from memtop.tui.messages import Drilled
-from memtop.tui.screens.modals import HelpScreen, SortScreen
+from memtop.tui.screens.modals import Helpable
+from memtop.tui.screens.sort_keys import SortKeys
 
 #: Re-read at least this many seconds apart, and at least COST_FACTOR times the last read's cost.
 MIN_PERIOD = 2.0
@@ -47,7 +48,7 @@ COST_FACTOR = 4.0
 _LETTER_ACTIONS = frozenset({"filter", "toggle_raw", "sort_menu", "sort_by", "invert", "help"})
 
 
-class ProcessScreen(FilterInput, Screen[None]):
+class ProcessScreen(FilterInput, SortKeys, Helpable, Screen[None]):
     """One process: header figures, and its mappings grouped by kind or raw."""
 
     FILTER = "#maps-filter"
@@ -67,6 +68,7 @@ class ProcessScreen(FilterInput, Screen[None]):
 
     HELP_TABLE = MappingsTable
     HELP_NOTES = maps_help_notes(MIN_PERIOD, COST_FACTOR)
+    SORT_FIELDS = SORT_FIELDS
 
     def __init__(self, proc: ProcessMemory, source: MapsSource, model: MemtopModel) -> None:
         """``model``: its working-set measurements, and the time of the last snapshot."""
@@ -241,26 +243,18 @@ class ProcessScreen(FilterInput, Screen[None]):
             self.sort = "pss"
         self.refresh_rows()
 
-    def action_sort_menu(self) -> None:
-        def chosen(field: str | None) -> None:
-            if field:
-                self.action_sort_by(field)
+    def sorting(self) -> tuple[str, bool]:
+        return self.sort, self.reverse
 
-        self.app.push_screen(SortScreen(self.sort, SORT_FIELDS), chosen)
-
-    def action_sort_by(self, field: str) -> None:
-        self.sort, self.reverse = field, False
-        self.refresh_rows()
-
-    def action_invert(self) -> None:
-        self.reverse = not self.reverse
+    def sort_rows(self, field: str, reverse: bool) -> None:
+        self.sort, self.reverse = field, reverse
         self.refresh_rows()
 
     def action_back(self) -> None:
         box = self.query_one("#maps-filter", Input)
         if box.display or self.text:
             box.display = False
-            self._set_text("")
+            self.set_filter("")
             self.query_one(MappingsTable).focus()
             return
         self.action_leave()
@@ -268,21 +262,10 @@ class ProcessScreen(FilterInput, Screen[None]):
     def action_leave(self) -> None:
         self.app.pop_screen()
 
-    def action_help(self) -> None:
-        self.app.push_screen(HelpScreen(self))
-
     # -- filter (the same input behaviour as the dashboard's) ----------------
-    def _set_text(self, text: str) -> None:
+    def set_filter(self, text: str) -> None:
         self.text = text
         self.refresh_rows()
-
-    @on(Input.Changed, "#maps-filter")
-    def _filter_changed(self, event: Input.Changed) -> None:
-        self._set_text(event.value)
-
-    @on(Input.Submitted, "#maps-filter")
-    def _filter_submitted(self, event: Input.Submitted) -> None:
-        self.filter_submitted(event.value)
 
     def filter_text(self) -> str:
         return self.text

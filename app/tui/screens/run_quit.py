@@ -2,45 +2,27 @@
 
 from __future__ import annotations
 
-from textual import on
-from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
-from textual.widgets import Button, Static
-
-from memtop.views.format import escape
 
 from memtop.instrument.run import RunChild
+from memtop.tui.screens.frames import ConfirmScreen, command_line
 
 
-class QuitRunScreen(ModalScreen[str | None]):
+class QuitRunScreen(ConfirmScreen[str | None]):
     """Answers "stop" (SIGTERM, the default), "leave" or None (stay)."""
 
     BINDINGS = [Binding("escape", "cancel", "Stay")]
+    BUTTONS = (("Stop it (SIGTERM)", "stop", "warning"), ("Leave it running", "leave", "default"),
+               ("Stay", "stay", "default"))
+    DEFAULT = "stop"
 
     def __init__(self, child: RunChild) -> None:
         super().__init__()
         self.child = child
 
-    def compose(self) -> ComposeResult:
-        with Vertical(id="signal-box"):
-            yield Static(
-                f"{escape(' '.join(self.child.argv))[:200]} (pid {self.child.pid}) is still running.\n"
-                f"Its output goes on to {self.child.log}.",
-                markup=False,
-            )
-            with Horizontal(id="signal-buttons"):
-                yield Button("Stop it (SIGTERM)", id="stop", variant="warning")
-                yield Button("Leave it running", id="leave")
-                yield Button("Stay", id="stay")
+    def question(self) -> str:
+        return (f"{command_line(self.child.argv)} (pid {self.child.pid}) is still running.\n"
+                f"Its output goes on to {self.child.log}.")
 
-    def on_mount(self) -> None:
-        self.query_one("#stop", Button).focus()
-
-    @on(Button.Pressed)
-    def _pressed(self, event: Button.Pressed) -> None:
-        self.dismiss({"stop": "stop", "leave": "leave"}.get(event.button.id or ""))
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)
+    def answer(self, button: str | None) -> None:
+        self.dismiss({"stop": "stop", "leave": "leave"}.get(button or ""))

@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 from rich.text import Text
-from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import VerticalScroll
-from textual.screen import ModalScreen
-from textual.widgets import Static
 
 from memtop.views.format import events
 from memtop.explain.thp_counters import COUNTER_HELP, POLICY_HELP, explain
 from memtop.views.thp import ThpView
+from memtop.tui.screens.frames import TextScreen
 
 NOTES = (
     "Rates are events per second over the last refresh; the window column counts events in the "
@@ -25,16 +22,17 @@ NOTES = (
 )
 
 
-class ThpHelpScreen(ModalScreen[None]):
+class ThpHelpScreen(TextScreen):
     """Every counter the panel lists, then the others it lists only while they move."""
 
+    BOX = "thp-help"
     BINDINGS = [Binding("escape,q,T", "app.pop_screen", "Close")]
 
     def __init__(self, view: ThpView | None) -> None:
         super().__init__()
         self.view = view
 
-    def compose(self) -> ComposeResult:
+    def body(self) -> Text:
         text = Text()
         view = self.view
         text.append("THP policy\n", style="bold")
@@ -59,5 +57,4 @@ class ThpHelpScreen(ModalScreen[None]):
         text.append("\nNotes\n", style="bold")
         for note in NOTES:
             text.append(f"  {note}\n")
-        with VerticalScroll(id="thp-help"):
-            yield Static(text)
+        return text

@@ -9,10 +9,7 @@ result arrives as a notification, in the diagnoses and here when reopened.
 from __future__ import annotations
 
 from rich.text import Text
-from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from memtop.collectors.models import ProcessMemory, WorkingSet
@@ -22,6 +19,7 @@ from memtop.views.format import escape, human
 from memtop.rules.working_set_fit import describe
 from memtop.state.working_sets import DEFAULT_WINDOW, WINDOWS, WorkingSets
 from memtop.tui.messages import WorkingSetMeasured
+from memtop.tui.screens.frames import ConfirmScreen
 
 WARNING = (
     "Measuring writes 1 to /proc/PID/clear_refs: it clears the accessed bits of every page of this process, "
@@ -32,14 +30,17 @@ WARNING = (
 )
 
 
-class WorkingSetScreen(ModalScreen[None]):
-    """What measuring does, the window, and the result beside RSS."""
+class WorkingSetScreen(ConfirmScreen[None]):
+    """What measuring does, the window, and the result beside RSS; keys answer (no buttons)."""
+
+    BOX = "wss-box"
+    TEXT = "wss-text"
 
     BINDINGS = [
         Binding("enter,w", "measure", "Measure", tooltip="Start the window: clear the reference bits, wait, count"),
         Binding("left,minus", "window(-1)", "Shorter", tooltip="A shorter window"),
         Binding("right,plus", "window(1)", "Longer", tooltip="A longer window"),
-        Binding("escape,q", "close", "Close", tooltip="Close; a measurement under way goes on"),
+        Binding("escape,q", "cancel", "Close", tooltip="Close; a measurement under way goes on"),
     ]
 
     def __init__(self, proc: ProcessMemory, now: float | None, sets: WorkingSets) -> None:
@@ -51,10 +52,6 @@ class WorkingSetScreen(ModalScreen[None]):
         self.window = DEFAULT_WINDOW
         self.error: str | None = None
         self._starting = False  # Enter pressed, the worker not yet running
-
-    def compose(self) -> ComposeResult:
-        with Vertical(id="wss-box"):
-            yield Static(id="wss-text")
 
     @property
     def left(self) -> float | None:
@@ -68,6 +65,9 @@ class WorkingSetScreen(ModalScreen[None]):
         self.redraw()
 
     def redraw(self) -> None:
+        self.query_one("#wss-text", Static).update(self.question())
+
+    def question(self) -> Text:
         p = self.proc
         text = Text()
         text.append(f"Working set of {escape(p.name)} (pid {p.pid})\n", style="bold")
@@ -86,7 +86,7 @@ class WorkingSetScreen(ModalScreen[None]):
             text.append(f"window {self.window:g} s (←/→ to change)   Enter: measure   Esc: close\n")
         if last is not None:
             text.append("\n" + describe(last, self.now) + "\n", style="bold" if last.referenced is not None else "")
-        self.query_one("#wss-text", Static).update(text)
+        return text
 
     def show_now(self, now: float) -> None:
         """The app's latest snapshot time: the result's age is counted from it (and a box
@@ -133,5 +133,5 @@ class WorkingSetScreen(ModalScreen[None]):
             app.notify(f"{proc.name} ({proc.pid}): {describe(result, result.time)}", timeout=10)
         app.post_message(WorkingSetMeasured(result))
 
-    def action_close(self) -> None:
-        self.dismiss(None)
+    def answer(self, button: str | None) -> None:
+        self.dismiss(None)  # Esc or q: close (a measurement under way goes on)
