@@ -123,3 +123,27 @@ def proc_tree(root: Path, pid: int, start: int, btime: int = 1_700_000_000) -> P
     (proc / "stat").write_text(f"cpu  1 2 3 4 5 6 7 0 0 0\nbtime {btime}\nprocesses 100\n")
     (proc / str(pid) / "stat").write_text(STAT.format(pid=pid, start=start))
     return proc
+
+
+GLIBC_MAPS = ("55d0a0000000-55d0a0001000 r-xp 00000000 fe:00 1 /usr/bin/prog\n"
+              "7f0000000000-7f0000100000 r-xp 00000000 fe:00 2 /usr/lib/x86_64-linux-gnu/libc.so.6\n")
+
+
+def attachable_tree(root: Path, pid: int, start: int) -> Path:
+    """``proc_tree`` with what H's checks want to see: a glibc process, one thread in clock_nanosleep (230)."""
+    proc = proc_tree(root, pid, start)
+    base = proc / str(pid)
+    (base / "status").write_text(f"Name:\tsleeper\nState:\tS\nTracerPid:\t0\nUid:\t0\t0\t0\t0\n")
+    (base / "maps").write_text(GLIBC_MAPS)
+    (base / "task" / str(pid)).mkdir(parents=True, exist_ok=True)
+    (base / "task" / str(pid) / "syscall").write_text("230 0x1 0x0 0x0 0x0 0x0 0x0 0x7ffd 0x7f00\n")
+    return proc
+
+
+def gdb_stand_in(directory: Path) -> tuple[Path, Path]:
+    """A program in gdb's place that only leaves a mark when run: (its path, the mark)."""
+    mark = directory / "gdb-was-run"
+    script = directory / "gdb"
+    script.write_text(f"#!/bin/sh\necho \"$@\" > {mark}\n")
+    script.chmod(0o755)
+    return script, mark

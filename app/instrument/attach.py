@@ -42,6 +42,7 @@ from memtop.collectors.attach_target import SAFE_SYSCALLS_X86_64, Attacher, chec
 from memtop.collectors.heap_block import BLOCK_NSLOTS, BLOCK_OFFSET, BlockFigures, pack_block
 from memtop.collectors.heap_shm import FILE_SIZE, GDB_PREFIX, HEADER, MAGIC, VERSION, default_directory
 from memtop.collectors.paths import HostPaths
+from memtop.instrument.identity import changed
 
 GDB_SOURCE = 3
 TIMEOUT = 20.0  # seconds before gdb is interrupted (a healthy sample takes 0.1-0.6 s)
@@ -157,8 +158,13 @@ def refusal(pid: int, paths: HostPaths = HostPaths(), gdb: str | None = None, me
 
 
 def sample_heap(pid: int, paths: HostPaths = HostPaths(), gdb: str | None = None, timeout: float = TIMEOUT,
-                directory: Path | None = None, me: Attacher | None = None) -> AttachResult:
-    """Check, then attach gdb once and call mallinfo2 in a safe thread. Blocking: run it off the event loop."""
+                directory: Path | None = None, me: Attacher | None = None, starttime: int | None = None) -> AttachResult:
+    """Check, then attach gdb once and call mallinfo2 in a safe thread. Blocking: run it off the event loop.
+
+    ``starttime``: the process the user was asked about; a pid that names another one now is refused.
+    """
+    if starttime is not None and (moved := changed(paths, pid, starttime)) is not None:
+        return AttachResult(pid, f"not sampled: {moved}", refused=True)
     gdb = gdb if gdb is not None else shutil.which("gdb")
     if gdb is None:
         return AttachResult(pid, "no gdb: install it (apt install gdb) to sample a running process's heap", refused=True)
