@@ -11,6 +11,9 @@ The rules come from feasibility.md §A2, measured on this machine:
 - once attached (all threads stopped) a gdb-Python script re-reads
   /proc/PID/task/*/syscall and calls only into a thread parked in a safe
   blocking syscall: never into the one gdb stopped inside malloc;
+- before that it compares the pid's start time with the one of the process
+  the user was asked about: a pid that passed to another process before
+  the attach gets no call (issue 13);
 - mallinfo2 returns an 80-byte struct through a hidden pointer: without
   debug info gdb wants the call cast, so the script mallocs 80 bytes and
   calls ``((void *(*)(void *))mallinfo2)(buf)`` (x86-64 SysV: the pointer
@@ -54,7 +57,17 @@ PAUSE_NOTE = "the process is paused for tens of milliseconds (up to a few hundre
 SCRIPT = r'''
 import gdb
 SAFE = %(safe)r
+EXPECT = %(starttime)r
 inf = gdb.selected_inferior()
+def started():
+    try:
+        with open("/proc/%%d/stat" %% inf.pid, "rb") as f:
+            return int(f.read().rsplit(b")", 1)[1].split()[19])
+    except (OSError, ValueError, IndexError):
+        return None
+# Attached, the process is stopped: if the pid still has the start time
+# memtop asked about, the process gdb holds is that one (issue 13).
+moved = EXPECT is not None and started() != EXPECT
 def number(tid):
     try:
         with open("/proc/%%d/task/%%d/syscall" %% (inf.pid, tid)) as f:
@@ -62,12 +75,14 @@ def number(tid):
     except (OSError, ValueError, IndexError):
         return None
 chosen = None
-for th in sorted(inf.threads(), key=lambda t: t.ptid[1]):
+for th in [] if moved else sorted(inf.threads(), key=lambda t: t.ptid[1]):
     nr = number(th.ptid[1])
     if nr in SAFE:
         chosen = (th, th.ptid[1], nr)
         break
-if chosen is None:
+if moved:
+    print("MEMTOP-REFUSED pid %%d is now a different process" %% inf.pid)
+elif chosen is None:
     print("MEMTOP-REFUSED no thread is waiting in a safe blocking syscall now")
 else:
     th, tid, nr = chosen
@@ -173,7 +188,8 @@ def sample_heap(pid: int, paths: HostPaths = HostPaths(), gdb: str | None = None
         return AttachResult(pid, f"not sampled: {check.refusal}", refused=True)
     with tempfile.TemporaryDirectory(prefix="memtop-gdb-") as tmp:
         script = Path(tmp) / "sample.py"
-        script.write_text(SCRIPT % {"safe": set(SAFE_SYSCALLS_X86_64)})
+        expected = starttime if starttime is not None else check.starttime
+        script.write_text(SCRIPT % {"safe": set(SAFE_SYSCALLS_X86_64), "starttime": expected})
         tdesc = Path(tmp) / TDESC
         tdesc.write_text(sse_tdesc())
         log = Path(tmp) / "gdb.out"
