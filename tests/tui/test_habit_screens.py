@@ -31,6 +31,7 @@ from memtop.widgets.text_table import TextTable
 from tests.dashboard_fixtures import PROCESSES, proc
 from tests.collectors.test_open_files_environ import tree
 from tests.processes import proc_tree, start_reporter
+from tests.waiting import pilot_until
 
 
 class Host(App[None]):
@@ -51,11 +52,10 @@ class Host(App[None]):
 
 
 async def _settle(pilot: Any, screen: Any) -> TextTable:
+    """The listing once its read (in a thread) is done: polled, not given a fixed 2 s (issue 13, item 11)."""
     table = screen.query_one(TextTable)
-    for _ in range(100):
-        if table.rows or "cannot" in str(screen.query_one("#listing-status").render()):
-            break
-        await pilot.pause(0.02)
+    await pilot_until(pilot, lambda: not str(screen.query_one("#listing-status").render()).startswith("reading "),
+                      what="the listing's read")
     return table
 
 
