@@ -129,6 +129,7 @@ def test_a_fifo_is_refused_and_memtop_json_returns(other: Other, sleeper: tuple[
     except subprocess.TimeoutExpired:
         pytest.fail(f"root's memtop --json hung on {other.name}'s FIFO")
     assert result.returncode == 0 and "Traceback" not in result.stderr
+    assert f"no heap figure for pid {pid}: " in result.stdout and "a FIFO, not a regular file" in result.stdout
 
 
 def test_a_link_to_roots_file_is_refused(other: Other, sleeper: tuple[int, int], tmp_path: Path) -> None:
