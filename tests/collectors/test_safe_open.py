@@ -159,3 +159,21 @@ def test_a_directory_below_one_others_may_write_is_refused_unless_sticky(tmp_pat
         trusted_directory(shared / "memtop")
     shared.chmod(0o1777)  # like /tmp: others may add names, not rename ours
     os.close(trusted_directory(shared / "memtop"))
+
+
+def test_the_proc_readers_keep_the_same_rules(tmp_path: Path) -> None:
+    from memtop.collectors.fs import read_at, read_record
+
+    with pytest.raises(UnsafeFile, match="larger than 10 bytes"):
+        read_record(None, "/proc/self/status", limit=10)
+    with pytest.raises(UnsafeFile, match="larger than 10 bytes"):
+        read_at(None, "/proc/self/maps", limit=10)
+    assert read_record(None, "/proc/self/stat").startswith(str(os.getpid()).encode())
+    (tmp_path / "sparse").touch()
+    os.truncate(tmp_path / "sparse", 1 << 40)  # 1 TiB that takes no disk
+    with pytest.raises(UnsafeFile, match="1099511627776 bytes, larger than"):
+        read_at(None, str(tmp_path / "sparse"))  # refused by its size: not a byte read
+    os.mkfifo(tmp_path / "fifo")
+    for reader in (read_at, read_record):
+        with pytest.raises(UnsafeFile, match="a FIFO"):
+            call_or_release(lambda: reader(None, str(tmp_path / "fifo")), [tmp_path / "fifo"])
