@@ -255,3 +255,14 @@ def test_the_issues_fifo_repro_no_longer_hangs_memtop(tmp_path: Path, mode: str)
         sleeper.wait()
     assert result.returncode == 0 and "Traceback" not in result.stderr
     assert f"no heap figure for pid {sleeper.pid}: " in result.stdout
+
+
+def test_no_descriptor_is_kept_between_reads(tmp_path: Path) -> None:
+    # A user with a thousand processes, each with a file, would use up memtop's descriptors.
+    me, start = os.getpid(), own_starttime()
+    (tmp_path / f"memtop-heap.{me}").write_bytes(counter_file(me, start, [(5 * MIB, 1, 0)]))
+    before = len(os.listdir("/proc/self/fd"))
+    files = HeapFiles(tmp_path)
+    assert files.read(lambda: {me: (start, os.getuid())})[me].in_use == 5 * MIB
+    assert files.sample(me) is not None
+    assert len(os.listdir("/proc/self/fd")) == before
