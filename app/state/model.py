@@ -124,6 +124,15 @@ class MemtopModel:
         self._thp_view: tuple[float, ThpView] | None = None
         self._slopes: tuple[float, dict[tuple[int, int], float]] | None = None
 
+    def forget(self) -> None:
+        """Drop every history and what was derived from it; keep the options, focus, chart window and sources.
+
+        A replay that jumps feeds the model again from a moment before the new one (history/replay.py).
+        """
+        options, focus, window = self.options, self.focus, self.chart_window
+        self.__init__(options, heap=HeapSources(), working_sets=self.working_sets, own_pid=self.own_pid)  # type: ignore[misc]
+        self.focus, self.chart_window = focus, window
+
     # -- feeding ------------------------------------------------------------
     def ingest(self, reading: Reading | Snapshot) -> Ingested:
         """Add one snapshot to every history and derive the verdicts, the THP view and the diagnoses."""

@@ -1,0 +1,89 @@
+"""The OOM-kill journal: the kernel's reports, counted against /proc/vmstat's oom_kill, with what the recording knew.
+
+Each kill keeps the kernel's figures (collectors/oom.py) and, from the
+sample before it, the victim's last PSS and USS and the five largest
+processes. The vmstat oom_kill counter is the ground truth of how many kills
+happened: a kill the kernel did not print (its victim was already exiting),
+or that happened while /dev/kmsg is refused, is kept as an unreported count.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any, Protocol
+
+from memtop.collectors.kmsg import KMSG, Kmsg
+from memtop.collectors.models import Snapshot
+from memtop.collectors.oom import OomKill, parse_kills
+
+TOP = 5
+
+
+class EventSink(Protocol):
+    def event(self, kind: str, time: float, data: dict[str, Any]) -> None: ...
+
+
+def boot_time() -> float:
+    """Unix time of the clock printk stamps records with (it stops in suspend, as CLOCK_MONOTONIC does)."""
+    return time.time() - time.monotonic()
+
+
+def kill_entry(kill: OomKill, when: float, before: Snapshot | None) -> dict[str, Any]:
+    """What the journal keeps of a kill: the kernel's line, and the victim and the largest processes as last recorded."""
+    entry: dict[str, Any] = {"time": when, **asdict(kill), "source": "kmsg"}
+    if before is not None:
+        victim = next((p for p in before.processes if p.pid == kill.pid), None)
+        entry["victim_pss"] = None if victim is None else victim.pss
+        entry["victim_uss"] = None if victim is None else victim.uss
+        entry["victim_cgroup"] = None if victim is None else victim.cgroup
+        largest = sorted(before.processes, key=lambda p: p.pss if p.pss is not None else (p.rss or 0), reverse=True)
+        entry["top"] = [{"pid": p.pid, "name": p.name, "pss": p.pss, "uss": p.uss, "rss": p.rss} for p in largest[:TOP]]
+    return entry
+
+
+class OomJournal:
+    """New kills at each poll: from /dev/kmsg when it can be read, counted by vmstat's oom_kill always."""
+
+    def __init__(self, live: bool = True, path: Path = KMSG, from_start: bool = False,
+                 boot: Callable[[], float] = boot_time) -> None:
+        self.kmsg = Kmsg(path, from_start=from_start) if live else None
+        self.boot = boot
+        self._count: int | None = None
+        self._previous: Snapshot | None = None
+
+    @property
+    def source(self) -> str:
+        if self.kmsg is None:
+            return "OOM kills: none (a captured tree)"
+        if self.kmsg.refused is not None:
+            return f"OOM kills counted from /proc/vmstat oom_kill only: {self.kmsg.refused}"
+        return f"OOM kills from {self.kmsg.path}, counted by /proc/vmstat oom_kill"
+
+    def poll(self, snap: Snapshot, sink: EventSink | None = None) -> list[str]:
+        """The kills since the last poll, each stored in ``sink``; one line each for the log."""
+        kills = parse_kills(self.kmsg.read()) if self.kmsg is not None else []
+        lines = []
+        base = self.boot()
+        for kill in kills:
+            entry = kill_entry(kill, base + kill.usec / 1e6, self._previous or snap)
+            if sink is not None:
+                sink.event("oom", entry["time"], entry)
+            lines.append(kill.describe())
+        count = dict(snap.vmstat).get("oom_kill")
+        if count is not None and self._count is not None and count - self._count > len(kills):
+            missing = count - self._count - len(kills)
+            if sink is not None:
+                sink.event("oom", snap.time, {"time": snap.time, "unreported": missing, "source": "vmstat oom_kill",
+                                              "why": self.kmsg.refused if self.kmsg is not None else None})
+            lines.append(f"{missing} kill(s) counted by /proc/vmstat oom_kill that the kernel's log did not show")
+        if count is not None:
+            self._count = count
+        self._previous = snap
+        return lines
+
+    def close(self) -> None:
+        if self.kmsg is not None:
+            self.kmsg.close()

@@ -1,0 +1,131 @@
+"""Reading a recording back: the snapshot of any sample, runs of them for a model, a process's series.
+
+A sample is rebuilt from the key frame at or before it: the key frame's
+document and figures, then each later sample's changes in order. Retention
+deletes only up to a key frame, so the first sample kept is always one.
+"""
+
+from __future__ import annotations
+
+import bisect
+import json
+import sqlite3
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from memtop.collectors.models import ProcessMemory, Snapshot
+
+from memtop.history import codec
+from memtop.history.schema import StoreError, describe, open_read
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """A diagnosis that appeared, or an OOM kill, at a sample."""
+
+    sample: int
+    time: float
+    kind: str  # "diagnosis" or "oom"
+    data: dict[str, Any]
+
+
+def unpack_doc(blob: bytes) -> tuple[codec.Doc, list[str]]:
+    changed, gone = json.loads(zlib.decompress(blob))
+    return changed, gone
+
+
+def apply_figures(before: list[Any] | None, data: str) -> list[Any]:
+    """A process's figures after a stored row: whole (a list) or changes (``{index: value}``)."""
+    value = json.loads(data)
+    if isinstance(value, list):
+        return value
+    row = list(before) if before is not None else [None] * len(codec.FIGURES)
+    for index, v in value.items():
+        row[int(index)] = v
+    return row
+
+
+class History:
+    """One recording, open read-only."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.db = open_read(path)
+        try:
+            rows = self.db.execute("SELECT id, t, key FROM samples ORDER BY id").fetchall()
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(describe(exc, path)) from None
+        if not rows:
+            raise StoreError(f"{path}: no sample recorded yet")
+        self.ids = [r[0] for r in rows]
+        self.times = [r[1] for r in rows]
+        self.keys = [r[0] for r in rows if r[2]]
+
+    def close(self) -> None:
+        self.db.close()
+
+    # -- where --------------------------------------------------------------
+    @property
+    def start(self) -> float:
+        return self.times[0]
+
+    @property
+    def end(self) -> float:
+        return self.times[-1]
+
+    def index_at(self, time: float) -> int:
+        """The index of the sample at or just before ``time`` (the first one when before the recording)."""
+        return max(bisect.bisect_right(self.times, time) - 1, 0)
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    # -- what ---------------------------------------------------------------
+    def snapshot(self, index: int) -> Snapshot:
+        """The snapshot of sample ``index`` (0 .. len-1)."""
+        *_, last = self.walk(index, index)
+        return last
+
+    def walk(self, first: int, last: int) -> Iterator[Snapshot]:
+        """The snapshots of samples ``first`` .. ``last`` (indexes), in order."""
+        lo_id, hi_id = self.ids[first], self.ids[last]
+        key_at = bisect.bisect_right(self.keys, lo_id) - 1
+        start_id = self.keys[key_at] if key_at >= 0 else self.ids[0]
+        db = self.db
+        procs = {r[0]: r[1:] for r in db.execute(
+            "SELECT id, pid, starttime, ppid, name, cmdline, uid, user, cgroup, kthread, first, last FROM procs "
+            "WHERE first <= ? AND (last IS NULL OR last > ?)", (hi_id, start_id))}
+        docs = db.execute("SELECT id, t, doc FROM samples WHERE id BETWEEN ? AND ? ORDER BY id", (start_id, hi_id))
+        rows = db.execute("SELECT sample, proc, data FROM figures WHERE sample BETWEEN ? AND ? ORDER BY sample",
+                          (start_id, hi_id))
+        doc: codec.Doc = {}
+        current: dict[int, list[Any]] = {}
+        pending = next(rows, None)
+        for sid, t, blob in docs:
+            changed, gone = unpack_doc(blob)
+            for k in gone:
+                doc.pop(k, None)
+            doc.update(changed)
+            while pending is not None and pending[0] <= sid:
+                current[pending[1]] = apply_figures(current.get(pending[1]), pending[2])
+                pending = next(rows, None)
+            if sid < lo_id:
+                continue
+            alive: list[ProcessMemory] = []
+            for pid_id, row in current.items():
+                info = procs.get(pid_id)
+                if info is None or info[9] > sid or (info[10] is not None and info[10] <= sid):
+                    continue
+                alive.append(codec.process(info[:9], tuple(row), t))
+            alive.sort(key=lambda p: p.pid)
+            yield codec.snapshot(doc, t, tuple(alive))
+
+    def events(self, kind: str | None = None) -> list[Event]:
+        query = "SELECT sample, t, kind, data FROM events" + (" WHERE kind = ?" if kind else "") + " ORDER BY t, id"
+        return [Event(s, t, k, json.loads(d)) for s, t, k, d in self.db.execute(query, (kind,) if kind else ())]
+
+    def sample_index(self, sample_id: int) -> int:
+        return max(bisect.bisect_left(self.ids, sample_id), 0)

@@ -1,0 +1,158 @@
+"""The store: what goes in comes back, changes only, key frames, retention, one recorder, refusals."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from memtop.history.recorder import Recorder, RecorderBusy
+from memtop.history.schema import SCHEMA, StoreError
+from memtop.history.store import History
+from memtop.history.location import check_record_path
+
+from tests.dashboard_fixtures import MIB
+from tests.history.recordings import START, STEP, growth_snapshots, record
+
+
+def test_every_sample_comes_back(tmp_path: Path) -> None:
+    snaps = growth_snapshots()
+    history = History(record(tmp_path / "h.sqlite", snaps))
+    assert len(history) == len(snaps)
+    for i, snap in enumerate(snaps):
+        back = history.snapshot(i)
+        assert back.time == snap.time
+        assert back.system == snap.system
+        assert [p.key for p in back.processes] == [p.key for p in snap.processes]
+        train = next(p for p in back.processes if p.pid == 201)
+        assert (train.rss, train.pss, train.uss, train.anon) == ((100 + 10 * i) * MIB, (90 + 10 * i) * MIB,
+                                                               (80 + 10 * i) * MIB, (50 + 10 * i) * MIB)
+        assert dict(back.vmstat)["thp_fault_alloc"] == 100 + i
+    assert 400 not in {p.pid for p in history.snapshot(6).processes}  # nginx exited at sample 6
+
+
+def test_walk_matches_single_reads(tmp_path: Path) -> None:
+    history = History(record(tmp_path / "h.sqlite", growth_snapshots(), key_every=35.0))
+    walked = list(history.walk(2, 9))
+    assert [s.time for s in walked] == [START + STEP * i for i in range(2, 10)]
+    assert walked == [history.snapshot(i) for i in range(2, 10)]
+
+
+def test_unchanged_processes_write_nothing(tmp_path: Path) -> None:
+    snaps = growth_snapshots(4)
+    path = record(tmp_path / "h.sqlite", snaps)
+    db = sqlite3.connect(path)
+    per_sample = [n for (n,) in db.execute("SELECT count(*) FROM figures GROUP BY sample ORDER BY sample")]
+    # The first sample is a key frame (every process); then only train.py moved.
+    assert per_sample == [len(snaps[0].processes), 1, 1, 1]
+
+
+def test_a_key_frame_writes_every_process(tmp_path: Path) -> None:
+    path = record(tmp_path / "h.sqlite", growth_snapshots(5), key_every=20.0)
+    db = sqlite3.connect(path)
+    keys = [k for (k,) in db.execute("SELECT key FROM samples ORDER BY id")]
+    assert keys == [1, 0, 1, 0, 1]
+
+
+def test_retention_by_age_keeps_the_newest_key_frame(tmp_path: Path) -> None:
+    snaps = growth_snapshots(12)
+    path = record(tmp_path / "h.sqlite", snaps, key_every=30.0, retain=25.0)
+    recorder = Recorder(path, retain=25.0, key_every=30.0)
+    recorder.enforce(START + STEP * 11)
+    recorder.close()
+    history = History(path)
+    # Key frames at 0, 30, 60, 90 s; the newest older than 25 s before the end (110 s) is at 60 s.
+    assert history.start == START + 60.0
+    assert history.snapshot(0).processes  # it rebuilds: it is a key frame
+    assert history.end == START + 110.0
+
+
+def test_retention_never_deletes_the_last_key_frame(tmp_path: Path) -> None:
+    path = record(tmp_path / "h.sqlite", growth_snapshots(6), key_every=1000.0, retain=1.0)
+    history = History(path)
+    assert history.start == START and len(history) == 6
+
+
+def test_retention_by_size(tmp_path: Path) -> None:
+    path = record(tmp_path / "h.sqlite", growth_snapshots(12), key_every=30.0)
+    recorder = Recorder(path, max_size=1, key_every=30.0)
+    recorder.enforce(START + 110)
+    assert recorder.too_small is not None  # one key frame's stretch is more than a byte: said, kept
+    recorder.close()
+    history = History(path)
+    assert history.start == START + 90.0 and history.end == START + 110.0
+
+
+def test_a_second_recorder_is_refused_with_the_first_pid(tmp_path: Path) -> None:
+    first = Recorder(tmp_path / "h.sqlite")
+    try:
+        with pytest.raises(RecorderBusy, match=rf"pid {os.getpid()}"):
+            Recorder(tmp_path / "h.sqlite")
+    finally:
+        first.close()
+    Recorder(tmp_path / "h.sqlite").close()  # released
+
+
+def test_a_newer_schema_is_refused(tmp_path: Path) -> None:
+    path = record(tmp_path / "h.sqlite", growth_snapshots(2))
+    db = sqlite3.connect(path)
+    db.execute("UPDATE meta SET value = ? WHERE key = 'schema'", (str(SCHEMA + 1),))
+    db.commit()
+    db.close()
+    with pytest.raises(StoreError, match="newer memtop"):
+        History(path)
+    with pytest.raises(StoreError, match="newer memtop"):
+        Recorder(path)
+
+
+def test_not_a_history_file(tmp_path: Path) -> None:
+    junk = tmp_path / "junk.sqlite"
+    junk.write_bytes(b"hello" * 1000)
+    with pytest.raises(StoreError, match="not a memtop history file"):
+        History(junk)
+    with pytest.raises(StoreError, match="no such history file"):
+        History(tmp_path / "missing.sqlite")
+
+
+def test_a_deleted_file_stops_the_recorder(tmp_path: Path) -> None:
+    snaps = growth_snapshots(3)
+    recorder = Recorder(tmp_path / "h.sqlite")
+    recorder.add(snaps[0])
+    os.unlink(tmp_path / "h.sqlite")
+    with pytest.raises(StoreError, match="deleted"):
+        recorder.add(snaps[1])
+    recorder.close()
+
+
+def test_a_read_only_file_is_said(tmp_path: Path) -> None:
+    path = record(tmp_path / "h.sqlite", growth_snapshots(2))
+    recorder = Recorder(path)
+    recorder.db.execute("PRAGMA query_only = ON")  # what a read-only file answers, without needing non-root
+    with pytest.raises(StoreError, match="read-only|readonly"):
+        recorder.add(replace(growth_snapshots(3)[2]))
+    recorder.close()
+    assert len(History(path)) == 2  # what was recorded stays readable
+
+
+def test_unsafe_directories_are_refused(tmp_path: Path) -> None:
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(0o777)
+    with pytest.raises(StoreError, match="lets others"):
+        check_record_path(shared / "h.sqlite")
+    link = tmp_path / "link.sqlite"
+    link.symlink_to(tmp_path / "elsewhere.sqlite")
+    with pytest.raises(StoreError, match="link"):
+        check_record_path(link)
+    sticky = tmp_path / "sticky"
+    sticky.mkdir()
+    sticky.chmod(0o1777)
+    assert check_record_path(sticky / "h.sqlite") == sticky / "h.sqlite"
+
+
+def test_files_are_private(tmp_path: Path) -> None:
+    path = record(tmp_path / "h.sqlite", growth_snapshots(1))
+    assert path.stat().st_mode & 0o777 == 0o600
