@@ -87,3 +87,32 @@ class OomJournal:
     def close(self) -> None:
         if self.kmsg is not None:
             self.kmsg.close()
+
+
+def _mib(value: Any) -> str:
+    return "?" if value is None else f"{value / (1 << 20):.1f} MiB"
+
+
+def kill_lines(entries: list[dict[str, Any]], describe_time: Callable[[float], str]) -> list[str]:
+    """The kills list: one paragraph per kill (or per count the kernel's log did not show)."""
+    out = []
+    for e in entries:
+        when = describe_time(e["time"])
+        if "unreported" in e:
+            out.append(f"{when}  {e['unreported']} kill(s) counted by /proc/vmstat oom_kill, not in the kernel's log"
+                       + (f" ({e['why']})" if e.get("why") else ""))
+            continue
+        where = f"the cgroup {e['memcg']}'s limit" if e.get("constraint") == "memcg" and e.get("memcg") else (
+            "the whole machine" if e.get("constraint") == "global" else f"constraint {e.get('constraint')}")
+        uid = "" if e.get("uid") is None else f", uid {e['uid']}"
+        line = (f"{when}  {e['name']} (pid {e['pid']}{uid}) killed: {where} was reached; "
+                f"anon {_mib(e.get('anon_rss'))}, file {_mib(e.get('file_rss'))}, shmem {_mib(e.get('shmem_rss'))}")
+        if e.get("task_memcg"):
+            line += f"; in {e['task_memcg']}"
+        if "victim_pss" in e:
+            line += f"\n    last recorded: PSS {_mib(e['victim_pss'])}, USS {_mib(e['victim_uss'])}"
+            top = ", ".join(f"{t['name']} ({t['pid']}) {_mib(t['pss'] if t['pss'] is not None else t['rss'])}"
+                            for t in e.get("top", ()))
+            line += f"\n    largest then: {top}"
+        out.append(line)
+    return out

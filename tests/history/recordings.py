@@ -36,3 +36,26 @@ def record(path: Path, snaps: list[Snapshot], **options: object) -> Path:
     finally:
         recorder.close()
     return path
+
+
+def record_replayable(path: Path, snaps: list[Snapshot], kill_at: int | None = None, **options: object) -> Path:
+    """Record as memtop record does: each snapshot through the model (its diagnoses kept), an OOM kill at ``kill_at``."""
+    from memtop.history.oom_journal import kill_entry
+    from memtop.collectors.oom import OomKill
+    from memtop.state.model import MemtopModel
+    from memtop.state.options import StartOptions
+
+    model = MemtopModel(StartOptions(frozen=True))
+    recorder = Recorder(path, **options)  # type: ignore[arg-type]
+    try:
+        for i, snap in enumerate(snaps):
+            done = model.ingest(snap)
+            recorder.add(snap, done.diagnoses)
+            if i == kill_at:
+                kill = OomKill(usec=0, pid=202, name="python3", uid=1000, total_vm=400 * MIB, anon_rss=70 * MIB,
+                               file_rss=8 * MIB, shmem_rss=0, pgtables=MIB, oom_score_adj=0, constraint="memcg",
+                               memcg="/user.slice", task_memcg="/user.slice/serve.service")
+                recorder.event("oom", snap.time + 1, kill_entry(kill, snap.time + 1, snaps[i - 1]))
+    finally:
+        recorder.close()
+    return path
