@@ -116,3 +116,20 @@ def kill_lines(entries: list[dict[str, Any]], describe_time: Callable[[float], s
             line += f"\n    largest then: {top}"
         out.append(line)
     return out
+
+
+def since_boot(vmstat_kills: int | None, path: Path = KMSG) -> tuple[list[dict[str, Any]], str]:
+    """The kills the kernel's log still holds (since boot, as far as its ring buffer reaches), and where they come from."""
+    log = Kmsg(path, from_start=True)
+    try:
+        kills = parse_kills(log.read())
+    finally:
+        log.close()
+    base = boot_time()
+    entries = [kill_entry(k, base + k.usec / 1e6, None) for k in kills]
+    counted = "" if vmstat_kills is None else f"; /proc/vmstat oom_kill counts {vmstat_kills} since boot"
+    if log.refused is not None:
+        return entries, f"{log.refused}{counted}"
+    missing = "" if vmstat_kills is None or vmstat_kills <= len(kills) else (
+        f" ({vmstat_kills - len(kills)} not in the log: its victim was already exiting, or the ring buffer moved on)")
+    return entries, f"since boot, from {path}{counted}{missing}"

@@ -178,6 +178,7 @@ class MemtopModel:
         watch = self.diagnosis_watch
         signals = Signals(
             swap_in=watch.swap_in, thp=self.thp_view(snap), cgroups=watch.cgroups, oom_kills=watch.oom_kills,
+            system_oom_kills=watch.system_oom_kills,
             verdicts=self.verdicts, growth=self.growth, working_sets=self.working_sets.current(p.key for p in snap.processes),
             own_pid=self.own_pid,
         )

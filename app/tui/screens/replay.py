@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 
-from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
@@ -26,7 +25,7 @@ from memtop.history.timespec import SpecError, describe_time
 from memtop.state.maps_source import MapsSource
 from memtop.state.model import Ingested
 from memtop.tui.messages import ModelUpdate
-from memtop.tui.screens.frames import TextScreen
+from memtop.tui.screens.kills import KillsScreen
 from memtop.tui.screens.main import MainScreen
 
 NOT_RECORDED = "not recorded: memtop record keeps each process's totals, not its mappings or working set"
@@ -57,23 +56,6 @@ class GotoScreen(ModalScreen[str | None]):
 
     def action_cancel(self) -> None:
         self.dismiss(None)
-
-
-class KillsScreen(TextScreen):
-    """The OOM kills of the recording, with what the recording knew of each victim."""
-
-    BOX = "help"
-    BINDINGS = [Binding("escape,q,O", "app.pop_screen", "Close")]
-
-    def __init__(self, lines: list[str], source: str) -> None:
-        super().__init__()
-        self.lines = lines
-        self.source = source
-
-    def body(self) -> Text:
-        text = Text(f"OOM kills ({self.source})\n\n", style="bold")
-        text.append("\n\n".join(self.lines) if self.lines else "none")
-        return text
 
 
 def replay_maps() -> MapsSource:
