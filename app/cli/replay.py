@@ -111,7 +111,10 @@ def run_history(args: argparse.Namespace) -> int:
     except (StoreError, SpecError) as exc:
         raise UsageError(f"history: {exc}") from None
     match = Match(pid=args.pid, name=args.name, cgroup=args.cgroup)
-    points = series(history, match, start, end)
+    try:
+        points = series(history, match, start, end)
+    except StoreError as exc:
+        raise UsageError(f"history: {exc}") from None
     if args.json:
         print(json.dumps({"schema": "memtop.history/1", "match": match.describe(), "points": [p.json() for p in points]}))
         return 0

@@ -44,6 +44,7 @@ class Replay:
             done = model.ingest(history.snapshot(index))
         else:
             model.forget()
+            self.index = -1  # until the walk ends: a damaged sample (StoreError) leaves nothing half-fed
             first = history.index_at(history.times[index] - WARM)
             done = None
             for snap in history.walk(first, index):

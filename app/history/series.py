@@ -7,10 +7,13 @@ order); the heap comes from the documents' heap counters.
 from __future__ import annotations
 
 import bisect
+import sqlite3
+import zlib
 from dataclasses import dataclass
 from typing import Any
 
 from memtop.history import codec
+from memtop.history.schema import StoreError, describe
 from memtop.history.store import History, apply_figures, unpack_doc
 
 _AT = {name: codec.FIGURES.index(name) for name in ("rss", "pss", "uss", "swap")}
@@ -57,6 +60,16 @@ def _sum(rows: list[list[Any]], at: int) -> int | None:
 
 
 def series(history: History, match: Match, start: float, end: float) -> list[Point]:
+    """The points of ``match`` between ``start`` and ``end``; a damaged file raises StoreError."""
+    try:
+        return _series(history, match, start, end)
+    except sqlite3.DatabaseError as exc:
+        raise StoreError(describe(exc, history.path)) from None
+    except (ValueError, TypeError, KeyError, IndexError, AttributeError, zlib.error) as exc:
+        raise StoreError(f"{history.path}: a damaged sample ({type(exc).__name__}: {exc})") from None
+
+
+def _series(history: History, match: Match, start: float, end: float) -> list[Point]:
     where, args = match.where()
     procs = {r[0]: (r[1], r[2], r[3]) for r in history.db.execute(
         f"SELECT id, first, last, pid FROM procs WHERE {where}", args)}  # noqa: S608 - the clause is ours, values bound

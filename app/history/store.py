@@ -90,7 +90,19 @@ class History:
         return last
 
     def walk(self, first: int, last: int) -> Iterator[Snapshot]:
-        """The snapshots of samples ``first`` .. ``last`` (indexes), in order."""
+        """The snapshots of samples ``first`` .. ``last`` (indexes), in order.
+
+        A file damaged or written by hand (anything another user could hand to root) raises
+        StoreError naming the sample, never another exception.
+        """
+        try:
+            yield from self._walk(first, last)
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(describe(exc, self.path)) from None
+        except (ValueError, TypeError, KeyError, IndexError, AttributeError, zlib.error) as exc:
+            raise StoreError(f"{self.path}: a damaged sample ({type(exc).__name__}: {exc})") from None
+
+    def _walk(self, first: int, last: int) -> Iterator[Snapshot]:
         lo_id, hi_id = self.ids[first], self.ids[last]
         key_at = bisect.bisect_right(self.keys, lo_id) - 1
         start_id = self.keys[key_at] if key_at >= 0 else self.ids[0]
@@ -124,8 +136,20 @@ class History:
             yield codec.snapshot(doc, t, tuple(alive))
 
     def events(self, kind: str | None = None) -> list[Event]:
+        """The events (of ``kind``), oldest first; one that does not decode is left out."""
         query = "SELECT sample, t, kind, data FROM events" + (" WHERE kind = ?" if kind else "") + " ORDER BY t, id"
-        return [Event(s, t, k, json.loads(d)) for s, t, k, d in self.db.execute(query, (kind,) if kind else ())]
+        out = []
+        try:
+            for s, t, k, d in self.db.execute(query, (kind,) if kind else ()):
+                try:
+                    data = json.loads(d)
+                except ValueError:
+                    continue
+                if isinstance(data, dict) and isinstance(t, (int, float)):
+                    out.append(Event(s, float(t), k, data))
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(describe(exc, self.path)) from None
+        return out
 
     def sample_index(self, sample_id: int) -> int:
         return max(bisect.bisect_left(self.ids, sample_id), 0)

@@ -156,3 +156,36 @@ def test_unsafe_directories_are_refused(tmp_path: Path) -> None:
 def test_files_are_private(tmp_path: Path) -> None:
     path = record(tmp_path / "h.sqlite", growth_snapshots(1))
     assert path.stat().st_mode & 0o777 == 0o600
+
+
+def test_a_damaged_sample_is_said_not_raised(tmp_path: Path) -> None:
+    import zlib
+
+    from memtop.cli import main
+
+    path = record(tmp_path / "h.sqlite", growth_snapshots(3))
+    db = sqlite3.connect(path)
+    db.execute("UPDATE samples SET doc = ? WHERE id = 2", (zlib.compress(b'[{"sys": true, "sys:MemTotal": "lots"'),))
+    db.commit()
+    db.close()
+    history = History(path)
+    assert history.snapshot(0).processes
+    with pytest.raises(StoreError, match="damaged sample"):
+        history.snapshot(1)
+    assert main(["--json", "--replay", str(path), "--at", str(START + STEP)]) == 2
+    assert main(["history", "--replay", str(path), "--pid", "201"]) == 2
+
+
+def test_history_series(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    from memtop.cli import main
+
+    path = record(tmp_path / "h.sqlite", growth_snapshots(4))
+    assert main(["history", "--replay", str(path), "--pid", "201", "--json"]) == 0
+    points = json.loads(capsys.readouterr().out)["points"]
+    assert [p["rss"] for p in points] == [(100 + 10 * i) * MIB for i in range(4)]
+    assert main(["history", "--replay", str(path), "--name", "postgres", "--json", "--to", "-15s"]) == 0
+    points = json.loads(capsys.readouterr().out)["points"]
+    assert len(points) == 2 and all(p["processes"] == 3 for p in points)  # samples at 0 and 10 s: up to 15 s
+    assert main(["history", "--replay", str(path), "--cgroup", "/nowhere"]) == 1

@@ -21,6 +21,7 @@ from memtop.widgets.status_header import StatusHeader
 
 from memtop.history.oom_journal import kill_lines
 from memtop.history.replay import Replay
+from memtop.history.schema import StoreError
 from memtop.history.timespec import SpecError, describe_time
 from memtop.state.maps_source import MapsSource
 from memtop.state.model import Ingested
@@ -96,18 +97,24 @@ class ReplayScreen(MainScreen):
     def _show(self, done: Ingested) -> None:
         self.app.update = ModelUpdate(done)  # type: ignore[attr-defined]
 
+    def _move(self, move: Callable[[], Ingested]) -> None:
+        try:
+            self._show(move())
+        except StoreError as exc:  # a damaged stretch of the file: said, the moment shown stays
+            self.notify(str(exc), severity="error", timeout=10)
+
     def action_step(self, samples: int) -> None:
-        self._show(self.replay.step(samples))
+        self._move(lambda: self.replay.step(samples))
 
     def action_jump(self, seconds: float) -> None:
-        self._show(self.replay.jump(seconds))
+        self._move(lambda: self.replay.jump(seconds))
 
     def action_goto(self) -> None:
         def chosen(text: str | None) -> None:
             if not text:
                 return
             try:
-                self._show(self.replay.goto_text(text))
+                self._move(lambda: self.replay.goto_text(text))
             except SpecError as exc:
                 self.notify(str(exc), severity="warning", timeout=8)
 
@@ -115,7 +122,11 @@ class ReplayScreen(MainScreen):
         self.app.push_screen(GotoScreen(history.start, history.end), chosen)
 
     def action_next_event(self, kind: str, forward: bool) -> None:
-        found = self.replay.next_event(kind, forward)
+        try:
+            found = self.replay.next_event(kind, forward)
+        except StoreError as exc:
+            self.notify(str(exc), severity="error", timeout=10)
+            return
         if found is None:
             what = "diagnosis appeared" if kind == "diagnosis" else "OOM kill"
             self.notify(f"no {what} {'after' if forward else 'before'} this moment", timeout=4)
