@@ -58,7 +58,7 @@ def moved(before: tuple[Any, ...], after: tuple[Any, ...]) -> bool:
 
 
 def process(ident: Identity, row: tuple[Any, ...], time: float) -> ProcessMemory:
-    """The ProcessMemory of a stored identity and figures at ``time`` (the sample's)."""
+    """The ProcessMemory of a stored identity and figures written at ``time`` (the age of PSS counts from it)."""
     pid, starttime, ppid, name, cmdline, uid, user, cgroup, kthread = ident
     values: dict[str, Any] = {n: (None if v is None else int(v) << 10) for n, v in zip(SIZES, row)}
     values.update(zip(OTHERS, row[len(SIZES):]))

@@ -114,7 +114,11 @@ class History:
         rows = db.execute("SELECT sample, proc, data FROM figures WHERE sample BETWEEN ? AND ? ORDER BY sample",
                           (start_id, hi_id))
         doc: codec.Doc = {}
-        current: dict[int, list[Any]] = {}
+        #: By procs id: its figures and the time of the sample that wrote them (its PSS's age counts from there).
+        current: dict[int, tuple[list[Any], float]] = {}
+        #: The ProcessMemory built from each process's figures, kept while they do not change.
+        built: dict[int, tuple[list[Any], ProcessMemory]] = {}
+        times = dict(zip(self.ids, self.times))
         pending = next(rows, None)
         for sid, t, blob in docs:
             changed, gone = unpack_doc(blob)
@@ -122,16 +126,21 @@ class History:
                 doc.pop(k, None)
             doc.update(changed)
             while pending is not None and pending[0] <= sid:
-                current[pending[1]] = apply_figures(current.get(pending[1]), pending[2])
+                before = current.get(pending[1])
+                current[pending[1]] = (apply_figures(None if before is None else before[0], pending[2]),
+                                       times.get(pending[0], t))
                 pending = next(rows, None)
             if sid < lo_id:
                 continue
             alive: list[ProcessMemory] = []
-            for pid_id, row in current.items():
+            for pid_id, (row, written) in current.items():
                 info = procs.get(pid_id)
                 if info is None or info[9] > sid or (info[10] is not None and info[10] <= sid):
                     continue
-                alive.append(codec.process(info[:9], tuple(row), t))
+                cached = built.get(pid_id)
+                if cached is None or cached[0] is not row:
+                    cached = built[pid_id] = (row, codec.process(info[:9], tuple(row), written))
+                alive.append(cached[1])
             alive.sort(key=lambda p: p.pid)
             yield codec.snapshot(doc, t, tuple(alive))
 

@@ -31,6 +31,9 @@ def test_every_sample_comes_back(tmp_path: Path) -> None:
         assert (train.rss, train.pss, train.uss, train.anon) == ((100 + 10 * i) * MIB, (90 + 10 * i) * MIB,
                                                                (80 + 10 * i) * MIB, (50 + 10 * i) * MIB)
         assert dict(back.vmstat)["thp_fault_alloc"] == 100 + i
+        # The age of PSS counts from when it was read, not from the sample shown (its row may be older).
+        assert train.memory_time == START + STEP * i
+        assert next(p for p in back.processes if p.pid == 100).memory_time == 0.0
     assert 400 not in {p.pid for p in history.snapshot(6).processes}  # nginx exited at sample 6
 
 
