@@ -17,7 +17,8 @@ from memtop.state.options import StartOptions
 from memtop.history.store import Event, History
 from memtop.history.timespec import describe_time, parse_time
 
-#: Seconds of samples fed before the moment shown (the THP rates' window is 60 s, the RSS trends' 60 s and more).
+#: Seconds of samples fed before the moment shown: the heap-vs-RSS chart's default window (5 min);
+#: the THP rates need 60 s, the RSS trends 60 s and more.
 WARM = 300.0
 
 
@@ -47,8 +48,15 @@ class Replay:
             self.index = -1  # until the walk ends: a damaged sample (StoreError) leaves nothing half-fed
             first = history.index_at(history.times[index] - WARM)
             done = None
-            for snap in history.walk(first, index):
-                done = model.ingest(snap)
+            focus = model.focus
+            try:
+                for snap in history.walk(first, index):
+                    # Every process keeps a history over the warm-up, as if on screen: the heap-vs-RSS
+                    # chart and GROW/m of whichever row is selected next are drawn from the recording.
+                    model.focus = replace(focus, visible=frozenset(p.pid for p in snap.processes))
+                    done = model.ingest(snap)
+            finally:
+                model.focus = focus
             assert done is not None
         self.index = index
         return done

@@ -192,3 +192,15 @@ def test_history_series(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> N
     points = json.loads(capsys.readouterr().out)["points"]
     assert len(points) == 2 and all(p["processes"] == 3 for p in points)  # samples at 0 and 10 s: up to 15 s
     assert main(["history", "--replay", str(path), "--cgroup", "/nowhere"]) == 1
+
+
+def test_a_jump_gives_every_process_its_recorded_history(tmp_path: Path) -> None:
+    from memtop.history.replay import Replay
+
+    replay = Replay(History(record(tmp_path / "h.sqlite", growth_snapshots(12))))
+    replay.goto(11)
+    train = next(p for p in replay.model.snapshot.processes if p.pid == 201)  # type: ignore[union-attr]
+    series = replay.model.chart_series(train, replay.time, exited=False)
+    assert series is not None
+    # The chart's 5 minutes hold all 12 recorded samples of train.py, not only the moment shown.
+    assert len(series.rss) == 12 and series.rss[0] == 100 * MIB and series.rss[-1] == 210 * MIB
