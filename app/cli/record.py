@@ -6,10 +6,13 @@ import argparse
 import signal
 import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
 
 from memtop.cli.common import UsageError, host_paths, positive
+from memtop.collectors.models import Snapshot
+from memtop.collectors.processes import DENIED
 from memtop.collectors.snapshot import Collector, Options
 from memtop.history.location import check_record_path, default_path
 from memtop.history.schema import StoreError
@@ -32,6 +35,15 @@ def size(text: str) -> int:
         return parse_size(text)
     except SpecError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _say_unreadable(snap: Snapshot, say: Callable[[str], None]) -> None:
+    """Without root, other users' PSS, USS and swap are not recorded: say how many once (serve refuses; a
+    recorder of what this user can read is still useful, e.g. one's own processes)."""
+    refused = sum(1 for p in snap.processes if p.error is not None and DENIED in p.error)
+    if refused:
+        say(f"PSS, USS and swap of {refused} of {len(snap.processes)} processes are not readable here (other users' "
+            "smaps_rollup needs root or CAP_SYS_PTRACE): they are recorded without them")
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -92,6 +104,8 @@ def run(args: argparse.Namespace) -> int:
                 say(f"a pass failed ({type(exc).__name__}: {exc}); retrying")
                 stop.wait(monitor.interval)
                 continue
+            if monitor.passes == 1 and not frozen:
+                _say_unreadable(done.snapshot, say)
             try:
                 recorder.add(done.snapshot, done.diagnoses)
                 for kill in journal.poll(done.snapshot, recorder):

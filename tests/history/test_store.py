@@ -204,3 +204,20 @@ def test_a_jump_gives_every_process_its_recorded_history(tmp_path: Path) -> None
     assert series is not None
     # The chart's 5 minutes hold all 12 recorded samples of train.py, not only the moment shown.
     assert len(series.rss) == 12 and series.rss[0] == 100 * MIB and series.rss[-1] == 210 * MIB
+
+
+def test_json_replay_follows_the_snapshot_schema(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    import jsonschema
+
+    from memtop.cli import main
+    from memtop.output.schemas import schema_text
+
+    path = record(tmp_path / "h.sqlite", growth_snapshots(6))
+    assert main(["--json", "--replay", str(path), "--at", "-25s"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    jsonschema.validate(report, json.loads(schema_text("snapshot")))
+    assert report["time"] == START + 20.0  # the sample at or just before the end minus 25 s
+    train = next(p for p in report["processes"] if p["pid"] == 201)
+    assert train["rss"] == 120 * MIB
