@@ -7,7 +7,7 @@ Prints figures; not a test. Run from the repo with its venv (memtop installed):
 Recording (the live host): for each population (the machine as it is plus N idle processes from
 shared/bench-peers/spawn_procs.py), ``memtop record --interval 10`` runs for --seconds into a fresh
 file; after it stops the samples are read back: the key frame's bytes, the mean bytes of the other
-samples (document + figures rows, SQLite's own page overhead counted by the file's size over the
+samples (document + figures, SQLite's own page overhead counted by the file's size over the
 payload) and MB per day at the interval (one key frame every 30 min). CPU % of one core is the
 recorder's utime+stime over the window after its first pass (which reads every smaps_rollup);
 RSS its VmRSS at the end. atop 10 is measured beside it when installed.
@@ -58,10 +58,9 @@ def processes() -> int:
 def payload(db: Path) -> tuple[int, float, int, int, int]:
     """(samples, key frame bytes, mean bytes of a non-key sample, file bytes, payload bytes)."""
     con = sqlite3.connect(db)
-    per = {sid: (key, len(doc) + 12) for sid, key, doc in con.execute("SELECT id, key, doc FROM samples")}
+    per = {sid: (key, len(doc) + len(figures or b"") + 12)
+           for sid, key, doc, figures in con.execute("SELECT id, key, doc, figures FROM samples")}
     rows = {sid: 0 for sid in per}
-    for sid, size in con.execute("SELECT sample, sum(length(data) + 8) FROM figures GROUP BY sample"):
-        rows[sid] = size
     procs = con.execute("SELECT count(*), sum(length(name) + length(cmdline) + length(coalesce(cgroup, '')) + 30) "
                         "FROM procs").fetchone()
     con.close()

@@ -9,6 +9,8 @@ and a KiB count takes two bytes fewer in SQLite's variable-length integers.
 
 from __future__ import annotations
 
+import json
+import zlib
 from collections.abc import Mapping
 from dataclasses import asdict
 from typing import Any
@@ -33,8 +35,10 @@ SIZES = ("rss", "pss", "uss", "swap", "anon", "file", "shmem", "swap_pss", "pss_
 OTHERS = ("oom_score", "oom_score_adj", "faults", "threads", "state", "error")
 #: Every stored figure of a process, in row order; the last is the age of its PSS in seconds.
 FIGURES = (*SIZES, *OTHERS, "pss_age")
-#: Figures whose change alone writes no new row (they move with any activity; see recorder.py).
-QUIET = frozenset({"faults", "pss_age"})
+#: Figures whose change alone writes no new row: they move whenever a process runs (faults) or is
+#: re-read (the age of PSS; Referenced, which the page reference bits move at every read), so a
+#: row for them would be a copy of a process that did not change (see recorder.py).
+QUIET = frozenset({"faults", "pss_age", "referenced"})
 _QUIET_AT = tuple(i for i, name in enumerate(FIGURES) if name in QUIET)
 
 Identity = tuple[int, int, int, str, str, int | None, str | None, str | None, bool]
@@ -103,8 +107,10 @@ def _unthp(v: Any) -> ThpState | None:
 
 
 def _cgroup(c: CgroupMemory) -> Any:
+    # cgroup.procs is not stored: it changes with every process started or ended (thousands of pids
+    # in the root's), and the recorded processes say their cgroup; a replay rebuilds it from them.
     return [c.version, c.current, c.max, c.high, c.low, c.min, c.soft_limit, c.effective_max,
-            [list(kv) for kv in c.events], _pressure(c.pressure), list(c.procs), c.error, [k for k, _ in c.stat]]
+            [list(kv) for kv in c.events], _pressure(c.pressure), c.error, [k for k, _ in c.stat]]
 
 
 def _heap(h: HeapCounters) -> Any:
@@ -127,43 +133,138 @@ def document(snap: Snapshot, before: Doc | None = None) -> Doc:
                 "ct": None if snap.container is None else list(asdict(snap.container).values()),
                 "sys": snap.system is not None}
     if snap.system is not None:
-        doc.update((f"sys:{k}", v) for k, v in snap.system.fields)
+        # meminfo's sizes are kB: kept in KiB ("sysk:"), shorter in every diff; a count stays as it is.
+        doc.update((f"sysk:{k}", v >> 10) if v % 1024 == 0 else (f"sys:{k}", v) for k, v in snap.system.fields)
     doc.update((f"vm:{k}", v) for k, v in snap.vmstat if k.startswith(VMSTAT_KEPT))
     if snap.cgroups is None:
         if before is not None:
-            doc.update((k, v) for k, v in before.items() if k.startswith(("cg:", "cgs:")))
+            doc.update((k, v) for k, v in before.items() if k.startswith(("cg:", "cgs:", "cgsk:")))
     else:
         for c in snap.cgroups:
             doc[f"cg:{c.path}"] = _cgroup(c)
-            doc.update((f"cgs:{c.path}\0{k}", v) for k, v in c.stat)
+            doc.update((f"cgsk:{c.path}\0{k}", v >> 10) if v % 1024 == 0 and v else (f"cgs:{c.path}\0{k}", v)
+                       for k, v in c.stat)
     return doc
 
 
-def diff(before: Doc, after: Doc) -> tuple[Doc, list[str]]:
-    """(keys changed or new with their values, keys gone)."""
-    changed = {k: v for k, v in after.items() if k not in before or before[k] != v}
-    return changed, [k for k in before if k not in after]
+def _int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def pack_doc(before: Doc | None, after: Doc) -> bytes:
+    """A sample's document as stored: whole (``before`` None: a key frame), else what changed.
+
+    ``[values, gone, deltas]``: new or changed values, keys gone, and for a number that was a
+    number before, the difference (counters and sizes move by little: a few digits, not eleven).
+    """
+    if before is None:
+        body: list[Any] = [after, [], {}]
+    else:
+        values: Doc = {}
+        deltas: dict[str, int] = {}
+        for k, v in after.items():
+            old = before.get(k, _MISSING)
+            if old is _MISSING or old != v:
+                if _int(v) and _int(old):
+                    deltas[k] = v - old
+                else:
+                    values[k] = v
+        body = [values, [k for k in before if k not in after], deltas]
+    return zlib.compress(json.dumps(body, separators=(",", ":")).encode(), 6)
+
+
+def apply_doc(doc: Doc, blob: bytes) -> Doc:
+    """``doc`` after a stored sample (in place); returns the values it set whole (heaps, cgroups...)."""
+    values, gone, deltas = json.loads(zlib.decompress(blob))
+    for k in gone:
+        doc.pop(k, None)
+    doc.update(values)
+    for k, d in deltas.items():
+        doc[k] = doc[k] + d
+    return values
+
+
+_MISSING = object()
+
+
+def pack_figures(before: tuple[Any, ...] | None, after: tuple[Any, ...]) -> Any:
+    """A process's figures as stored: whole (a list), or the changes (``{"d": [...]}``): for a number
+    that was a number, its index and difference; for anything else, its index's complement (~i) and value."""
+    if before is None:
+        return list(after)
+    out: list[Any] = []
+    for i, (a, v) in enumerate(zip(before, after)):
+        if a != v:
+            out.extend((i, v - a) if _int(a) and _int(v) else (~i, v))
+    return {"d": out}
+
+
+def apply_figures(before: list[Any] | None, data: Any) -> list[Any]:
+    """A process's figures after a stored entry (pack_figures)."""
+    if isinstance(data, list):
+        if len(data) != len(FIGURES):
+            raise ValueError(f"a figures row of {len(data)} values")
+        return data
+    if before is None:
+        raise ValueError("a change without the figures it changes")
+    row = list(before)
+    pairs = data["d"]
+    for i, v in zip(pairs[::2], pairs[1::2]):
+        if i >= 0:
+            row[i] = row[i] + v
+        else:
+            row[~i] = v
+    return row
+
+
+def pack_sample_figures(entries: list[tuple[int, Any]]) -> bytes:
+    """The figures a sample writes, all its processes in one compressed blob: ``[[procs id, entry], ...]``.
+
+    One blob, not a row per process: zlib finds what the rows share (a new process's row looks like
+    the others), and SQLite's per-row cost is paid once per sample.
+    """
+    return zlib.compress(json.dumps(entries, separators=(",", ":")).encode(), 6)
+
+
+def unpack_sample_figures(blob: bytes | None) -> list[tuple[int, Any]]:
+    if not blob:
+        return []
+    return [(int(pid_id), entry) for pid_id, entry in json.loads(zlib.decompress(blob))]
 
 
 def snapshot(doc: Doc, time: float, processes: tuple[ProcessMemory, ...]) -> Snapshot:
     """The Snapshot a document and its processes make."""
     system = None
     if doc.get("sys"):
-        system = system_memory({k[4:]: v for k, v in doc.items() if k.startswith("sys:")})
+        fields = {}
+        for k, v in doc.items():
+            if k.startswith("sysk:"):
+                fields[k[5:]] = v << 10
+            elif k.startswith("sys:"):
+                fields[k[4:]] = v
+        system = system_memory(fields)
     cgroups: list[CgroupMemory] = []
     stats: dict[str, list[tuple[str, int]]] = {}
     for k, v in doc.items():
         if k.startswith("cgs:"):
             path, name = k[4:].split("\0", 1)
             stats.setdefault(path, []).append((name, v))
+        elif k.startswith("cgsk:"):
+            path, name = k[5:].split("\0", 1)
+            stats.setdefault(path, []).append((name, v << 10))
+    members: dict[str, list[int]] = {}
+    for p in processes:
+        if p.cgroup is not None:
+            members.setdefault(p.cgroup, []).append(p.pid)
     for k, v in doc.items():
         if k.startswith("cg:"):
             path = k[3:]
-            version, current, mx, high, low, mn, soft, eff, events, psi, procs, error, order = v
+            version, current, mx, high, low, mn, soft, eff, events, psi, error, order = v
             found = dict(stats.get(path, ()))
             stat = tuple((n, found[n]) for n in order if n in found)
             cgroups.append(CgroupMemory(path, version, current, mx, high, low, mn, soft, eff, stat,
-                                        tuple((a, b) for a, b in events), _unpressure(psi), tuple(procs), error))
+                                        tuple((a, b) for a, b in events), _unpressure(psi),
+                                        tuple(members.get(path, ())), error))
     ct = doc.get("ct")
     return Snapshot(
         time=time, hostname=doc.get("host", ""), kernel=doc.get("kernel", ""), page_size=doc.get("page", 4096),

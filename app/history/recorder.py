@@ -18,7 +18,6 @@ import fcntl
 import json
 import os
 import sqlite3
-import zlib
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -55,10 +54,6 @@ def lock(path: Path) -> int:
     os.ftruncate(fd, 0)
     os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
     return fd
-
-
-def pack_doc(changed: codec.Doc, gone: list[str]) -> bytes:
-    return zlib.compress(json.dumps([changed, gone], separators=(",", ":")).encode(), 6)
 
 
 class Recorder:
@@ -116,7 +111,6 @@ class Recorder:
         t = snap.time
         key = self._doc is None or t - self._last_key >= self.key_every or t < self._last_key
         doc = codec.document(snap, self._doc)
-        changed, gone = (doc, []) if key or self._doc is None else codec.diff(self._doc, doc)
         found = list(diagnoses)
         ids = frozenset(d.id for d in found)
         db = self.db
@@ -124,8 +118,8 @@ class Recorder:
         try:
             db.execute("BEGIN IMMEDIATE")
             sid = db.execute("INSERT INTO samples (t, key, doc) VALUES (?, ?, ?)",
-                             (t, int(key), pack_doc(changed, gone))).lastrowid
-            rows = []
+                             (t, int(key), codec.pack_doc(None if key else self._doc, doc))).lastrowid
+            rows: list[tuple[int, Any]] = []
             seen = set()
             for p in snap.processes:
                 k = p.key
@@ -140,20 +134,20 @@ class Recorder:
                         "INSERT INTO procs (pid, starttime, ppid, name, cmdline, uid, user, cgroup, kthread, first) "
                         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", (*ident, sid)).lastrowid
                     assert pid_id is not None
-                    rows.append((sid, pid_id, json.dumps(figs, separators=(",", ":"))))
+                    rows.append((pid_id, codec.pack_figures(None, figs)))
                 elif key:
                     pid_id = old[0]
-                    rows.append((sid, pid_id, json.dumps(figs, separators=(",", ":"))))
+                    rows.append((pid_id, codec.pack_figures(None, figs)))
                 elif codec.moved(old[2], figs):
                     pid_id = old[0]
-                    delta = {i: v for i, (a, v) in enumerate(zip(old[2], figs)) if a != v}
-                    rows.append((sid, pid_id, json.dumps(delta, separators=(",", ":"))))
+                    rows.append((pid_id, codec.pack_figures(old[2], figs)))
                 else:
                     continue
                 procs[k] = (pid_id, ident, figs)
             for k in [k for k in procs if k not in seen]:
                 db.execute("UPDATE procs SET last = ? WHERE id = ?", (sid, procs.pop(k)[0]))
-            db.executemany("INSERT INTO figures (sample, proc, data) VALUES (?, ?, ?)", rows)
+            if rows:
+                db.execute("UPDATE samples SET figures = ? WHERE id = ?", (codec.pack_sample_figures(rows), sid))
             for d in found:
                 if d.id not in self._diagnoses:
                     data = {**d.json(), "jump": d.jump, "target": d.target}
@@ -220,7 +214,6 @@ class Recorder:
         try:
             db.execute("BEGIN IMMEDIATE")
             n = db.execute("DELETE FROM samples WHERE id < ?", (sid,)).rowcount
-            db.execute("DELETE FROM figures WHERE sample < ?", (sid,))
             db.execute("DELETE FROM events WHERE sample < ?", (sid,))
             db.execute("DELETE FROM procs WHERE last IS NOT NULL AND last <= ?", (sid,))
             db.execute("COMMIT")

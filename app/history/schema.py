@@ -6,14 +6,14 @@ Tables:
 
 - ``samples``: one row per sample: its time, whether it is a key frame, and
   a zlib-compressed JSON of its system document (codec.py): whole in a key
-  frame, else only the keys that changed (and those gone).
+  frame, else only the keys that changed (numbers as differences) and those gone.
 - ``procs``: a process's identity, written when first seen and again when
   its name, command line, parent, user or cgroup changes; ``first`` and
   ``last`` are the sample ids it lived in (``last``: the first sample it was
   missing from; NULL: alive at the last sample).
-- ``figures``: a process's figures at a sample, only when they moved: whole
-  (a list) in a key frame and in its first row, else the changed ones
-  (``{index: value}``).
+- ``samples.figures``: the figures of the processes that moved at that sample, all
+  in one compressed blob (codec.pack_sample_figures): whole (a list) in a key frame
+  and in a process's first entry, else the changes.
 - ``events``: diagnoses as they appear, OOM kills.
 
 ``SCHEMA`` grows with each incompatible change; a memtop older than a file
@@ -31,13 +31,12 @@ SCHEMA = 1
 
 TABLES = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS samples (id INTEGER PRIMARY KEY, t REAL NOT NULL, key INTEGER NOT NULL, doc BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS samples (id INTEGER PRIMARY KEY, t REAL NOT NULL, key INTEGER NOT NULL, doc BLOB NOT NULL,
+    figures BLOB);
 CREATE INDEX IF NOT EXISTS samples_t ON samples (t);
 CREATE TABLE IF NOT EXISTS procs (id INTEGER PRIMARY KEY, pid INTEGER, starttime INTEGER, ppid INTEGER, name TEXT,
     cmdline TEXT, uid INTEGER, user TEXT, cgroup TEXT, kthread INTEGER, first INTEGER NOT NULL, last INTEGER);
 CREATE INDEX IF NOT EXISTS procs_pid ON procs (pid);
-CREATE TABLE IF NOT EXISTS figures (sample INTEGER NOT NULL, proc INTEGER NOT NULL, data TEXT NOT NULL,
-    PRIMARY KEY (sample, proc)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS events (id INTEGER PRIMARY KEY, sample INTEGER NOT NULL, t REAL NOT NULL,
     kind TEXT NOT NULL, data TEXT NOT NULL);
 """

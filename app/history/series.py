@@ -14,7 +14,7 @@ from typing import Any
 
 from memtop.history import codec
 from memtop.history.schema import StoreError, describe
-from memtop.history.store import History, apply_figures, unpack_doc
+from memtop.history.store import History
 
 _AT = {name: codec.FIGURES.index(name) for name in ("rss", "pss", "uss", "swap")}
 
@@ -77,20 +77,17 @@ def _series(history: History, match: Match, start: float, end: float) -> list[Po
         return []
     first = history.index_at(start)
     last = history.index_at(end)
-    ids = ",".join(str(i) for i in procs)
-    rows = history.db.execute(f"SELECT sample, proc, data FROM figures WHERE proc IN ({ids}) ORDER BY sample")
-    docs = history.db.execute("SELECT id, doc FROM samples WHERE id <= ? ORDER BY id", (history.ids[last],))
+    docs = history.db.execute("SELECT id, doc, figures FROM samples WHERE id <= ? ORDER BY id", (history.ids[last],))
     current: dict[int, list[Any]] = {}
     heaps: list[dict[str, Any]] = []
-    pending = next(rows, None)
+    doc: codec.Doc = {}
     points = []
-    for sid, blob in docs:
-        changed, _gone = unpack_doc(blob)
-        if "heaps" in changed:
-            heaps = changed["heaps"]
-        while pending is not None and pending[0] <= sid:
-            current[pending[1]] = apply_figures(current.get(pending[1]), pending[2])
-            pending = next(rows, None)
+    for sid, blob, figures in docs:
+        if "heaps" in codec.apply_doc(doc, blob):
+            heaps = doc["heaps"]
+        for pid_id, entry in codec.unpack_sample_figures(figures):
+            if pid_id in procs:
+                current[pid_id] = codec.apply_figures(current.get(pid_id), entry)
         index = bisect.bisect_left(history.ids, sid)
         if index < first:
             continue

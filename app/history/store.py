@@ -32,22 +32,6 @@ class Event:
     data: dict[str, Any]
 
 
-def unpack_doc(blob: bytes) -> tuple[codec.Doc, list[str]]:
-    changed, gone = json.loads(zlib.decompress(blob))
-    return changed, gone
-
-
-def apply_figures(before: list[Any] | None, data: str) -> list[Any]:
-    """A process's figures after a stored row: whole (a list) or changes (``{index: value}``)."""
-    value = json.loads(data)
-    if isinstance(value, list):
-        return value
-    row = list(before) if before is not None else [None] * len(codec.FIGURES)
-    for index, v in value.items():
-        row[int(index)] = v
-    return row
-
-
 class History:
     """One recording, open read-only."""
 
@@ -110,26 +94,18 @@ class History:
         procs = {r[0]: r[1:] for r in db.execute(
             "SELECT id, pid, starttime, ppid, name, cmdline, uid, user, cgroup, kthread, first, last FROM procs "
             "WHERE first <= ? AND (last IS NULL OR last > ?)", (hi_id, start_id))}
-        docs = db.execute("SELECT id, t, doc FROM samples WHERE id BETWEEN ? AND ? ORDER BY id", (start_id, hi_id))
-        rows = db.execute("SELECT sample, proc, data FROM figures WHERE sample BETWEEN ? AND ? ORDER BY sample",
+        docs = db.execute("SELECT id, t, doc, figures FROM samples WHERE id BETWEEN ? AND ? ORDER BY id",
                           (start_id, hi_id))
         doc: codec.Doc = {}
         #: By procs id: its figures and the time of the sample that wrote them (its PSS's age counts from there).
         current: dict[int, tuple[list[Any], float]] = {}
         #: The ProcessMemory built from each process's figures, kept while they do not change.
         built: dict[int, tuple[list[Any], ProcessMemory]] = {}
-        times = dict(zip(self.ids, self.times))
-        pending = next(rows, None)
-        for sid, t, blob in docs:
-            changed, gone = unpack_doc(blob)
-            for k in gone:
-                doc.pop(k, None)
-            doc.update(changed)
-            while pending is not None and pending[0] <= sid:
-                before = current.get(pending[1])
-                current[pending[1]] = (apply_figures(None if before is None else before[0], pending[2]),
-                                       times.get(pending[0], t))
-                pending = next(rows, None)
+        for sid, t, blob, figures in docs:
+            codec.apply_doc(doc, blob)
+            for pid_id, entry in codec.unpack_sample_figures(figures):
+                before = current.get(pid_id)
+                current[pid_id] = (codec.apply_figures(None if before is None else before[0], entry), t)
             if sid < lo_id:
                 continue
             alive: list[ProcessMemory] = []

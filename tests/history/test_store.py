@@ -48,7 +48,9 @@ def test_unchanged_processes_write_nothing(tmp_path: Path) -> None:
     snaps = growth_snapshots(4)
     path = record(tmp_path / "h.sqlite", snaps)
     db = sqlite3.connect(path)
-    per_sample = [n for (n,) in db.execute("SELECT count(*) FROM figures GROUP BY sample ORDER BY sample")]
+    from memtop.history.codec import unpack_sample_figures
+
+    per_sample = [len(unpack_sample_figures(b)) for (b,) in db.execute("SELECT figures FROM samples ORDER BY id")]
     # The first sample is a key frame (every process); then only train.py moved.
     assert per_sample == [len(snaps[0].processes), 1, 1, 1]
 
