@@ -147,6 +147,39 @@ def document(snap: Snapshot, before: Doc | None = None) -> Doc:
     return doc
 
 
+_VM_NAMES = (
+    "allocstall_movable allocstall_normal compact_daemon_free_scanned compact_daemon_migrate_scanned "
+    "compact_daemon_wake compact_fail compact_free_scanned compact_isolated compact_migrate_scanned compact_stall "
+    "compact_success oom_kill pgpgin pgpgout pgscan_anon pgscan_file pgsteal_anon pgsteal_file pgscan_direct "
+    "pgscan_kswapd pgscan_khugepaged pgsteal_direct pgsteal_kswapd pgsteal_khugepaged pswpin pswpout "
+    "thp_collapse_alloc thp_collapse_alloc_failed thp_fault_alloc thp_fault_fallback thp_fault_fallback_charge "
+    "thp_split_page thp_split_pmd thp_deferred_split_page thp_zero_page_alloc workingset_activate_anon "
+    "workingset_activate_file workingset_nodereclaim workingset_nodes workingset_refault_anon "
+    "workingset_refault_file workingset_restore_anon workingset_restore_file pgfault pgmajfault"
+).split()
+_MEMINFO_NAMES = (
+    "DirectMap1G DirectMap2M DirectMap4k Hugetlb Hugepagesize HardwareCorrupted VmallocChunk VmallocTotal "
+    "VmallocUsed Percpu CommitLimit Committed_AS WritebackTmp Bounce NFS_Unstable FileHugePages FilePmdMapped "
+    "ShmemHugePages ShmemPmdMapped AnonHugePages SecPageTables PageTables KernelStack SUnreclaim SReclaimable "
+    "Slab KReclaimable Shmem Mapped AnonPages Writeback Dirty Zswapped Zswap SwapFree SwapTotal SwapCached "
+    "Mlocked Unevictable Inactive(file) Active(file) Inactive(anon) Active(anon) Inactive Active Buffers Cached "
+    "MemAvailable MemFree MemTotal"
+).split()
+#: zlib's preset dictionary for the documents: the keys every sample repeats, the most frequent last
+#: (nearest). Fixed for schema 1: a file is read with the dictionary it was written with.
+ZDICT = ("".join(f'"vm:{n}":' for n in _VM_NAMES) + "".join(f'"sysk:{n}":' for n in _MEMINFO_NAMES)).encode()
+
+
+def _compress(raw: bytes) -> bytes:
+    packer = zlib.compressobj(6, zdict=ZDICT)
+    return packer.compress(raw) + packer.flush()
+
+
+def _decompress(blob: bytes) -> bytes:
+    unpacker = zlib.decompressobj(zdict=ZDICT)
+    return unpacker.decompress(blob) + unpacker.flush()
+
+
 def _int(v: Any) -> bool:
     return isinstance(v, int) and not isinstance(v, bool)
 
@@ -170,12 +203,12 @@ def pack_doc(before: Doc | None, after: Doc) -> bytes:
                 else:
                     values[k] = v
         body = [values, [k for k in before if k not in after], deltas]
-    return zlib.compress(json.dumps(body, separators=(",", ":")).encode(), 6)
+    return _compress(json.dumps(body, separators=(",", ":")).encode())
 
 
 def apply_doc(doc: Doc, blob: bytes) -> Doc:
     """``doc`` after a stored sample (in place); returns the values it set whole (heaps, cgroups...)."""
-    values, gone, deltas = json.loads(zlib.decompress(blob))
+    values, gone, deltas = json.loads(_decompress(blob))
     for k in gone:
         doc.pop(k, None)
     doc.update(values)
