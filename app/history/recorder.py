@@ -25,7 +25,7 @@ from typing import Any
 from memtop.collectors.models import Snapshot
 from memtop.rules.diagnosis_model import Diagnosis
 
-from memtop.history import codec
+from memtop.history import codec, packing
 from memtop.history.schema import StoreError, describe, open_write
 
 #: Seconds between key frames: a jump rebuilds at most this much; retention deletes in these steps.
@@ -118,7 +118,7 @@ class Recorder:
         try:
             db.execute("BEGIN IMMEDIATE")
             sid = db.execute("INSERT INTO samples (t, key, doc) VALUES (?, ?, ?)",
-                             (t, int(key), codec.pack_doc(None if key else self._doc, doc))).lastrowid
+                             (t, int(key), packing.pack_doc(None if key else self._doc, doc))).lastrowid
             rows: list[tuple[int, Any]] = []
             seen = set()
             for p in snap.processes:
@@ -134,20 +134,20 @@ class Recorder:
                         "INSERT INTO procs (pid, starttime, ppid, name, cmdline, uid, user, cgroup, kthread, first) "
                         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", (*ident, sid)).lastrowid
                     assert pid_id is not None
-                    rows.append((pid_id, codec.pack_figures(None, figs)))
+                    rows.append((pid_id, packing.pack_figures(None, figs)))
                 elif key:
                     pid_id = old[0]
-                    rows.append((pid_id, codec.pack_figures(None, figs)))
+                    rows.append((pid_id, packing.pack_figures(None, figs)))
                 elif codec.moved(old[2], figs):
                     pid_id = old[0]
-                    rows.append((pid_id, codec.pack_figures(old[2], figs)))
+                    rows.append((pid_id, packing.pack_figures(old[2], figs)))
                 else:
                     continue
                 procs[k] = (pid_id, ident, figs)
             for k in [k for k in procs if k not in seen]:
                 db.execute("UPDATE procs SET last = ? WHERE id = ?", (sid, procs.pop(k)[0]))
             if rows:
-                db.execute("UPDATE samples SET figures = ? WHERE id = ?", (codec.pack_sample_figures(rows), sid))
+                db.execute("UPDATE samples SET figures = ? WHERE id = ?", (packing.pack_sample_figures(rows), sid))
             for d in found:
                 if d.id not in self._diagnoses:
                     data = {**d.json(), "jump": d.jump, "target": d.target}

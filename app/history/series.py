@@ -12,7 +12,7 @@ import zlib
 from dataclasses import dataclass
 from typing import Any
 
-from memtop.history import codec
+from memtop.history import codec, packing
 from memtop.history.schema import StoreError, describe
 from memtop.history.store import History
 
@@ -83,11 +83,11 @@ def _series(history: History, match: Match, start: float, end: float) -> list[Po
     doc: codec.Doc = {}
     points = []
     for sid, blob, figures in docs:
-        if "heaps" in codec.apply_doc(doc, blob):
+        if "heaps" in packing.apply_doc(doc, blob):
             heaps = doc["heaps"]
-        for pid_id, entry in codec.unpack_sample_figures(figures):
+        for pid_id, entry in packing.unpack_sample_figures(figures):
             if pid_id in procs:
-                current[pid_id] = codec.apply_figures(current.get(pid_id), entry)
+                current[pid_id] = packing.apply_figures(current.get(pid_id), entry)
         index = bisect.bisect_left(history.ids, sid)
         if index < first:
             continue

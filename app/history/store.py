@@ -18,7 +18,7 @@ from typing import Any
 
 from memtop.collectors.models import ProcessMemory, Snapshot
 
-from memtop.history import codec
+from memtop.history import codec, packing
 from memtop.history.schema import StoreError, describe, open_read
 
 
@@ -102,10 +102,10 @@ class History:
         #: The ProcessMemory built from each process's figures, kept while they do not change.
         built: dict[int, tuple[list[Any], ProcessMemory]] = {}
         for sid, t, blob, figures in docs:
-            codec.apply_doc(doc, blob)
-            for pid_id, entry in codec.unpack_sample_figures(figures):
+            packing.apply_doc(doc, blob)
+            for pid_id, entry in packing.unpack_sample_figures(figures):
                 before = current.get(pid_id)
-                current[pid_id] = (codec.apply_figures(None if before is None else before[0], entry), t)
+                current[pid_id] = (packing.apply_figures(None if before is None else before[0], entry), t)
             if sid < lo_id:
                 continue
             alive: list[ProcessMemory] = []

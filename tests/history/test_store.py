@@ -48,7 +48,7 @@ def test_unchanged_processes_write_nothing(tmp_path: Path) -> None:
     snaps = growth_snapshots(4)
     path = record(tmp_path / "h.sqlite", snaps)
     db = sqlite3.connect(path)
-    from memtop.history.codec import unpack_sample_figures
+    from memtop.history.packing import unpack_sample_figures
 
     per_sample = [len(unpack_sample_figures(b)) for (b,) in db.execute("SELECT figures FROM samples ORDER BY id")]
     # The first sample is a key frame (every process); then only train.py moved.
