@@ -11,6 +11,9 @@ The rules come from feasibility.md §A2, measured on this machine:
 - once attached (all threads stopped) a gdb-Python script re-reads
   /proc/PID/task/*/syscall and calls only into a thread parked in a safe
   blocking syscall: never into the one gdb stopped inside malloc;
+- before that it compares the pid's start time with the one of the process
+  the user was asked about: a pid that passed to another process before
+  the attach gets no call (issue 13);
 - mallinfo2 returns an 80-byte struct through a hidden pointer: without
   debug info gdb wants the call cast, so the script mallocs 80 bytes and
   calls ``((void *(*)(void *))mallinfo2)(buf)`` (x86-64 SysV: the pointer
@@ -25,6 +28,7 @@ counter directory, so `memtop --json` shows it with its age.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -34,23 +38,36 @@ import tempfile
 import threading
 import time
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 
 from memtop.collectors.attach_target import SAFE_SYSCALLS_X86_64, Attacher, check_target
 from memtop.collectors.heap_block import BLOCK_NSLOTS, BLOCK_OFFSET, BlockFigures, pack_block
 from memtop.collectors.heap_shm import FILE_SIZE, GDB_PREFIX, HEADER, MAGIC, VERSION, default_directory
 from memtop.collectors.paths import HostPaths
+from memtop.instrument.identity import changed
 
 GDB_SOURCE = 3
 TIMEOUT = 20.0  # seconds before gdb is interrupted (a healthy sample takes 0.1-0.6 s)
 GRACE = 10.0  # after the interrupt, before memtop stops waiting (gdb is left to finish)
+TDESC = "amd64-sse.xml"  # package data beside this module
 PAUSE_NOTE = "the process is paused for tens of milliseconds (up to a few hundred with a large heap)"
 
 # Runs inside gdb (its Python), after the attach stopped every thread.
 SCRIPT = r'''
 import gdb
 SAFE = %(safe)r
+EXPECT = %(starttime)r
 inf = gdb.selected_inferior()
+def started():
+    try:
+        with open("/proc/%%d/stat" %% inf.pid, "rb") as f:
+            return int(f.read().rsplit(b")", 1)[1].split()[19])
+    except (OSError, ValueError, IndexError):
+        return None
+# Attached, the process is stopped: if the pid still has the start time
+# memtop asked about, the process gdb holds is that one (issue 13).
+moved = EXPECT is not None and started() != EXPECT
 def number(tid):
     try:
         with open("/proc/%%d/task/%%d/syscall" %% (inf.pid, tid)) as f:
@@ -58,12 +75,14 @@ def number(tid):
     except (OSError, ValueError, IndexError):
         return None
 chosen = None
-for th in sorted(inf.threads(), key=lambda t: t.ptid[1]):
+for th in [] if moved else sorted(inf.threads(), key=lambda t: t.ptid[1]):
     nr = number(th.ptid[1])
     if nr in SAFE:
         chosen = (th, th.ptid[1], nr)
         break
-if chosen is None:
+if moved:
+    print("MEMTOP-REFUSED pid %%d is now a different process" %% inf.pid)
+elif chosen is None:
     print("MEMTOP-REFUSED no thread is waiting in a safe blocking syscall now")
 else:
     th, tid, nr = chosen
@@ -100,9 +119,21 @@ class AttachResult:
         return None if f is None or f.uordblks is None else f.uordblks + (f.hblkhd or 0)
 
 
-def gdb_command(pid: int, gdb: str, script: Path) -> list[str]:
+def gdb_command(pid: int, gdb: str, script: Path, tdesc: Path | None = None) -> list[str]:
+    """gdb's argv; ``tdesc`` replaces the register description gdb would probe (see amd64-sse.xml)."""
+    early = ["-iex", f"set tdesc filename {tdesc}"] if tdesc is not None else []
     return [gdb, "-nx", "-batch", "--readnever", "-iex", "set debuginfod enabled off", "-iex", "set auto-load off",
-            "-iex", "set pagination off", "-iex", "set confirm off", "-p", str(pid), "-x", str(script)]
+            "-iex", "set pagination off", "-iex", "set confirm off", *early, "-p", str(pid), "-x", str(script)]
+
+
+def sse_tdesc() -> str:
+    """The x86-64 target description without AVX/AVX-512/AMX (why: the comment in amd64-sse.xml).
+
+    Saving and restoring only the SSE half of the vector registers around the
+    call is enough: the chosen thread waits in a libc syscall wrapper, a function
+    call, and the x86-64 SysV ABI makes every vector register caller-saved.
+    """
+    return resources.files(__package__).joinpath(TDESC).read_text()
 
 
 def parse_output(pid: int, out: str, wall: float, when: float) -> AttachResult:
@@ -142,8 +173,13 @@ def refusal(pid: int, paths: HostPaths = HostPaths(), gdb: str | None = None, me
 
 
 def sample_heap(pid: int, paths: HostPaths = HostPaths(), gdb: str | None = None, timeout: float = TIMEOUT,
-                directory: Path | None = None, me: Attacher | None = None) -> AttachResult:
-    """Check, then attach gdb once and call mallinfo2 in a safe thread. Blocking: run it off the event loop."""
+                directory: Path | None = None, me: Attacher | None = None, starttime: int | None = None) -> AttachResult:
+    """Check, then attach gdb once and call mallinfo2 in a safe thread. Blocking: run it off the event loop.
+
+    ``starttime``: the process the user was asked about; a pid that names another one now is refused.
+    """
+    if starttime is not None and (moved := changed(paths, pid, starttime)) is not None:
+        return AttachResult(pid, f"not sampled: {moved}", refused=True)
     gdb = gdb if gdb is not None else shutil.which("gdb")
     if gdb is None:
         return AttachResult(pid, "no gdb: install it (apt install gdb) to sample a running process's heap", refused=True)
@@ -152,14 +188,17 @@ def sample_heap(pid: int, paths: HostPaths = HostPaths(), gdb: str | None = None
         return AttachResult(pid, f"not sampled: {check.refusal}", refused=True)
     with tempfile.TemporaryDirectory(prefix="memtop-gdb-") as tmp:
         script = Path(tmp) / "sample.py"
-        script.write_text(SCRIPT % {"safe": set(SAFE_SYSCALLS_X86_64)})
+        expected = starttime if starttime is not None else check.starttime
+        script.write_text(SCRIPT % {"safe": set(SAFE_SYSCALLS_X86_64), "starttime": expected})
+        tdesc = Path(tmp) / TDESC
+        tdesc.write_text(sse_tdesc())
         log = Path(tmp) / "gdb.out"
         began = time.monotonic()
         when = time.time()
         # Output to a file, not a pipe: if memtop goes away mid-call, gdb must
         # not die of SIGPIPE while the process is stopped under it.
         with open(log, "w") as sink:
-            proc = subprocess.Popen(gdb_command(pid, gdb, script), stdin=subprocess.DEVNULL, stdout=sink,
+            proc = subprocess.Popen(gdb_command(pid, gdb, script, tdesc), stdin=subprocess.DEVNULL, stdout=sink,
                                     stderr=subprocess.STDOUT, text=True, start_new_session=True)
         finished = _wait(proc, timeout)
         wall = time.monotonic() - began
@@ -199,14 +238,21 @@ def write_sample(pid: int, starttime: int, fig: BlockFigures, directory: Path | 
     struct.pack_into("<Q", data, 48, 1)
     struct.pack_into("<qQQ", data, 64, (fig.uordblks or 0) + (fig.hblkhd or 0), 0, 0)
     data[BLOCK_OFFSET:] = pack_block(fig, 0)
-    tmp = directory / f".{GDB_PREFIX}{pid}.{os.getpid()}"
     try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC | os.O_NOFOLLOW, 0o644)
+        # A new name made with O_EXCL (mkstemp): the directory is /dev/shm, where another
+        # user could have planted a file or a link under any name we could predict (issue 13).
+        fd, name = tempfile.mkstemp(prefix=f".{GDB_PREFIX}{pid}.", dir=directory)
+    except OSError:
+        return None
+    try:
         try:
+            os.fchmod(fd, 0o644)  # readable by memtop run as another user; writable by us only
             os.write(fd, bytes(data))
         finally:
             os.close(fd)
-        os.replace(tmp, path)  # a reader sees the old sample or the new one, whole
+        os.replace(name, path)  # a reader sees the old sample or the new one, whole
     except OSError:
+        with contextlib.suppress(OSError):
+            os.unlink(name)
         return None
     return path
