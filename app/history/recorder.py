@@ -77,11 +77,29 @@ class Recorder:
         #: By (pid, starttime): (procs id, identity, last figures written).
         self._procs: dict[tuple[int, int], tuple[int, codec.Identity, tuple[Any, ...]]] = {}
         self._diagnoses: frozenset[str] = frozenset()
+        #: Command lines and cgroup paths stored (strings table), by text.
+        self._strings: dict[str, int] = {}
+        self._load_strings()
         self.samples = 0
         #: Why retention could not bring the file under --max-size (said once).
         self.too_small: str | None = None
         # Processes left open by a recorder that ended without saying so (kill -9): they end at its last sample.
         self._run("UPDATE procs SET last = (SELECT max(id) FROM samples) + 1 WHERE last IS NULL")
+
+    def _load_strings(self) -> None:
+        try:
+            self._strings = {text: sid for sid, text in self.db.execute("SELECT id, text FROM strings")}
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(describe(exc, self.path)) from None
+
+    def _string(self, text: str | None, new: dict[str, int]) -> int | None:
+        """The id of a stored text, inserted when new (``new`` collects them until the sample commits)."""
+        if text is None:
+            return None
+        found = self._strings.get(text, new.get(text))
+        if found is None:
+            found = new[text] = int(self.db.execute("INSERT INTO strings (text) VALUES (?)", (text,)).lastrowid or 0)
+        return found
 
     def close(self) -> None:
         try:
@@ -115,6 +133,7 @@ class Recorder:
         ids = frozenset(d.id for d in found)
         db = self.db
         procs = dict(self._procs)
+        strings: dict[str, int] = {}
         try:
             db.execute("BEGIN IMMEDIATE")
             sid = db.execute("INSERT INTO samples (t, key, doc) VALUES (?, ?, ?)",
@@ -130,9 +149,12 @@ class Recorder:
                 if old is None or old[1] != ident:
                     if old is not None:
                         db.execute("UPDATE procs SET last = ? WHERE id = ?", (sid, old[0]))
+                    pid, starttime, ppid, name, cmdline, uid, user, cgroup, kthread = ident
                     pid_id = db.execute(
-                        "INSERT INTO procs (pid, starttime, ppid, name, cmdline, uid, user, cgroup, kthread, first) "
-                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", (*ident, sid)).lastrowid
+                        "INSERT INTO procs (pid, starttime, ppid, name, cmdline_id, uid, user, cgroup_id, kthread, first) "
+                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        (pid, starttime, ppid, name, self._string(cmdline, strings), uid, user,
+                         self._string(cgroup, strings), kthread, sid)).lastrowid
                     assert pid_id is not None
                     rows.append((pid_id, packing.pack_figures(None, figs)))
                 elif key:
@@ -159,6 +181,7 @@ class Recorder:
                 db.rollback()
             raise StoreError(describe(exc, self.path)) from None
         self._procs = procs
+        self._strings.update(strings)
         self._doc = doc
         self._diagnoses = ids
         if key:
@@ -216,9 +239,12 @@ class Recorder:
             n = db.execute("DELETE FROM samples WHERE id < ?", (sid,)).rowcount
             db.execute("DELETE FROM events WHERE sample < ?", (sid,))
             db.execute("DELETE FROM procs WHERE last IS NOT NULL AND last <= ?", (sid,))
+            db.execute("DELETE FROM strings WHERE id NOT IN (SELECT cmdline_id FROM procs WHERE cmdline_id IS NOT NULL) "
+                       "AND id NOT IN (SELECT cgroup_id FROM procs WHERE cgroup_id IS NOT NULL)")
             db.execute("COMMIT")
         except sqlite3.DatabaseError as exc:
             if db.in_transaction:
                 db.rollback()
             raise StoreError(describe(exc, self.path)) from None
+        self._load_strings()
         return n > 0

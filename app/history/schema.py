@@ -8,7 +8,9 @@ Tables:
   a zlib-compressed JSON of its system document (codec.py): whole in a key
   frame, else only the keys that changed (numbers as differences) and those gone.
 - ``procs``: a process's identity, written when first seen and again when
-  its name, command line, parent, user or cgroup changes; ``first`` and
+  its name, command line, parent, user or cgroup changes (command lines and
+  cgroup paths once each in ``strings``: a program started again and again,
+  or a thousand forks, repeat them; ``named_procs`` joins them); ``first`` and
   ``last`` are the sample ids it lived in (``last``: the first sample it was
   missing from; NULL: alive at the last sample).
 - ``samples.figures``: the figures of the processes that moved at that sample, all
@@ -34,9 +36,13 @@ CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS samples (id INTEGER PRIMARY KEY, t REAL NOT NULL, key INTEGER NOT NULL, doc BLOB NOT NULL,
     figures BLOB);
 CREATE INDEX IF NOT EXISTS samples_t ON samples (t);
+CREATE TABLE IF NOT EXISTS strings (id INTEGER PRIMARY KEY, text TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS procs (id INTEGER PRIMARY KEY, pid INTEGER, starttime INTEGER, ppid INTEGER, name TEXT,
-    cmdline TEXT, uid INTEGER, user TEXT, cgroup TEXT, kthread INTEGER, first INTEGER NOT NULL, last INTEGER);
+    cmdline_id INTEGER, uid INTEGER, user TEXT, cgroup_id INTEGER, kthread INTEGER, first INTEGER NOT NULL, last INTEGER);
 CREATE INDEX IF NOT EXISTS procs_pid ON procs (pid);
+CREATE VIEW IF NOT EXISTS named_procs AS SELECT p.id, p.pid, p.starttime, p.ppid, p.name, c.text AS cmdline, p.uid,
+    p.user, g.text AS cgroup, p.kthread, p.first, p.last
+    FROM procs p LEFT JOIN strings c ON c.id = p.cmdline_id LEFT JOIN strings g ON g.id = p.cgroup_id;
 CREATE TABLE IF NOT EXISTS events (id INTEGER PRIMARY KEY, sample INTEGER NOT NULL, t REAL NOT NULL,
     kind TEXT NOT NULL, data TEXT NOT NULL);
 """

@@ -72,7 +72,7 @@ def series(history: History, match: Match, start: float, end: float) -> list[Poi
 def _series(history: History, match: Match, start: float, end: float) -> list[Point]:
     where, args = match.where()
     procs = {r[0]: (r[1], r[2], r[3]) for r in history.db.execute(
-        f"SELECT id, first, last, pid FROM procs WHERE {where}", args)}  # noqa: S608 - the clause is ours, values bound
+        f"SELECT id, first, last, pid FROM named_procs WHERE {where}", args)}  # noqa: S608 - the clause is ours, values bound
     if not procs:
         return []
     first = history.index_at(start)

@@ -92,7 +92,7 @@ class History:
         start_id = self.keys[key_at] if key_at >= 0 else self.ids[0]
         db = self.db
         procs = {r[0]: r[1:] for r in db.execute(
-            "SELECT id, pid, starttime, ppid, name, cmdline, uid, user, cgroup, kthread, first, last FROM procs "
+            "SELECT id, pid, starttime, ppid, name, cmdline, uid, user, cgroup, kthread, first, last FROM named_procs "
             "WHERE first <= ? AND (last IS NULL OR last > ?)", (hi_id, start_id))}
         docs = db.execute("SELECT id, t, doc, figures FROM samples WHERE id BETWEEN ? AND ? ORDER BY id",
                           (start_id, hi_id))

@@ -223,3 +223,14 @@ def test_json_replay_follows_the_snapshot_schema(tmp_path: Path, capsys: pytest.
     assert report["time"] == START + 20.0  # the sample at or just before the end minus 25 s
     train = next(p for p in report["processes"] if p["pid"] == 201)
     assert train["rss"] == 120 * MIB
+
+
+def test_command_lines_are_stored_once(tmp_path: Path) -> None:
+    # postgres 300, 301 and 302 share one command line; every process here has the same (no) cgroup.
+    path = record(tmp_path / "h.sqlite", growth_snapshots(3))
+    db = sqlite3.connect(path)
+    texts = [t for (t,) in db.execute("SELECT text FROM strings")]
+    assert texts.count("/usr/bin/postgres") == 1
+    assert len(texts) == len(set(texts))
+    back = History(path).snapshot(2)
+    assert [p.cmdline for p in back.processes if p.name == "postgres"] == [("/usr/bin/postgres",)] * 3
