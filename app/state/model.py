@@ -125,9 +125,10 @@ class MemtopModel:
         self._slopes: tuple[float, dict[tuple[int, int], float]] | None = None
 
     def forget(self) -> None:
-        """Drop every history and what was derived from it; keep the options, focus, chart window and sources.
+        """Drop every history and what was derived from it; keep the options, focus, chart window and working sets.
 
-        A replay that jumps feeds the model again from a moment before the new one (history/replay.py).
+        A replay that jumps feeds the model again from a moment before the new one (history/replay.py);
+        its heap figures come from the snapshots, so the heap sources start afresh too.
         """
         options, focus, window = self.options, self.focus, self.chart_window
         self.__init__(options, heap=HeapSources(), working_sets=self.working_sets, own_pid=self.own_pid)  # type: ignore[misc]
