@@ -102,10 +102,15 @@ def kill_lines(entries: list[dict[str, Any]], describe_time: Callable[[float], s
             out.append(f"{when}  {e['unreported']} kill(s) counted by /proc/vmstat oom_kill, not in the kernel's log"
                        + (f" ({e['why']})" if e.get("why") else ""))
             continue
-        where = f"the cgroup {e['memcg']}'s limit" if e.get("constraint") == "memcg" and e.get("memcg") else (
-            "the whole machine" if e.get("constraint") == "global" else f"constraint {e.get('constraint')}")
+        constraint = e.get("constraint")
+        if constraint == "memcg":
+            where = f"the cgroup {e['memcg']} reached its limit" if e.get("memcg") else "a cgroup reached its limit"
+        elif constraint == "global":
+            where = "the machine ran out of memory"
+        else:
+            where = f"out of memory under the {constraint} constraint"
         uid = "" if e.get("uid") is None else f", uid {e['uid']}"
-        line = (f"{when}  {e['name']} (pid {e['pid']}{uid}) killed: {where} was reached; "
+        line = (f"{when}  {e['name']} (pid {e['pid']}{uid}) killed: {where}; "
                 f"anon {_mib(e.get('anon_rss'))}, file {_mib(e.get('file_rss'))}, shmem {_mib(e.get('shmem_rss'))}")
         if e.get("task_memcg"):
             line += f"; in {e['task_memcg']}"
