@@ -11,7 +11,8 @@ import pytest
 from memtop.history.replay import Replay
 from memtop.history.store import History
 from memtop.tui.replay_app import ReplayApp
-from memtop.tui.screens.replay import KillsScreen, ReplayScreen
+from memtop.tui.screens.process import ProcessScreen
+from memtop.tui.screens.replay import NOT_RECORDED, KillsScreen, ReplayScreen
 from memtop.widgets.status_header import StatusHeader
 
 from tests.dashboard_fixtures import MIB
@@ -84,3 +85,6 @@ async def test_what_was_not_recorded_says_so(tmp_path: Path, utc: None) -> None:
         await pilot_until(pilot, lambda: isinstance(app.screen, ReplayScreen) and app.screen.snapshot is not None)
         await pilot.press("w")
         await pilot_until(pilot, lambda: any("not recorded" in str(n.message) for n in app._notifications))
+        await pilot.press("enter")  # a process's mappings
+        await pilot_until(pilot, lambda: isinstance(app.screen, ProcessScreen) and app.screen.error is not None)
+        assert isinstance(app.screen, ProcessScreen) and app.screen.error == NOT_RECORDED
