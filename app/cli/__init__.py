@@ -13,7 +13,7 @@ import sys
 from collections.abc import Sequence
 
 from memtop import __version__
-from memtop.cli import capture, run, serve, view
+from memtop.cli import capture, record, replay, run, serve, view
 from memtop.cli.common import UsageError
 from memtop.cli.view import HINT
 from memtop.collectors.snapshot import HostError
@@ -33,13 +33,13 @@ def build_parser() -> argparse.ArgumentParser:
     view.add_arguments(p)
     p.set_defaults(handler=view.run)
     commands = p.add_subparsers(dest="subcommand", metavar="COMMAND", title="commands", prog="memtop")
-    for command in (run, capture, serve):
+    for command in (run, capture, serve, record, replay):
         command.register(commands)
     return p
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
+    argv = replay.join_time_values(list(sys.argv[1:] if argv is None else argv))
     try:
         args = build_parser().parse_args(argv)
         result: int = args.handler(args)

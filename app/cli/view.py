@@ -13,6 +13,7 @@ import sys
 import time
 from pathlib import Path
 
+from memtop.cli import replay
 from memtop.cli.common import UsageError, count, host_paths, positive
 from memtop.collectors.snapshot import Collector, Options
 from memtop.collectors.working_set import Refused
@@ -60,6 +61,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="print the JSON Schema of --json (memtop.snapshot/1) or of --maps --json (memtop.maps/1) and exit")
     p.add_argument("--no-config", action="store_true", help="neither read nor write the dashboard's config file")
     p.add_argument("--config", metavar="FILE", help="the dashboard's config file (default: config.toml in the user's config directory)")
+    replay.add_arguments(p)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -76,6 +78,8 @@ def run(args: argparse.Namespace) -> int:
     exporting = args.openmetrics or args.textfile is not None
     if args.processes is not None and not exporting:
         raise UsageError("--processes goes with --openmetrics or --textfile (or memtop serve)")
+    if args.replay is not None or args.at is not None:
+        return replay.run_replay(args, settings_store)
     if exporting:
         from memtop.cli.metrics_once import run_metrics_once
 

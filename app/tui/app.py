@@ -86,7 +86,7 @@ class MemtopApp(App[int]):
             # Also on stderr, but the dashboard covers the terminal at once: say it here too.
             self.notify(line, severity="warning", timeout=12)
         self.model.chart_window = self.model.options.chart_window
-        self.push_screen(MainScreen(self.model, self.maps))
+        self.push_screen(self.main_screen_for())
         if self.model.last is not None:  # a model fed before (a replay up to a moment): show where it is
             self.update = ModelUpdate(self.model.last)
         if self.initial is not None:
@@ -96,6 +96,10 @@ class MemtopApp(App[int]):
         watch = self.model.run_watch
         if watch is not None and watch.child.not_instrumentable is None:
             self.set_interval(1 / SAMPLE_HZ, watch.sample)
+
+    def main_screen_for(self) -> MainScreen:
+        """The dashboard's screen (a replay's has a time cursor and keys that move in time)."""
+        return MainScreen(self.model, self.maps)
 
     def on_unmount(self) -> None:
         self.failures.close()
