@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from memtop.cli.common import UsageError, positive
+from memtop.cli.common import UsageError, interval
 from memtop.instrument.preload import BuildError, library_path
 from memtop.instrument.run import RunError, start
 
@@ -19,7 +19,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     )
     p.add_argument("--no-inherit", action="store_true",
                    help="do not instrument the programs CMD starts (LD_PRELOAD is removed from their environment)")
-    p.add_argument("--interval", type=positive, default=1.0, metavar="SECONDS", help="dashboard refresh (default 1, at least 0.1)")
+    p.add_argument("--interval", type=interval, default=1.0, metavar="SECONDS", help="dashboard refresh (default 1, at least 0.1)")
     p.add_argument("--log", metavar="FILE", help="where CMD's stdout and stderr go (default: a new file in $TMPDIR)")
     p.add_argument("--print-preload", action="store_true",
                    help="build the library if needed, print its path and exit (for LD_PRELOAD=... by hand)")
@@ -38,8 +38,6 @@ def run(args: argparse.Namespace) -> int:
             raise UsageError(f"run: no command to run: {USAGE}")
         if not sys.stdout.isatty():
             raise UsageError("run opens the dashboard: it needs a terminal")
-        if args.interval < 0.1:
-            raise UsageError("run: --interval must be at least 0.1 seconds")
         child = start(command, args.no_inherit, args.log)
     except (RunError, BuildError) as exc:
         raise UsageError(f"run: {exc}") from None

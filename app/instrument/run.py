@@ -86,13 +86,16 @@ def start(argv: list[str], no_inherit: bool = False, log: str | None = None, lib
         env["LD_PRELOAD"] = f"{lib}:{env['LD_PRELOAD']}" if env.get("LD_PRELOAD") else str(lib)
         if no_inherit:
             env["MEMTOP_HEAP_INHERIT"] = "0"
-    if log:
-        log_path = Path(log)
-        out = open(log_path, "ab")  # noqa: SIM115 - the child writes it for as long as it runs
-    else:
-        fd, name = tempfile.mkstemp(prefix=f"memtop-run-{Path(argv[0]).name}-", suffix=".log")
-        log_path = Path(name)
-        out = os.fdopen(fd, "ab")
+    try:
+        if log:
+            log_path = Path(log)
+            out = open(log_path, "ab")  # noqa: SIM115 - the child writes it for as long as it runs
+        else:
+            fd, name = tempfile.mkstemp(prefix=f"memtop-run-{Path(argv[0]).name}-", suffix=".log")
+            log_path = Path(name)
+            out = os.fdopen(fd, "ab")
+    except OSError as exc:  # a missing or unwritable directory (issue 13 item 7)
+        raise RunError(f"log {log or tempfile.gettempdir()}: {exc.strerror or exc}") from None
     try:
         process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, env=env)
     except OSError as exc:
