@@ -22,7 +22,6 @@ from .procfs import parse_stat
 
 KIB = 1024
 
-_SPECIAL = re.compile(r"^\[[a-z_]+\]$")
 _LIB = re.compile(r"\.so(\.[0-9.]+)?$")
 
 
