@@ -122,7 +122,8 @@ def run_once(args: argparse.Namespace) -> int:
             missing = sorted(set(pids) - {p.pid for p in snap.processes})
             if missing and count == 0:
                 raise UsageError(f"no such process: {', '.join(map(str, missing))}")
-        trend.add(snap)
+        if sort == "growth":  # only GROW/m needs the trend: 300 samples per process otherwise held for nothing
+            trend.add(snap)
         derived = {"rate": rss_rates(before, snap), "growth": trend.slopes(), "heap_gap": heap_gaps(snap)}
         before = snap
         rows = select(snap.processes, sort=sort, reverse=args.reverse, text=args.filter,
