@@ -17,10 +17,12 @@ Two runs, one after the other, each for --passes passes at --interval seconds:
 Meanwhile a thread makes churn: --churn short-lived processes a second (``sleep`` of 0.05-1 s, so
 each is seen by a few passes and leaves a pid, a start time and a history behind), reaped as they
 end. The measured process's VmRSS (/proc/PID/status), open descriptors (/proc/PID/fd) and threads
-are sampled --samples times, evenly over the passes. After the first --warmup share of the passes
-(the bounded histories fill: 2,048 samples per process at 0.1 s take 205 s) the RSS must stay
+are sampled --samples times, evenly over the passes, with the host's process count. After the
+first --warmup share of the passes, and at least 2,048 (the per-process history fills for 2,048
+changes: at one a pass that is its bound being reached, not a leak), the RSS must stay
 within max(2 MiB, 3 %) of its value at the end of warm-up and the descriptors must not grow: the
-table ends with that verdict for each run, and the exit status is 1 when one is not flat.
+table ends with that verdict for each run, and the exit status is 1 when one is not flat. A host
+whose process count changed by half after warm-up is not judged (memtop's figures follow it).
 
 --trace (dashboard only): tracemalloc in the child; the 12 allocation sites that grew most between
 the end of warm-up and the last pass are printed (what to bound when it is not flat).
@@ -101,16 +103,19 @@ class Sample:
     rss: int
     fds: int
     threads: int
+    #: Processes on the host then: memtop's figures follow it (one JSON line of 2,000 processes is ~2 MB).
+    population: int
 
 
-def _measure(pid: int) -> tuple[int, int, int] | None:
+def _measure(pid: int) -> tuple[int, int, int, int] | None:
     try:
         status = Path(f"/proc/{pid}/status").read_text()
         fds = len(os.listdir(f"/proc/{pid}/fd"))
     except OSError:
         return None
     fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
-    return int(fields["VmRSS"].split()[0]) * 1024, fds, int(fields["Threads"])
+    population = sum(1 for d in os.listdir("/proc") if d.isdigit())
+    return int(fields["VmRSS"].split()[0]) * 1024, fds, int(fields["Threads"]), population
 
 
 @contextmanager
@@ -166,10 +171,19 @@ def soak(argv: list[str], passes: int, samples: int, pass_of: Callable[[str], in
     return out, proc.wait()
 
 
+#: The per-process history fills for 2,048 changes (one a pass for memtop itself and any
+#: process whose RSS moves): before that its growth is the bound being reached, not a leak.
+FILL = 2048
+
+
 def verdict(samples: list[Sample], passes: int, warmup: float) -> tuple[bool, str]:
-    warm = [s for s in samples if s.passes >= passes * warmup]
+    warm = [s for s in samples if s.passes >= max(passes * warmup, FILL)]
     if len(warm) < 2:
-        return False, "too few samples after warm-up"
+        return False, f"not judged: too few samples after warm-up (pass {max(passes * warmup, FILL):.0f}; the histories fill for {FILL} passes)"
+    populations = [s.population for s in warm]
+    if max(populations) > 1.5 * min(populations) + 50:
+        return False, (f"not judged: the host's processes went from {min(populations)} to {max(populations)} "
+                       "after warm-up (memtop's figures follow them); run it on a quieter machine")
     first, last = warm[0], warm[-1]
     allowed = max(2 * MIB, first.rss * 0.03)
     peak = max(s.rss for s in warm)
@@ -181,11 +195,11 @@ def verdict(samples: list[Sample], passes: int, warmup: float) -> tuple[bool, st
                   + ("FLAT" if flat else "NOT FLAT"))
 
 
-HEADER = f"{'pass':>8} {'seconds':>9} {'RSS MiB':>8} {'fds':>5} {'threads':>7}"
+HEADER = f"{'pass':>8} {'seconds':>9} {'RSS MiB':>8} {'fds':>5} {'threads':>7} {'processes':>9}"
 
 
 def row(s: Sample) -> str:
-    return f"{s.passes:>8} {s.seconds:>9.1f} {s.rss / MIB:>8.1f} {s.fds:>5} {s.threads:>7}"
+    return f"{s.passes:>8} {s.seconds:>9.1f} {s.rss / MIB:>8.1f} {s.fds:>5} {s.threads:>7} {s.population:>9}"
 
 
 def main() -> int:
