@@ -7,15 +7,12 @@ or from a parser that refused a file.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
 from .errors import ParseError
 from .fs import decode
 from .models import ProcessMemory
 from .procfs import KIB, kb_fields, memory_cgroup, parse_cgroup, parse_cmdline, parse_int, parse_status, rollup_raw
-
-if TYPE_CHECKING:
-    from .processes import RawProcess
+from .raw_process import RawProcess
 
 KTHREAD = "kernel thread: no user address space"
 ZOMBIE = "zombie: exited, memory already released"

@@ -19,7 +19,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Iterable
-from typing import NamedTuple, Protocol
+from typing import Protocol
 
 from .errors import ParseError
 from .fs import read_at, read_record
@@ -27,6 +27,7 @@ from .models import ProcessMemory
 from .paths import HostPaths
 from .process_build import KTHREAD, ZOMBIE, CgroupCache, build_process
 from .procfs import Stat, parse_stat
+from .raw_process import RawProcess
 from .safe_open import SMAPS_LIMIT
 
 __all__ = [
@@ -233,20 +234,6 @@ class ProcessReader:
             # A zombie's smaps ends early without an error: never trust it.
             return None, RACED
         return raw, None
-
-
-class RawProcess(NamedTuple):
-    """The files of one process as read (phase one); None where missing or refused."""
-
-    pid: int
-    stat: Stat
-    status: bytes | None
-    cmdline: bytes | None
-    oom_score: bytes | None
-    oom_score_adj: bytes | None
-    cgroup: bytes | None
-    memory: bytes | None  # smaps_rollup, or the whole smaps on kernels before 4.14
-    why: str | None  # why memory is None
 
 
 def read_processes(

@@ -23,7 +23,6 @@ from .safe_open import SMAPS_LIMIT
 
 KIB = 1024
 
-_SPECIAL = re.compile(r"^\[[a-z_]+\]$")
 _LIB = re.compile(r"\.so(\.[0-9.]+)?$")
 
 

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 from memtop import __version__
 from memtop.cli import capture, record, replay, run, serve, view
-from memtop.cli.common import UsageError
+from memtop.cli.common import Parser, UsageError, os_error
 from memtop.cli.view import HINT
 from memtop.collectors.snapshot import HostError
 from memtop.tables.select import SelectError
@@ -23,7 +23,7 @@ __all__ = ["HINT", "UsageError", "build_parser", "main"]
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    p = Parser(
         prog="memtop",
         usage="%(prog)s [--once | --json | --maps PID] [options]\n       %(prog)s COMMAND [options]   (memtop COMMAND --help)",
         description="Explain a Linux machine's memory: system taxonomy, per-process RSS/PSS/USS/swap. "
@@ -54,3 +54,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return 0
+    except OSError as exc:
+        # What the system refused that no command turned into its own message (a
+        # directory of mode 000 under --root, a full disk): one line, not a traceback.
+        print(f"memtop: {os_error(exc)}", file=sys.stderr)
+        return 2
+

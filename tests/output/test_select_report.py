@@ -363,7 +363,7 @@ def test_cli_rejects_bad_numbers(hosts, capsys, argv):
 
 
 def test_cli_interval_ndjson(hosts, capsys):
-    code, out, err = run_cli(capsys, "--json", "--interval", "0.01", "--count", "2", "--root", str(hosts / "basic"))
+    code, out, err = run_cli(capsys, "--json", "--interval", "0.1", "--count", "2", "--root", str(hosts / "basic"))
     assert code == 0 and err == ""
     lines = out.splitlines()
     assert len(lines) == 2
