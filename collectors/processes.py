@@ -16,6 +16,7 @@ after a kernel read and doubled its cost (bench/collect.py measured it).
 
 from __future__ import annotations
 
+import errno
 import os
 import time
 from collections.abc import Callable, Iterable
@@ -29,15 +30,31 @@ from .process_build import KTHREAD, ZOMBIE, CgroupCache, build_process
 from .procfs import Stat, parse_stat
 
 __all__ = [
-    "DENIED", "KTHREAD", "NOT_READ", "RACED", "ZOMBIE",
-    "MemoryPolicy", "ProcessReader", "RawProcess", "read_processes",
+    "DENIED", "KTHREAD", "NOT_READ", "RACED", "ROOT_REFUSED", "ZOMBIE",
+    "MemoryPolicy", "ProcessReader", "RawProcess", "read_processes", "refused",
 ]
 
 DENIED = "permission denied: needs root or the same user"
+#: In the reason when even root was refused (pid 1 in a sandbox, a process in another user namespace).
+ROOT_REFUSED = "refused even to root"
 NOT_READ = "not read this pass"  # a live policy skipped it; the app keeps older values
 RACED = "exited while its smaps was read; figures discarded"
 
 _GONE = (FileNotFoundError, ProcessLookupError)
+
+
+def refused(exc: OSError, name: str, live: bool) -> str:
+    """Why the kernel refused a process's smaps file: "needs root" only when memtop is not root.
+
+    Root is refused too where the kernel's ptrace access check says no (a
+    process that is not dumpable, in another user namespace, or memtop
+    without CAP_SYS_PTRACE in a container): then say what the kernel said,
+    not "needs root" to root (issue 13, item 10).
+    """
+    if live and os.geteuid() == 0:
+        code = errno.errorcode.get(exc.errno or 0, str(exc.errno))
+        return f"{name} {ROOT_REFUSED}: {exc.strerror or exc} ({code}), the kernel's ptrace access check"
+    return DENIED
 
 
 class MemoryPolicy(Protocol):
@@ -201,8 +218,8 @@ class ProcessReader:
         """smaps_rollup (4.14+), else smaps (summed when parsed); (bytes, reason when missing)."""
         try:
             return read_record(self._fd, f"{pid}/smaps_rollup"), None
-        except PermissionError:
-            return None, DENIED
+        except PermissionError as exc:
+            return None, refused(exc, "smaps_rollup", self.paths.live)
         except ProcessLookupError:
             if self._gone(pid, starttime):
                 raise
@@ -217,8 +234,8 @@ class ProcessReader:
         # No smaps_rollup: kernels before 4.14, or a capture without it.
         try:
             raw = read_at(self._fd, f"{pid}/smaps")
-        except PermissionError:
-            return None, DENIED
+        except PermissionError as exc:
+            return None, refused(exc, "smaps", self.paths.live)
         except FileNotFoundError:
             if self._gone_dir(pid):
                 raise

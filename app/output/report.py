@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from memtop.collectors.processes import ROOT_REFUSED
 from memtop.collectors.models import HeapCounters, ProcessMemory, Snapshot, SystemMemory, ThpState, WorkingSet
 
 from memtop.views.format import escape, human
@@ -204,6 +205,12 @@ def footnotes(snap: Snapshot, processes: Sequence[ProcessMemory]) -> list[str]:
     denied = sum(1 for p in processes if p.error and "permission denied" in p.error)
     if denied:
         notes.append(f"PSS/USS n/a for {denied} process{'' if denied == 1 else 'es'}: their smaps_rollup needs root or the same user")
+    refused = sum(1 for p in processes if p.error and ROOT_REFUSED in p.error)
+    if refused:
+        # Not "needs root" to root: the kernel's ptrace check refused root itself (issue 13, item 10).
+        notes.append(f"PSS/USS n/a for {refused} process{'' if refused == 1 else 'es'}: the kernel refused their "
+                     "smaps_rollup even to root (not dumpable, another user namespace, or no CAP_SYS_PTRACE here; "
+                     "--json: error)")
     if snap.hidden_processes:
         notes.append(f"{snap.hidden_processes} tasks are hidden by /proc (hidepid or a PID namespace)")
     notes.extend(snap.notes)

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 from memtop.collectors.models import ProcessMemory
+from memtop.collectors.processes import DENIED
 
 from memtop.rules.cgroup_usage import in_cgroup
 from memtop.tables.select import DESCENDING, Derived, matches, sort_processes
@@ -55,6 +56,8 @@ class Totals:
     count: int
     values: Mapping[str, int]
     unknown_pss: int
+    #: Of those, the ones refused for want of root ("needs root" is said of these only).
+    denied_pss: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,6 +124,7 @@ def totals(procs: Sequence[ProcessMemory]) -> Totals:
         count=len(procs),
         values=sums,
         unknown_pss=sum(1 for p in procs if p.pss is None and not p.kernel_thread),
+        denied_pss=sum(1 for p in procs if p.pss is None and p.error is not None and DENIED in p.error),
     )
 
 
