@@ -63,6 +63,9 @@ class SystemMemory:
     file_huge: int | None
     taxonomy: tuple[TaxonomyPart, ...]
     overcount: int
+    #: What in meminfo cannot be true, and which figures are left out for it
+    #: (said in the snapshot's notes; never a negative "used").
+    problems: tuple[str, ...] = ()
 
     def field(self, name: str) -> int | None:
         """A raw meminfo field in bytes (HugePages_* counts stay counts)."""
@@ -154,6 +157,9 @@ class ProcessMemory:
     #: referenced, locked) were read; a live view refreshes them less often
     #: than the cheap ones, so each value knows its age.
     memory_time: float | None = None
+    #: Figures shown as read but odd, each with why (PSS above RSS read a moment
+    #: apart); unlike ``error``, nothing is missing.
+    marks: tuple[str, ...] = ()
 
     @property
     def key(self) -> tuple[int, int]:
@@ -284,6 +290,9 @@ class HeapCounters:
     generation: int = 0
     inherit: bool = True  # its children are instrumented too
     detail: HeapDetail | None = None
+    #: Why the figures were refused as impossible (in_use and peak then None):
+    #: the file is another user's to write, its claims are checked (issue 13, item 9).
+    refused: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,7 +26,7 @@ from .errors import ParseError
 from .fs import read_at, read_record
 from .models import ProcessMemory
 from .paths import HostPaths
-from .process_build import KTHREAD, ZOMBIE, CgroupCache, build_process
+from .process_build import DENIED, KTHREAD, ROOT_REFUSED, ZOMBIE, CgroupCache, build_process
 from .procfs import Stat, parse_stat
 
 __all__ = [
@@ -34,9 +34,6 @@ __all__ = [
     "MemoryPolicy", "ProcessReader", "RawProcess", "read_processes", "refused",
 ]
 
-DENIED = "permission denied: needs root or the same user"
-#: In the reason when even root was refused (pid 1 in a sandbox, a process in another user namespace).
-ROOT_REFUSED = "refused even to root"
 NOT_READ = "not read this pass"  # a live policy skipped it; the app keeps older values
 RACED = "exited while its smaps was read; figures discarded"
 

@@ -49,6 +49,8 @@ class Row:
     threads: int | None = None
     #: RSS growth in bytes per minute over the chart's window (None: not enough history).
     growth: float | None = None
+    #: Figures shown as read but odd, and why (PSS above RSS): the PSS cell is marked "!".
+    marks: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,7 +102,7 @@ def _row(proc: ProcessMemory, rates: Mapping[RowKey, float], stale_before: float
         key=key, pid=proc.pid, user=proc.user or (str(proc.uid) if proc.uid is not None else "?"),
         name=proc.name, command=" ".join(proc.cmdline) or f"[{proc.name}]", values=values, growth=growth,
         rate=rates.get(key), oom_score=proc.oom_score, stale=stale, cgroup=proc.cgroup, argv=tuple(proc.cmdline),
-        threads=proc.threads, **extra,  # type: ignore[arg-type]
+        threads=proc.threads, marks=proc.marks, **extra,  # type: ignore[arg-type]
     )
 
 

@@ -196,7 +196,7 @@ PROCESS_KEYS = [
     "rss", "pss", "uss", "swap", "swap_pss", "pss_anon", "pss_file", "pss_shmem", "pss_dirty",
     "anon", "file", "shmem", "vsize", "hwm", "anon_huge", "hugetlb",
     "oom_score", "oom_score_adj", "cgroup", "error",
-    "threads", "kernel_thread", "referenced", "locked", "faults", "memory_time", "heap",
+    "threads", "kernel_thread", "referenced", "locked", "faults", "memory_time", "heap", "marks",
 ]
 
 
