@@ -25,6 +25,7 @@ counter directory, so `memtop --json` shows it with its age.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -34,6 +35,7 @@ import tempfile
 import threading
 import time
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 
 from memtop.collectors.attach_target import SAFE_SYSCALLS_X86_64, Attacher, check_target
@@ -44,6 +46,7 @@ from memtop.collectors.paths import HostPaths
 GDB_SOURCE = 3
 TIMEOUT = 20.0  # seconds before gdb is interrupted (a healthy sample takes 0.1-0.6 s)
 GRACE = 10.0  # after the interrupt, before memtop stops waiting (gdb is left to finish)
+TDESC = "amd64-sse.xml"  # package data beside this module
 PAUSE_NOTE = "the process is paused for tens of milliseconds (up to a few hundred with a large heap)"
 
 # Runs inside gdb (its Python), after the attach stopped every thread.
@@ -100,9 +103,21 @@ class AttachResult:
         return None if f is None or f.uordblks is None else f.uordblks + (f.hblkhd or 0)
 
 
-def gdb_command(pid: int, gdb: str, script: Path) -> list[str]:
+def gdb_command(pid: int, gdb: str, script: Path, tdesc: Path | None = None) -> list[str]:
+    """gdb's argv; ``tdesc`` replaces the register description gdb would probe (see amd64-sse.xml)."""
+    early = ["-iex", f"set tdesc filename {tdesc}"] if tdesc is not None else []
     return [gdb, "-nx", "-batch", "--readnever", "-iex", "set debuginfod enabled off", "-iex", "set auto-load off",
-            "-iex", "set pagination off", "-iex", "set confirm off", "-p", str(pid), "-x", str(script)]
+            "-iex", "set pagination off", "-iex", "set confirm off", *early, "-p", str(pid), "-x", str(script)]
+
+
+def sse_tdesc() -> str:
+    """The x86-64 target description without AVX/AVX-512/AMX (why: the comment in amd64-sse.xml).
+
+    Saving and restoring only the SSE half of the vector registers around the
+    call is enough: the chosen thread waits in a libc syscall wrapper, a function
+    call, and the x86-64 SysV ABI makes every vector register caller-saved.
+    """
+    return resources.files(__package__).joinpath(TDESC).read_text()
 
 
 def parse_output(pid: int, out: str, wall: float, when: float) -> AttachResult:
@@ -153,13 +168,15 @@ def sample_heap(pid: int, paths: HostPaths = HostPaths(), gdb: str | None = None
     with tempfile.TemporaryDirectory(prefix="memtop-gdb-") as tmp:
         script = Path(tmp) / "sample.py"
         script.write_text(SCRIPT % {"safe": set(SAFE_SYSCALLS_X86_64)})
+        tdesc = Path(tmp) / TDESC
+        tdesc.write_text(sse_tdesc())
         log = Path(tmp) / "gdb.out"
         began = time.monotonic()
         when = time.time()
         # Output to a file, not a pipe: if memtop goes away mid-call, gdb must
         # not die of SIGPIPE while the process is stopped under it.
         with open(log, "w") as sink:
-            proc = subprocess.Popen(gdb_command(pid, gdb, script), stdin=subprocess.DEVNULL, stdout=sink,
+            proc = subprocess.Popen(gdb_command(pid, gdb, script, tdesc), stdin=subprocess.DEVNULL, stdout=sink,
                                     stderr=subprocess.STDOUT, text=True, start_new_session=True)
         finished = _wait(proc, timeout)
         wall = time.monotonic() - began
@@ -199,14 +216,21 @@ def write_sample(pid: int, starttime: int, fig: BlockFigures, directory: Path | 
     struct.pack_into("<Q", data, 48, 1)
     struct.pack_into("<qQQ", data, 64, (fig.uordblks or 0) + (fig.hblkhd or 0), 0, 0)
     data[BLOCK_OFFSET:] = pack_block(fig, 0)
-    tmp = directory / f".{GDB_PREFIX}{pid}.{os.getpid()}"
     try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC | os.O_NOFOLLOW, 0o644)
+        # A new name made with O_EXCL (mkstemp): the directory is /dev/shm, where another
+        # user could have planted a file or a link under any name we could predict (issue 13).
+        fd, name = tempfile.mkstemp(prefix=f".{GDB_PREFIX}{pid}.", dir=directory)
+    except OSError:
+        return None
+    try:
         try:
+            os.fchmod(fd, 0o644)  # readable by memtop run as another user; writable by us only
             os.write(fd, bytes(data))
         finally:
             os.close(fd)
-        os.replace(tmp, path)  # a reader sees the old sample or the new one, whole
+        os.replace(name, path)  # a reader sees the old sample or the new one, whole
     except OSError:
+        with contextlib.suppress(OSError):
+            os.unlink(name)
         return None
     return path

@@ -196,6 +196,33 @@ def test_the_sample_is_left_for_json_with_its_age(tmp_path: Path) -> None:
     assert doc["free_in_heap"] == 2 * MIB and doc["mmapped"] == MIB
 
 
+
+def test_a_planted_temporary_name_is_not_written_through(tmp_path: Path) -> None:
+    """/dev/shm is writable by all: the old fixed temporary name could be pre-made by another user."""
+    me = os.getpid()
+    victim = tmp_path / "victim"
+    victim.write_text("keep")
+    for name in (f".{GDB_PREFIX}{me}.{me}", f".{GDB_PREFIX}{me}"):
+        (tmp_path / name).symlink_to(victim)
+    fig = BlockFigures(time=1000.0, arena=8 * MIB, uordblks=5 * MIB, hblkhd=MIB, fordblks=2 * MIB, cost=0.2)
+    path = write_sample(me, 1, fig, tmp_path)
+    assert path == tmp_path / f"{GDB_PREFIX}{me}" and not path.is_symlink()
+    assert victim.read_text() == "keep" and (path.stat().st_mode & 0o777) == 0o644
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        ["victim", f".{GDB_PREFIX}{me}.{me}", f".{GDB_PREFIX}{me}", f"{GDB_PREFIX}{me}"])  # no temporary left
+
+
+def test_gdb_is_given_a_register_description_without_avx_state(tmp_path: Path) -> None:
+    """gdb 13 on an AMX CPU fails to write XSAVE state back after a call (and the target died of it)."""
+    import xml.etree.ElementTree as ET
+
+    root = ET.fromstring(attach.sse_tdesc().split("\n", 2)[2])  # past the prolog and DOCTYPE
+    features = [f.get("name") for f in root.iter("feature")]
+    assert features == ["org.gnu.gdb.i386.core", "org.gnu.gdb.i386.sse", "org.gnu.gdb.i386.linux",
+                        "org.gnu.gdb.i386.segments"]
+    argv = attach.gdb_command(42, "gdb", tmp_path / "s.py", tmp_path / "t.xml")
+    assert argv.index(f"set tdesc filename {tmp_path / 't.xml'}") < argv.index("-p")
+
 # -- live: real gdb, real targets ---------------------------------------------
 
 TARGET = textwrap.dedent(r"""
