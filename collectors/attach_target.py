@@ -28,6 +28,7 @@ from pathlib import Path
 from .fs import read_file
 from .paths import HostPaths
 from .procfs import parse_stat
+from .safe_open import SMAPS_LIMIT
 
 #: Blocking syscalls a thread waits in outside malloc (x86-64 numbers, asm/unistd_64.h).
 SAFE_SYSCALLS_X86_64 = {
@@ -180,7 +181,7 @@ def check_target(paths: HostPaths, pid: int, me: Attacher, machine: str | None =
     if refusal is not None:
         return TargetCheck(pid, refusal)
     try:
-        maps = read_file(base / "maps").decode("utf-8", "replace")
+        maps = read_file(base / "maps", SMAPS_LIMIT).decode("utf-8", "replace")
     except OSError as exc:
         return TargetCheck(pid, f"cannot read its maps: {exc.strerror or exc}")
     libc, shared, musl = libraries(maps)

@@ -2,33 +2,28 @@
 
 procfs files are generated on read, so they are read with plain os.read into
 bytes (no buffered text layer: at thousands of processes its cost shows).
+
+Every read goes through safe_open.py (issue 13): under ``--root`` any file
+may be a FIFO, a link or /dev/zero, so no open blocks or follows a link at
+its last component, only a regular file is read, and a read stops at a cap.
 """
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
-_CHUNK = 1 << 16
+from .safe_open import DEFAULT_LIMIT, read_regular
 
 
-def read_at(dir_fd: int | None, name: str) -> bytes:
-    """Read a whole file, relative to an open directory if one is given (raises OSError)."""
-    fd = os.open(name, os.O_RDONLY | os.O_CLOEXEC, dir_fd=dir_fd)
-    try:
-        # seq_file-backed /proc files return a page or a record per read(),
-        # not the whole file, so a short read is not EOF: read until b"".
-        chunks: list[bytes] = []
-        while True:
-            data = os.read(fd, _CHUNK)
-            if not data:
-                return b"".join(chunks) if len(chunks) != 1 else chunks[0]
-            chunks.append(data)
-    finally:
-        os.close(fd)
+def read_at(dir_fd: int | None, name: str, limit: int = DEFAULT_LIMIT) -> bytes:
+    """Read a whole file, relative to an open directory if one is given (raises OSError;
+    UnsafeFile, an OSError, for a file that is not regular or is larger than ``limit``)."""
+    # seq_file-backed /proc files return a page or a record per read(),
+    # not the whole file, so a short read is not EOF: read until b"".
+    return read_regular(name, dir_fd=dir_fd, limit=limit)
 
 
-def read_record(dir_fd: int | None, name: str) -> bytes:
+def read_record(dir_fd: int | None, name: str, limit: int = DEFAULT_LIMIT) -> bytes:
     """Read a /proc file that the kernel generates whole on the first read().
 
     stat, status, smaps_rollup, cgroup, oom_score (single_open seq files,
@@ -37,27 +32,16 @@ def read_record(dir_fd: int | None, name: str) -> bytes:
     is the end and the read that would return b"" is saved: one syscall of
     four per file, thousands per pass. Longer texts are read to the end.
     """
-    fd = os.open(name, os.O_RDONLY | os.O_CLOEXEC, dir_fd=dir_fd)
-    try:
-        data = os.read(fd, _CHUNK)
-        if len(data) < _CHUNK:
-            return data
-        chunks = [data]
-        while data:
-            data = os.read(fd, _CHUNK)
-            chunks.append(data)
-        return b"".join(chunks)
-    finally:
-        os.close(fd)
+    return read_regular(name, dir_fd=dir_fd, limit=limit, whole_first_read=True)
 
 
-def read_file(path: Path) -> bytes:
+def read_file(path: Path, limit: int = DEFAULT_LIMIT) -> bytes:
     """Read a whole file (raises OSError)."""
-    return read_at(None, str(path))
+    return read_at(None, str(path), limit)
 
 
 def read_optional(path: Path) -> str | None:
-    """Read a file as text, or None if it is missing or unreadable.
+    """Read a file as text, or None if it is missing, unreadable or refused.
 
     For host-wide files (meminfo, PSI, THP) where absence means "this kernel
     does not have the feature", not an error.

@@ -5,9 +5,11 @@ One file per instrumented process, ``$MEMTOP_HEAP_DIR/memtop-heap.<pid>``
 (heapcount.c has the layout and why). Anyone can write a file with any pid
 in its name, so a file counts only when its header names that pid, the
 process exists with the same start time, and the file belongs to the
-process's user (or root); files of dead processes, or of an earlier process
-with the same pid, are removed. Mapped once, a file is read in well under a
-microsecond (feasibility.md §A1: 0.43 µs), cheap enough for 10 Hz.
+process's user (or root) and nobody else may write it; files of dead
+processes, or of an earlier process with the same pid, are removed. A file is
+opened once and read by pread into a copy at each sample (never mapped: its
+owner may truncate it, and a mapping then raises SIGBUS in the reader), a
+16 KiB pread, cheap enough for 10 Hz.
 
 ``memtop.probe`` (source 2) writes the same format from inside a Python
 program, and memtop's gdb attach (source 3) leaves its one-off sample in a
@@ -16,7 +18,6 @@ program, and memtop's gdb attach (source 3) leaves its one-off sample in a
 
 from __future__ import annotations
 
-import mmap
 import os
 import struct
 from collections.abc import Callable, Mapping
@@ -24,8 +25,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import ParseError
-from .heap_block import read_block
+from .heap_block import BLOCK_OFFSET, read_block
 from .models import HeapCounters
+from .safe_open import OTHERS_WRITE, open_regular, pread_copy
 
 MAGIC = b"MEMTHEAP"
 VERSION = 1
@@ -45,6 +47,9 @@ BLOCK_SOURCES = (2, 3)
 GDB_PREFIX = "memtop-gdb."
 #: Header flags bit 1 (probe files): no heap figure (no mallinfo2), slot 0 means nothing.
 NO_HEAP = 2
+#: No process holds more heap than a 64-bit address space's user half (128 TiB on x86-64):
+#: a file that says more is not a figure (issue 13 item 9).
+MAX_HEAP = 1 << 47
 
 
 def default_directory() -> Path:
@@ -52,7 +57,7 @@ def default_directory() -> Path:
     return Path(os.environ.get("MEMTOP_HEAP_DIR") or "/dev/shm")
 
 
-def parse_heap(data: bytes | mmap.mmap) -> HeapCounters:
+def parse_heap(data: bytes) -> HeapCounters:
     """The counters of one file's bytes; ParseError when it is not a version-1 counter file."""
     if len(data) < HEADER_SIZE:
         raise ParseError(f"heap counter file: {len(data)} bytes, shorter than its header")
@@ -91,22 +96,59 @@ def parse_heap(data: bytes | mmap.mmap) -> HeapCounters:
 @dataclass
 class _Open:
     starttime: int
-    view: mmap.mmap
-    inode: tuple[int, int]  # (st_dev, st_ino) of the file mapped
+    fd: int  # the file, opened once; read by pread into a copy at every sample
+    inode: tuple[int, int]  # (st_dev, st_ino) of the file opened
+
+
+def read_copy(fd: int) -> bytes:
+    """A copy of a counter file's bytes (pread: never a mapping of it).
+
+    Its owner may truncate the file at any moment: a mapping of its old
+    length then kills the reader with SIGBUS (issue 13 item 2), a pread just
+    comes back short. The probe block is a seqlock: a copy taken while its
+    writer was mid-update (the block's seq changed under the pread) is taken
+    again, so the block parsed from the copy is whole.
+    """
+    data = b""
+    for _ in range(4):
+        data = pread_copy(fd, FILE_SIZE)
+        if len(data) < BLOCK_OFFSET + 16:
+            return data
+        if pread_copy(fd, 8, BLOCK_OFFSET + 8) == data[BLOCK_OFFSET + 8:BLOCK_OFFSET + 16]:
+            return data
+    return data
+
+
+def parse_copy(data: bytes) -> HeapCounters:
+    """``parse_heap`` of a copy that must be a whole file: ParseError naming what is short or odd."""
+    if len(data) != FILE_SIZE:
+        raise ParseError(f"heap counter file: {len(data)} bytes, not {FILE_SIZE} (truncated or not memtop's)")
+    counters = parse_heap(data)
+    if counters.in_use is not None and counters.in_use > MAX_HEAP:
+        raise ParseError(f"heap counter file: a heap of {counters.in_use} bytes, more than an address space holds")
+    return counters
 
 
 class HeapFiles:
-    """The valid counter files of a directory, kept mapped between reads."""
+    """The valid counter files of a directory, kept open between reads.
+
+    Each file is opened by collectors/safe_open.py (no link followed, no
+    FIFO waited on: a regular file of the process's user or root that nobody
+    else may write) and read by pread into a copy (``read_copy``).
+    ``refused`` says, by pid, why a file was not used at the last read.
+    """
 
     def __init__(self, directory: Path | None = None, proc: Path = Path("/proc"), prefix: str = PREFIX) -> None:
         self.directory = directory if directory is not None else default_directory()
         self.prefix = prefix
         self.proc = proc
         self._open: dict[int, _Open] = {}
+        #: Why a pid's file gave no heap figure at the last read ("no heap figure (why)").
+        self.refused: dict[int, str] = {}
 
     def close(self) -> None:
         for entry in self._open.values():
-            entry.view.close()
+            os.close(entry.fd)
         self._open.clear()
 
     def read(self, processes: Callable[[], Mapping[int, tuple[int, int | None]]]) -> dict[int, HeapCounters]:
@@ -128,6 +170,7 @@ class HeapFiles:
                 self._sweep_temporary(name)
         out: dict[int, HeapCounters] = {}
         seen: set[int] = set()
+        self.refused = {}
         known_processes = processes() if names else {}
         for name in names:
             digits = name[len(self.prefix):]
@@ -150,12 +193,11 @@ class HeapFiles:
     def _replaced(self, pid: int, entry: _Open) -> bool:
         """Whether the name now points at another file.
 
-        The library never truncates a file someone may have mapped (a reader
-        would die of SIGBUS): it writes a new one and renames it over the
-        name (at start, and after exec). A mapping then shows the old file.
+        The library writes a new file and renames it over the name (at
+        start, and after exec): the descriptor then reads the old file.
         """
         try:
-            info = os.stat(self.directory / f"{self.prefix}{pid}")
+            info = os.stat(self.directory / f"{self.prefix}{pid}", follow_symlinks=False)
         except OSError:
             return True
         return (info.st_dev, info.st_ino) != entry.inode
@@ -169,13 +211,15 @@ class HeapFiles:
         return counters if counters is not None and counters.starttime == entry.starttime else None
 
     def _parse(self, pid: int, entry: _Open) -> HeapCounters | None:
-        """The mapped file's counters; a file that no longer parses, or names another pid, is dropped."""
+        """The file's counters; a file that no longer parses, or names another pid, is dropped."""
         try:
-            counters = parse_heap(entry.view)
-        except (ParseError, ValueError):  # ValueError: the mapping was closed meanwhile
+            counters = parse_copy(read_copy(entry.fd))
+        except (ParseError, OSError) as exc:
+            self.refused[pid] = str(exc)
             self._drop(pid)
             return None
         if counters.pid != pid:
+            self.refused[pid] = f"heap counter file: names pid {counters.pid}"
             self._drop(pid)
             return None
         return counters
@@ -184,10 +228,10 @@ class HeapFiles:
         starttime, uid = known
         entry = self._open.get(pid)
         if entry is not None and (entry.starttime != starttime or self._replaced(pid, entry)):
-            self._drop(pid)  # the pid was reused, or the file was replaced: map the new one
+            self._drop(pid)  # the pid was reused, or the file was replaced: open the new one
             entry = None
         if entry is None:
-            entry = self._map(name, pid, uid)
+            entry = self._opened(name, pid, uid)
             if entry is None:
                 return None
         counters = self._parse(pid, entry)
@@ -200,27 +244,23 @@ class HeapFiles:
         entry.starttime = starttime
         return counters
 
-    def _map(self, name: str, pid: int, uid: int | None) -> _Open | None:
-        try:
-            fd = os.open(self.directory / name, os.O_RDONLY | os.O_CLOEXEC | os.O_NOFOLLOW)
-        except OSError:
+    def _opened(self, name: str, pid: int, uid: int | None) -> _Open | None:
+        if uid is None:
+            self.refused[pid] = "heap counter file: the process's owner is unknown"
             return None
         try:
-            info = os.fstat(fd)
-            # Only the process's own user (or root) may speak for it.
-            if uid is None or info.st_uid not in (uid, 0) or info.st_size < HEADER_SIZE:
-                return None
-            view = mmap.mmap(fd, min(info.st_size, FILE_SIZE), mmap.MAP_SHARED, mmap.PROT_READ)
-        except (OSError, ValueError):
+            # Only the process's own user (or root) may speak for it, and nobody else may change it.
+            fd, info = open_regular(self.directory / name, owners={uid, 0}, forbid=OTHERS_WRITE)
+        except OSError as exc:
+            self.refused[pid] = str(exc)
             return None
-        finally:
+        entry = _Open(0, fd, (info.st_dev, info.st_ino))
+        try:
+            entry.starttime = parse_copy(read_copy(fd)).starttime
+        except (ParseError, OSError) as exc:
+            self.refused[pid] = str(exc)
             os.close(fd)
-        try:
-            header_starttime = parse_heap(view).starttime
-        except ParseError:
-            view.close()
             return None
-        entry = _Open(header_starttime, view, (info.st_dev, info.st_ino))
         self._open[pid] = entry
         return entry
 
@@ -236,7 +276,7 @@ class HeapFiles:
     def _drop(self, pid: int) -> None:
         entry = self._open.pop(pid, None)
         if entry is not None:
-            entry.view.close()
+            os.close(entry.fd)
 
     def _remove(self, name: str, pid: int) -> None:
         self._drop(pid)

@@ -28,6 +28,7 @@ from .models import ProcessMemory
 from .paths import HostPaths
 from .process_build import DENIED, KTHREAD, ROOT_REFUSED, ZOMBIE, CgroupCache, build_process
 from .procfs import Stat, parse_stat
+from .safe_open import SMAPS_LIMIT
 
 __all__ = [
     "DENIED", "KTHREAD", "NOT_READ", "RACED", "ROOT_REFUSED", "ZOMBIE",
@@ -230,7 +231,7 @@ class ProcessReader:
             return None, f"smaps_rollup: {exc.strerror}"
         # No smaps_rollup: kernels before 4.14, or a capture without it.
         try:
-            raw = read_at(self._fd, f"{pid}/smaps")
+            raw = read_at(self._fd, f"{pid}/smaps", SMAPS_LIMIT)
         except PermissionError as exc:
             return None, refused(exc, "smaps", self.paths.live)
         except FileNotFoundError:
