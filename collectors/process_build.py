@@ -160,6 +160,8 @@ def build_process(
     elif stat.state in "ZX":
         errors.append(ZOMBIE)
     else:
+        if raw.status is None and raw.status_why:
+            errors.append(raw.status_why)  # RSS and the status sizes n/a: say why (issue 13, item 9)
         if raw.why:
             errors.append(raw.why)
             if raw.why == DENIED or ROOT_REFUSED in raw.why:

@@ -173,7 +173,8 @@ class ProcessReader:
             if kept is not None:
                 return kept, stat.threads
         try:
-            status = self._optional(pid, "status")
+            status_why: list[str] = []
+            status = self._optional(pid, "status", status_why)
             cmdline = self._optional(pid, "cmdline")
             oom_score = self._optional(pid, "oom_score")
             oom_adj = self._optional(pid, "oom_score_adj")
@@ -190,10 +191,11 @@ class ProcessReader:
                     why = NOT_READ
         except _GONE:
             return None, 0
-        return RawProcess(pid, stat, status, cmdline, oom_score, oom_adj, cgroup, memory, why), stat.threads
+        return (RawProcess(pid, stat, status, cmdline, oom_score, oom_adj, cgroup, memory, why,
+                           status_why[0] if status_why else None), stat.threads)
 
-    def _optional(self, pid: int, name: str) -> bytes | None:
-        """A small file that may be missing (old kernels, captures) or refused."""
+    def _optional(self, pid: int, name: str, why: list[str] | None = None) -> bytes | None:
+        """A small file that may be missing (old kernels, captures) or refused; the reason into ``why``."""
         try:
             return read_record(self._fd, f"{pid}/{name}")
         except ProcessLookupError:
@@ -201,8 +203,12 @@ class ProcessReader:
         except FileNotFoundError:
             if self._gone_dir(pid):
                 raise
+            if why is not None:
+                why.append(f"{name}: missing")
             return None
-        except OSError:
+        except OSError as exc:
+            if why is not None:
+                why.append(f"{name}: {getattr(exc, 'reason', None) or exc.strerror or exc}")
             return None
 
     def _gone_dir(self, pid: int) -> bool:
@@ -258,6 +264,7 @@ class RawProcess(NamedTuple):
     cgroup: bytes | None
     memory: bytes | None  # smaps_rollup, or the whole smaps on kernels before 4.14
     why: str | None  # why memory is None
+    status_why: str | None = None  # why status is None (its figures are then n/a with this reason)
 
 
 def read_processes(

@@ -183,3 +183,18 @@ def test_a_heap_larger_than_the_address_space_is_refused() -> None:
     assert _plausible(replace(counters, in_use=1 << 20, peak=2 << 20), vsize=170000 * KIB).in_use == 1 << 20
     doc = process_json(build(), refused)
     assert doc["heap"]["in_use"] is None and doc["heap"]["gap"] is None and refused.refused in doc["heap"]["missing"]
+
+
+@pytest.mark.parametrize("trap", ["missing", "fifo"])
+def test_a_status_missing_or_refused_says_why_rss_is_n_a(tmp_path: Path, trap: str) -> None:
+    root = tmp_path / "host"
+    shutil.copytree(HOSTS / "basic", root)
+    status = root / "proc" / "1" / "status"
+    status.unlink()
+    if trap == "fifo":
+        import os
+
+        os.mkfifo(status)
+    snap = Collector(HostPaths.from_root(root), Options(pids=(1,)), clock=lambda: 0.0).collect()
+    p = snap.processes[0]
+    assert p.rss is None and p.error is not None and p.error.startswith("status: ")
