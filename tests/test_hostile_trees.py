@@ -20,6 +20,7 @@ import os
 import re
 import resource
 import shutil
+import stat
 import subprocess
 import sys
 import tempfile
@@ -47,6 +48,8 @@ OUTSIDE_TEXT = "".join(
 ) + f"Uid:\t0\t0\t0\t0\nName:\toutside\n{OUTSIDE_KB}\n"
 
 BASES = ["basic", "v2", "no-rollup", "zombie", "kthread"]
+#: A process of each base whose mappings --maps reads (tests/fixtures/hosts/README.md).
+MAPS_PID = {"basic": "1234", "v2": "500", "no-rollup": "900", "zombie": "4242", "kthread": "2"}
 KINDS = ["fifo", "link_out", "link_zero", "huge", "truncated", "binary", "empty", "directory", "numbers", "twice"]
 SIZES = (
     "total", "free", "available", "used", "buffers", "cached", "shmem", "anon", "slab_reclaimable",
@@ -232,6 +235,49 @@ def test_once_and_json_answer_every_trap(tree: tuple[str, list[tuple[str, str, A
         done = t.run("-m", "memtop", "--once", "--kernel-threads", "--root", str(t.root))
         _answered(done, f"--once on {what}")
         assert not _NEGATIVE_CELL.search(done.stdout), f"--once on {what}: a negative figure\n{done.stdout}"
+        pid = MAPS_PID[base]
+        done = t.run("-m", "memtop", "--maps", pid, "--json", "--root", str(t.root))
+        _answered(done, f"--maps {pid} on {what}")
+        if done.returncode == 0:
+            for m in json.loads(done.stdout)["mappings"]:
+                sizes = [m["size"], m["rss"], m["pss"], m["uss"], m["swap"], *m["fields"].values()]
+                assert min(sizes) >= 0 and m["end"] >= m["start"], f"--maps {pid} on {what}: {m}"
+
+
+@settings(max_examples=15)
+@given(hostile_trees())
+def test_capture_of_a_hostile_tree_stays_private_and_inside(tree: tuple[str, list[tuple[str, str, Any]]]) -> None:
+    base, damages = tree
+    with Tree(base, damages) as t:
+        what = f"capture of {base} with {[(w, k) for w, k, _ in damages]}"
+        out = t.state / "capture"
+        done = t.run("-m", "memtop", "capture", str(out), "--root", str(t.root))
+        _answered(done, what)
+        if done.returncode != 0:
+            return
+        for top, dirs, names in os.walk(out):
+            for name in dirs:
+                assert stat.S_IMODE(os.lstat(os.path.join(top, name)).st_mode) == 0o700, f"{what}: {top}/{name}"
+            for name in names:
+                path = os.path.join(top, name)
+                info = os.lstat(path)
+                assert stat.S_ISREG(info.st_mode) and stat.S_IMODE(info.st_mode) == 0o600, f"{what}: {path}"
+                assert str(OUTSIDE_KB).encode() not in Path(path).read_bytes(), f"{what}: {path} holds the file outside the tree"
+
+
+@pytest.mark.xfail(reason="issue 13 item 6 (branch issue-13a): a mountinfo point is not yet kept inside --root", strict=False)
+@pytest.mark.parametrize("point", ["/sys/../../../", "/sys/fs/cgroup/../../../.."])
+def test_a_mountinfo_point_never_leads_out_of_the_tree(point: str) -> None:
+    with Tree("v2", []) as t:
+        mountinfo = t.root / "proc" / "self" / "mountinfo"
+        mountinfo.write_text(mountinfo.read_text().replace(" /sys/fs/cgroup rw", f" {point} rw"))
+        done = t.run("-m", "memtop", "--json", "--root", str(t.root))
+        _answered(done, f"mountinfo point {point}")
+        if done.returncode == 0:
+            base = t.root / "sys" / "fs" / "cgroup"
+            inside = {"/"} | {"/" + os.path.relpath(top, base) for top, _d, _n in os.walk(base)}
+            paths = {c["path"] for c in json.loads(done.stdout)["cgroups"] or ()}
+            assert paths <= inside, f"cgroups outside the tree: {sorted(paths - inside)[:5]}"
 
 
 @settings(max_examples=12)
