@@ -198,3 +198,26 @@ def test_a_status_missing_or_refused_says_why_rss_is_n_a(tmp_path: Path, trap: s
     snap = Collector(HostPaths.from_root(root), Options(pids=(1,)), clock=lambda: 0.0).collect()
     p = snap.processes[0]
     assert p.rss is None and p.error is not None and p.error.startswith("status: ")
+
+
+def test_memtop_runs_10_hz_samples_drop_a_heap_above_the_address_space() -> None:
+    """The child's counter file is read between refreshes too: the same rule holds there."""
+    import os
+    from types import SimpleNamespace
+
+    from memtop.state.heap_sources import HeapSources
+    from memtop.state.process_history import ProcessHistory
+    from memtop.state.run_watch import RunWatch
+
+    me = os.getpid()
+    counters = HeapCounters(pid=me, source="preload", starttime=1, in_use=1 << 50, peak=None, allocs=1, frees=0)
+    child = SimpleNamespace(pid=me, not_instrumentable=None, returncode=None, poll=lambda: None, name="child")
+    collector = SimpleNamespace(heap_files=SimpleNamespace(sample=lambda _pid: counters), paths=HostPaths(),
+                                facts=SimpleNamespace(page_size=os.sysconf("SC_PAGE_SIZE")), clock=lambda: 1.0)
+    history = ProcessHistory()
+    watch = RunWatch(child, collector, history, HeapSources())  # type: ignore[arg-type]
+    snap = Collector(HostPaths(), Options(pids=(me,))).collect(thp=False, cgroups=False, container=False)
+    watch.snapshot(snap)
+    watch.sample()
+    (sample,) = history.samples(watch.key)  # type: ignore[arg-type]
+    assert sample.rss is not None and sample.heap is None
