@@ -31,13 +31,14 @@ import struct
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from memtop.collectors.heap import OwnHeap
 from memtop.collectors.heap_block import BLOCK_NSLOTS, BLOCK_OFFSET, BlockFigures, pack_block
 from memtop.collectors.heap_shm import FILE_SIZE, HEADER, MAGIC, NO_HEAP, PREFIX, VERSION, default_directory
 
-__all__ = ["BUDGET", "MAX_INTERVAL", "Probe", "start", "stop"]
+__all__ = ["BUDGET", "MAX_INTERVAL", "Probe", "next_interval", "smoothed", "start", "stop"]
 
 SOURCE = 2
 #: Share of one CPU the probe may use.
@@ -45,6 +46,21 @@ BUDGET = 0.01
 #: The slowest it goes, whatever a sample costs: one a second.
 MAX_INTERVAL = 1.0
 SLOT0 = struct.Struct("<qQQI")  # live nalloc nfree tid
+
+
+def next_interval(base: float, cost: float) -> float:
+    """The period after a sample, given the smoothed CPU ``cost`` of one (s) and the period asked for (``base``).
+
+    The asked-for period while a sample costs under BUDGET of it; else
+    cost / BUDGET, so the probe keeps to its share of a CPU; never slower
+    than MAX_INTERVAL unless the program asked for slower itself.
+    """
+    return min(max(MAX_INTERVAL, base), max(base, cost / BUDGET))
+
+
+def smoothed(previous: float, spent: float, samples: int) -> float:
+    """The cost per sample after one that took ``spent`` CPU seconds (the ``samples``-th): a moving average."""
+    return spent if samples == 1 else 0.7 * previous + 0.3 * spent
 
 
 def _starttime() -> int:
@@ -62,7 +78,10 @@ def _traced() -> tuple[int, int] | None:
 class Probe:
     """One process's publisher; ``start()`` makes and runs the module's one instance."""
 
-    def __init__(self, interval: float = 0.1, directory: Path | None = None) -> None:
+    def __init__(self, interval: float = 0.1, directory: Path | None = None,
+                 cpu_clock: Callable[[], float] = time.thread_time) -> None:
+        """``cpu_clock``: the CPU time a sample is measured with (this thread's; tests give a fake one)."""
+        self.cpu_clock = cpu_clock
         self.base_interval = max(float(interval), 0.01)
         self.interval = self.base_interval
         self.directory = directory if directory is not None else default_directory()
@@ -153,7 +172,7 @@ class Probe:
         view = self._view
         if view is None:
             return
-        began = time.thread_time()
+        began = self.cpu_clock()
         fig = self.figures()
         live = (fig.uordblks or 0) + (fig.hblkhd or 0)
         self.peak = max(self.peak, live)
@@ -165,11 +184,10 @@ class Probe:
         struct.pack_into("<Q", view, 32, self.peak)
         self._seq += 1
         struct.pack_into("<Q", view, BLOCK_OFFSET + 8, self._seq)
-        spent = time.thread_time() - began
+        spent = self.cpu_clock() - began
         self.samples += 1
-        self.cost = spent if self.samples == 1 else 0.7 * self.cost + 0.3 * spent
-        # A program that asked for a slower rate keeps it.
-        self.interval = min(max(MAX_INTERVAL, self.base_interval), max(self.base_interval, self.cost / BUDGET))
+        self.cost = smoothed(self.cost, spent, self.samples)
+        self.interval = next_interval(self.base_interval, self.cost)
 
     def _run(self) -> None:
         while not self._stop.wait(self.interval):

@@ -11,6 +11,9 @@ The rules come from feasibility.md §A2, measured on this machine:
 - once attached (all threads stopped) a gdb-Python script re-reads
   /proc/PID/task/*/syscall and calls only into a thread parked in a safe
   blocking syscall: never into the one gdb stopped inside malloc;
+- before that it compares the pid's start time with the one of the process
+  the user was asked about: a pid that passed to another process before
+  the attach gets no call (issue 13);
 - mallinfo2 returns an 80-byte struct through a hidden pointer: without
   debug info gdb wants the call cast, so the script mallocs 80 bytes and
   calls ``((void *(*)(void *))mallinfo2)(buf)`` (x86-64 SysV: the pointer
@@ -42,6 +45,7 @@ from memtop.collectors.attach_target import SAFE_SYSCALLS_X86_64, Attacher, chec
 from memtop.collectors.heap_block import BLOCK_NSLOTS, BLOCK_OFFSET, BlockFigures, pack_block
 from memtop.collectors.heap_shm import FILE_SIZE, GDB_PREFIX, HEADER, MAGIC, VERSION, default_directory
 from memtop.collectors.paths import HostPaths
+from memtop.instrument.identity import changed
 
 GDB_SOURCE = 3
 TIMEOUT = 20.0  # seconds before gdb is interrupted (a healthy sample takes 0.1-0.6 s)
@@ -53,7 +57,17 @@ PAUSE_NOTE = "the process is paused for tens of milliseconds (up to a few hundre
 SCRIPT = r'''
 import gdb
 SAFE = %(safe)r
+EXPECT = %(starttime)r
 inf = gdb.selected_inferior()
+def started():
+    try:
+        with open("/proc/%%d/stat" %% inf.pid, "rb") as f:
+            return int(f.read().rsplit(b")", 1)[1].split()[19])
+    except (OSError, ValueError, IndexError):
+        return None
+# Attached, the process is stopped: if the pid still has the start time
+# memtop asked about, the process gdb holds is that one (issue 13).
+moved = EXPECT is not None and started() != EXPECT
 def number(tid):
     try:
         with open("/proc/%%d/task/%%d/syscall" %% (inf.pid, tid)) as f:
@@ -61,12 +75,14 @@ def number(tid):
     except (OSError, ValueError, IndexError):
         return None
 chosen = None
-for th in sorted(inf.threads(), key=lambda t: t.ptid[1]):
+for th in [] if moved else sorted(inf.threads(), key=lambda t: t.ptid[1]):
     nr = number(th.ptid[1])
     if nr in SAFE:
         chosen = (th, th.ptid[1], nr)
         break
-if chosen is None:
+if moved:
+    print("MEMTOP-REFUSED pid %%d is now a different process" %% inf.pid)
+elif chosen is None:
     print("MEMTOP-REFUSED no thread is waiting in a safe blocking syscall now")
 else:
     th, tid, nr = chosen
@@ -157,8 +173,13 @@ def refusal(pid: int, paths: HostPaths = HostPaths(), gdb: str | None = None, me
 
 
 def sample_heap(pid: int, paths: HostPaths = HostPaths(), gdb: str | None = None, timeout: float = TIMEOUT,
-                directory: Path | None = None, me: Attacher | None = None) -> AttachResult:
-    """Check, then attach gdb once and call mallinfo2 in a safe thread. Blocking: run it off the event loop."""
+                directory: Path | None = None, me: Attacher | None = None, starttime: int | None = None) -> AttachResult:
+    """Check, then attach gdb once and call mallinfo2 in a safe thread. Blocking: run it off the event loop.
+
+    ``starttime``: the process the user was asked about; a pid that names another one now is refused.
+    """
+    if starttime is not None and (moved := changed(paths, pid, starttime)) is not None:
+        return AttachResult(pid, f"not sampled: {moved}", refused=True)
     gdb = gdb if gdb is not None else shutil.which("gdb")
     if gdb is None:
         return AttachResult(pid, "no gdb: install it (apt install gdb) to sample a running process's heap", refused=True)
@@ -167,7 +188,8 @@ def sample_heap(pid: int, paths: HostPaths = HostPaths(), gdb: str | None = None
         return AttachResult(pid, f"not sampled: {check.refusal}", refused=True)
     with tempfile.TemporaryDirectory(prefix="memtop-gdb-") as tmp:
         script = Path(tmp) / "sample.py"
-        script.write_text(SCRIPT % {"safe": set(SAFE_SYSCALLS_X86_64)})
+        expected = starttime if starttime is not None else check.starttime
+        script.write_text(SCRIPT % {"safe": set(SAFE_SYSCALLS_X86_64), "starttime": expected})
         tdesc = Path(tmp) / TDESC
         tdesc.write_text(sse_tdesc())
         log = Path(tmp) / "gdb.out"

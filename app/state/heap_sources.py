@@ -13,11 +13,14 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING, Protocol
 
+from memtop.collectors.attach_target import Attacher
 from memtop.collectors.models import HeapCounters, HeapDetail, Snapshot
+from memtop.collectors.paths import HostPaths
 from memtop.views.format import age, human
 
 from memtop.instrument.attach import refusal as attach_refusal
 from memtop.instrument.attach import AttachResult, sample_heap
+from memtop.instrument.identity import changed
 
 if TYPE_CHECKING:  # `memtop --json` never reads its own heap: ctypes stays unloaded there
     from memtop.collectors.heap import OwnHeap
@@ -51,25 +54,38 @@ def probe_note(detail: HeapDetail | None) -> str:
 
 
 class HeapSampler(Protocol):
-    """Takes one-off heap samples (key H); tests give a stand-in."""
+    """Takes one-off heap samples (key H); tests give a stand-in.
 
-    def __call__(self, pid: int) -> AttachResult:
-        """One sample of ``pid`` (blocking: run it off the event loop)."""
+    A process is named by its pid and the start time the table showed: a pid
+    passed to another process since is refused, never sampled (issue 13).
+    """
+
+    def __call__(self, pid: int, starttime: int) -> AttachResult:
+        """One sample of the process (pid, starttime) (blocking: run it off the event loop)."""
         ...
 
-    def refusal(self, pid: int) -> str | None:
-        """Why ``pid`` would not be sampled, found before asking the user anything; None: go ahead."""
+    def refusal(self, pid: int, starttime: int) -> str | None:
+        """Why it would not be sampled, found before asking the user anything; None: go ahead."""
         ...
 
 
 class GdbSampler:
     """The real sampler: gdb attached once (instrument/attach.py), after the checks that need no gdb."""
 
-    def __call__(self, pid: int) -> AttachResult:
-        return sample_heap(pid)
+    def __init__(self, paths: HostPaths = HostPaths(), gdb: str | None = None, me: Attacher | None = None) -> None:
+        """``paths``: the live host's; ``gdb``: its path (default: found on PATH); ``me``: who attaches (default: memtop)."""
+        self.paths = paths
+        self.gdb = gdb
+        self.me = me
 
-    def refusal(self, pid: int) -> str | None:
-        return attach_refusal(pid)
+    def __call__(self, pid: int, starttime: int) -> AttachResult:
+        return sample_heap(pid, self.paths, self.gdb, me=self.me, starttime=starttime)
+
+    def refusal(self, pid: int, starttime: int) -> str | None:
+        moved = changed(self.paths, pid, starttime)
+        if moved is not None:
+            return f"not sampled: {moved}"
+        return attach_refusal(pid, self.paths, self.gdb, self.me)
 
 
 class HeapSources:
@@ -91,9 +107,9 @@ class HeapSources:
         #: Takes one gdb sample of a pid (blocking).
         self.sampler: HeapSampler = sampler if sampler is not None else GdbSampler()
 
-    def refusal(self, pid: int) -> str | None:
-        """Why H cannot sample ``pid`` (asked before the question)."""
-        return self.sampler.refusal(pid)
+    def refusal(self, pid: int, starttime: int) -> str | None:
+        """Why H cannot sample the process (pid, starttime) (asked before the question)."""
+        return self.sampler.refusal(pid, starttime)
 
     def record_attach(self, key: Key, result: AttachResult) -> None:
         """The outcome of one H: a point for the chart, or the reason there is none."""

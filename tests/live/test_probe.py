@@ -130,7 +130,8 @@ WORKLOAD = textwrap.dedent("""
     del holes[::2]
     print(heavy, p.error, flush=True)
     sys.stdin.readline()
-    print(p.interval, p.cost, p.samples, flush=True)
+    memtop.probe.stop()  # its thread joined: the three figures are of one moment
+    print(repr(p.interval), repr(p.cost), p.samples, flush=True)
 """)
 
 
@@ -140,14 +141,9 @@ def run_workload(tmp_path: Path, trace: bool, interval: float = 0.1) -> subproce
     return subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)
 
 
-def cpu_seconds(pid: int) -> float:
-    stat = Path(f"/proc/{pid}/stat").read_text()
-    fields = stat[stat.rindex(")") + 2:].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 @pytest.mark.parametrize("trace", [False, True])
 def test_a_python_workload_shows_mallocs_view_and_pythons(tmp_path: Path, trace: bool) -> None:
+    began = time.monotonic()
     child = run_workload(tmp_path, trace)
     try:
         assert child.stdout is not None and child.stdin is not None
@@ -171,47 +167,51 @@ def test_a_python_workload_shows_mallocs_view_and_pythons(tmp_path: Path, trace:
         sources.published = found
         note = sources.describe(child.pid)
         assert "blocks (a count)" in note and "free in heap" in note and ("tracemalloc" in note) == trace
-        # Its cost: the workload idles now, so its CPU time is the probe's.
-        before = cpu_seconds(child.pid)
-        time.sleep(3.0)
-        used = cpu_seconds(child.pid) - before
-        assert used / 3.0 < 0.05, f"the probe used {used / 3.0:.1%} of a CPU"
+        # Its period follows the rule from the cost it measured (the CPU it
+        # really uses, and the period a busy machine gives it, are figures
+        # for bench/heap_sources.py, not a test: issue 13, item 11).
         child.stdin.write("\n")
         child.stdin.flush()
         interval, cost, samples = child.stdout.readline().split()
-        assert float(interval) >= 0.1 and int(samples) >= 3
+        lived = time.monotonic() - began
+        assert float(interval) == probe_module.next_interval(0.1, float(cost))
+        # At start, then again to publish the 60 MB; never more often than every 0.1 s (the
+        # bound is loose, only a loop that forgot to wait would pass it).
+        assert 2 <= int(samples) <= 2 * lived / 0.1 + 2
     finally:
         child.kill()
         child.wait()
 
 
 def test_the_adaptive_rate_keeps_to_the_budget_down_to_one_a_second(tmp_path: Path) -> None:
-    probe = probe_module.Probe(interval=0.1, directory=tmp_path)
+    # A sample's CPU cost is read from a clock the test moves: what the
+    # machine is busy with cannot change the period (issue 13, item 11; the
+    # real cost and period are bench/heap_sources.py's to print).
+    cpu = {"now": 0.0, "burn": 0.0}
+    probe = probe_module.Probe(interval=0.1, directory=tmp_path, cpu_clock=lambda: cpu["now"])
     assert probe.open()
     real = probe.figures
-    burn = {"cpu": 0.0}
 
     def costly() -> BlockFigures:
-        end = time.thread_time() + burn["cpu"]
-        while time.thread_time() < end:
-            pass
+        cpu["now"] += cpu["burn"]
         return real()
 
     probe.figures = costly  # type: ignore[method-assign]
     try:
-        probe.sample()  # cheap: the asked-for period
-        assert probe.interval == pytest.approx(0.1)
-        burn["cpu"] = 0.004  # 4 ms a sample: 0.4 s keeps it at 1 %
+        probe.sample()  # free: the asked-for period
+        assert probe.interval == 0.1 and probe.cost == 0.0
+        cpu["burn"] = 0.004  # 4 ms a sample: 0.4 s keeps it at 1 %
         for _ in range(30):
             probe.sample()
-        assert 0.35 <= probe.interval <= 1.0
-        burn["cpu"] = 0.03  # 30 ms: 1 % would need 3 s; it stops at one a second
+        assert probe.interval == pytest.approx(0.4, rel=1e-3)
+        assert probe.figures().interval == probe.interval  # the file says the period in force
+        cpu["burn"] = 0.03  # 30 ms: 1 % would need 3 s; it stops at one a second
         for _ in range(10):
             probe.sample()
         assert probe.interval == probe_module.MAX_INTERVAL
     finally:
         probe.close()
-    slow = probe_module.Probe(interval=5.0, directory=tmp_path)  # asked for slower than 1 Hz: kept
+    slow = probe_module.Probe(interval=5.0, directory=tmp_path, cpu_clock=lambda: cpu["now"])  # slower than 1 Hz: kept
     assert slow.open()
     slow.sample()
     slow.close()

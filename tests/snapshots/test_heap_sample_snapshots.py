@@ -29,7 +29,7 @@ async def ask(pilot) -> None:  # type: ignore[no-untyped-def]
 
 async def sampled(pilot) -> None:  # type: ignore[no-untyped-def]
     await ask(pilot)
-    await pilot.press("enter")
+    await pilot.press("shift+tab", "enter")  # Sample (Cancel has the focus)
     await pilot.app.workers.wait_for_complete()
     await pilot.pause()
     for t in range(2, 41, 2):  # RSS grows after the sample; the point stays where it was taken

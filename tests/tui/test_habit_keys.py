@@ -19,6 +19,7 @@ from memtop.widgets.process_table import ProcessTable
 
 from tests.conftest import new_app
 from tests.dashboard_fixtures import made
+from tests.waiting import pilot_until
 
 
 def table(app: MemtopApp) -> ProcessTable:
@@ -235,10 +236,7 @@ async def test_the_process_screen_sorts_by_a_clicked_header_and_marks_it() -> No
         screen = app.screen
         assert isinstance(screen, ProcessScreen)
         maps = screen.query_one(MappingsTable)
-        for _ in range(100):
-            if maps.rows:
-                break
-            await pilot.pause(0.02)
+        await pilot_until(pilot, lambda: maps.rows, what="the mappings")
         head = "".join(s.text for s in maps.render_line(0))
         assert "▼PSS" in head
         x = maps.columns(maps.line_width)

@@ -30,6 +30,8 @@ from memtop.widgets.text_table import TextTable
 
 from tests.dashboard_fixtures import PROCESSES, proc
 from tests.collectors.test_open_files_environ import tree
+from tests.processes import proc_tree, start_reporter
+from tests.waiting import pilot_until
 
 
 class Host(App[None]):
@@ -50,11 +52,10 @@ class Host(App[None]):
 
 
 async def _settle(pilot: Any, screen: Any) -> TextTable:
+    """The listing once its read (in a thread) is done: polled, not given a fixed 2 s (issue 13, item 11)."""
     table = screen.query_one(TextTable)
-    for _ in range(100):
-        if table.rows or "cannot" in str(screen.query_one("#listing-status").render()):
-            break
-        await pilot.pause(0.02)
+    await pilot_until(pilot, lambda: not str(screen.query_one("#listing-status").render()).startswith("reading "),
+                      what="the listing's read")
     return table
 
 
@@ -113,20 +114,57 @@ async def test_the_signal_list_starts_on_sigterm_and_sends_the_chosen_signal_to_
             child.wait()
 
 
-async def test_a_reused_pid_is_never_signalled() -> None:
-    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+async def test_a_reused_pid_is_never_signalled_and_the_user_is_told_why(tmp_path: Path) -> None:
+    # The table showed A (started at tick 4200); A exited and B, started 7 s
+    # later, took its pid: the reader seam (a /proc tree) says so, while the
+    # real process at that pid stands for B and says whether it got a signal.
+    b = start_reporter()
     try:
-        stale = replace(proc(child.pid, "sleeper", 10), starttime=1)  # the table saw another process at this pid
-        app = Host(SignalListScreen([stale], HostPaths()))
+        a = replace(proc(b.pid, "sleeper", 10), starttime=4200)
+        proc_tree(tmp_path, b.pid, start=4900)
+        paths = HostPaths(proc=tmp_path / "proc", sys=tmp_path / "sys", live=True)
+        app = Host(SignalListScreen([a], paths))
         async with app.run_test(size=(100, 40)) as pilot:
-            await pilot.press("enter")  # SIGTERM
+            await pilot.press("enter")  # SIGTERM, the default
             await pilot.pause()
-        assert app.result[0].error is not None and "exited" in app.result[0].error
-        time.sleep(0.1)
-        assert child.poll() is None  # untouched
+            said = [str(n.message) for n in app._notifications]
+        assert b.received() == []  # nothing sent to B
+        then, now = (time.strftime("%H:%M:%S", time.localtime(1_700_000_000 + t)) for t in (42, 49))
+        why = f"pid {b.pid} is now a different process (started {now}, not {then}): nothing sent"
+        assert app.result[0].error == why
+        assert said == [f"sleeper: {why}"]
     finally:
-        child.kill()
-        child.wait()
+        b.stop()
+
+
+async def test_a_process_gone_from_its_pid_is_said_and_nothing_is_sent(tmp_path: Path) -> None:
+    b = start_reporter()
+    try:
+        a = replace(proc(b.pid, "sleeper", 10), starttime=4200)
+        (tmp_path / "proc").mkdir()  # no /proc/PID: the pid names nothing
+        app = Host(SignalListScreen([a], HostPaths(proc=tmp_path / "proc", sys=tmp_path / "sys", live=True)))
+        async with app.run_test(size=(100, 40)) as pilot:
+            await pilot.press("enter")
+            await pilot.pause()
+        assert app.result[0].error == f"pid {b.pid} has exited: nothing sent"
+        assert b.received() == []
+    finally:
+        b.stop()
+
+
+async def test_the_process_asked_about_is_signalled_when_it_still_holds_its_pid() -> None:
+    b = start_reporter()
+    try:
+        from memtop.instrument.identity import starttime
+
+        me = replace(proc(b.pid, "sleeper", 10), starttime=starttime(HostPaths(), b.pid) or -1)
+        app = Host(SignalListScreen([me], HostPaths()))
+        async with app.run_test(size=(100, 40)) as pilot:
+            await pilot.press("enter")
+            await pilot.pause()
+        assert app.result[0].error is None and b.received() == ["SIGTERM"]
+    finally:
+        b.stop()
 
 
 async def test_escape_sends_nothing() -> None:

@@ -1,9 +1,14 @@
 """Key H: sample the selected process's heap through gdb, after a confirmation.
 
 The question says the process is paused (feasibility.md §A2: 15-54 ms of
-stall with --readnever; more with a large heap). gdb runs in a worker
+stall with --readnever; more with a large heap), and Cancel has the focus:
+Enter alone pauses nothing (issue 13, item 4). gdb runs in a worker
 thread, never on the event loop; the result joins the chart as a marked
 point and is reported in a notification, a refusal says why.
+
+The question is about one process, named by its pid and the start time
+the table showed; the sampler is given both and samples nothing if the pid
+has passed to another process meanwhile (instrument/identity.py).
 """
 
 from __future__ import annotations
@@ -23,11 +28,11 @@ from memtop.tui.screens.frames import ConfirmScreen, command_line, named
 
 
 class HeapSampleScreen(ConfirmScreen[bool]):
-    """Asks before pausing a process: Enter (Sample) goes, Esc cancels."""
+    """Asks before pausing a process: Sample goes; Cancel (the focus: Enter) and Esc do nothing."""
 
     TEXT = "heap-sample-text"
     BUTTONS = (("Sample (pause it)", "sample", "warning"), ("Cancel", "cancel", "default"))
-    DEFAULT = "sample"
+    DEFAULT = "cancel"  # Enter must not pause a process by default (issue 13, item 4)
 
     def __init__(self, proc: ProcessMemory) -> None:
         super().__init__()
@@ -39,25 +44,33 @@ class HeapSampleScreen(ConfirmScreen[bool]):
             f"Sample the heap of {named(p)} through gdb?\n"
             f"{command_line(p.cmdline)}\n\n"
             f"gdb attaches once and calls glibc's mallinfo2 in a thread that waits in a safe syscall: "
-            f"{PAUSE_NOTE}. Nothing is left running inside it."
+            f"{PAUSE_NOTE}. Nothing is left running inside it.\n\n"
+            f"Enter cancels (nothing is paused); Tab to Sample, or click it, to go ahead."
         )
 
     def answer(self, button: str | None) -> None:
         self.dismiss(button == "sample")
 
 
-def ask_heap_sample(screen: Screen[Any], heap: HeapSources, proc: ProcessMemory | None, running: bool) -> None:
-    """H on the main screen: confirm, then sample in a thread; the result goes to the app (HeapSampled)."""
+def ask_heap_sample(screen: Screen[Any], heap: HeapSources, proc: ProcessMemory | None, running: bool,
+                    live: bool = True) -> None:
+    """H on the main screen: confirm, then sample in a thread; the result goes to the app (HeapSampled).
+
+    ``live``: the table shows this host's processes (not a captured tree, whose pids name nothing here).
+    """
     app = screen.app
     if proc is None or not running:
         app.notify("select a running process first", severity="warning")
+        return
+    if not live:
+        app.notify("a captured tree (--root) has no processes to sample", severity="warning")
         return
     if proc.pid in heap.attaching:
         app.notify(f"a heap sample of pid {proc.pid} is already being taken", severity="warning")
         return
     # What can be known without gdb is checked before asking: nothing is
     # attempted, and the user is not asked to pause a process for nothing.
-    refused = heap.refusal(proc.pid)
+    refused = heap.refusal(proc.pid, proc.starttime)
     if refused is not None:
         heap.attach_notes[proc.pid] = refused
         app.notify(refused, severity="warning", timeout=8)
@@ -76,7 +89,7 @@ def _sample(app: App[Any], sources: HeapSources, proc: ProcessMemory) -> None:
 
     def work() -> None:
         try:
-            result = sources.sampler(proc.pid)
+            result = sources.sampler(proc.pid, proc.starttime)
         except Exception as exc:  # noqa: BLE001 - shown, never a traceback
             result = AttachResult(proc.pid, f"heap sample failed: {type(exc).__name__}: {exc}")
         try:

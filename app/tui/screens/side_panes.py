@@ -87,4 +87,5 @@ class SidePanes:
         self._screen().app.push_screen(ThpHelpScreen(view))
 
     def action_heap_sample(self) -> None:
-        ask_heap_sample(self._screen(), self.model.heap, self.selected, self.exited is None)
+        screen = self._screen()
+        ask_heap_sample(screen, self.model.heap, self.selected, self.exited is None, screen.host_paths() is not None)

@@ -84,7 +84,10 @@ class SignalListScreen(ModalScreen[list[Sent] | None]):
         if sent:
             self.app.notify(f"sent {event.option.id} to {sent} process{'' if sent == 1 else 'es'}")
         for r in failed[:3]:
-            self.app.notify(f"{escape(r.name)} ({r.pid}): {r.error}", severity="warning")
+            self.app.notify(f"{escape(r.name)}: {r.error}", severity="warning", timeout=10)
+        if len(failed) > 3:
+            self.app.notify(f"and {len(failed) - 3} more not sent (exited or not permitted)", severity="warning",
+                            timeout=10)
         self.dismiss(results)
 
     def action_cancel(self) -> None:
