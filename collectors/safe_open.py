@@ -162,33 +162,70 @@ def pread_copy(fd: int, size: int, offset: int = 0) -> bytes:
     return b"".join(chunks)
 
 
+def _directory_at(parent: int | None, name: str, create: bool, mode: int) -> int:
+    """One component, opened without following a link (made with ``mode`` when missing and ``create``)."""
+    flags = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+    try:
+        return os.open(name, flags, dir_fd=parent)
+    except FileNotFoundError:
+        if not create:
+            raise
+    try:
+        os.mkdir(name, mode, dir_fd=parent)
+    except FileExistsError:
+        pass  # made meanwhile (another memtop): judged below like any other
+    return os.open(name, flags, dir_fd=parent)
+
+
+def _judge_directory(info: os.stat_result, me: int, last: bool) -> str | None:
+    if last and info.st_uid != me:
+        return f"owned by uid {info.st_uid}, not by you (uid {me})"
+    if not last and info.st_uid not in (me, 0):
+        return f"owned by uid {info.st_uid}, who could replace what is below it"
+    # A sticky directory (/tmp) lets others add names, never rename or remove ours.
+    if info.st_mode & OTHERS_WRITE and (last or not info.st_mode & stat.S_ISVTX):
+        return f"mode {stat.S_IMODE(info.st_mode):04o} lets others write in it"
+    return None
+
+
 def trusted_directory(path: Path, *, create: bool = True, mode: int = 0o700) -> int:
     """A descriptor of a directory memtop may keep files in (made with ``mode`` when missing).
 
     Refused (UnsafeFile) unless the effective user owns it and nobody else
-    may write in it: a cache or state directory in another user's home (su
-    without ``-`` keeps XDG_CACHE_HOME) would let that user plant what memtop
-    loads or steer what it writes. The last component is opened without
-    following a link and judged on the descriptor.
+    may write in it, nor in any directory above it (root's or the user's,
+    not writable by others unless sticky): a cache or state directory in
+    another user's home (su without ``-`` keeps XDG_CACHE_HOME) would let
+    that user plant what memtop loads, steer what it writes, or rename the
+    directory away after it was checked. The path above it is resolved once
+    (a /home that is a link still works), then walked from / one component
+    at a time without following a link (the directory itself must not be
+    one), each judged on its descriptor.
     """
-    if create:
-        path.mkdir(mode=mode, parents=True, exist_ok=True)
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
-    except OSError as err:
-        if err.errno in (errno.ELOOP, errno.ENOTDIR):
-            raise UnsafeFile(path, "a symbolic link or not a directory") from None
-        raise
-    info = os.fstat(fd)
+    absolute = Path(os.path.abspath(path))
+    real = Path(os.path.realpath(absolute.parent)) / absolute.name
     me = os.geteuid()
-    why = None
-    if info.st_uid != me:
-        why = f"owned by uid {info.st_uid}, not by you (uid {me})"
-    elif info.st_mode & OTHERS_WRITE:
-        why = f"mode {stat.S_IMODE(info.st_mode):04o} lets others write in it"
-    if why is not None:
+    fd = os.open("/", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    walked = Path("/")
+    parts = real.parts[1:]
+    try:
+        for index, name in enumerate(parts):
+            walked = walked / name
+            try:
+                child = _directory_at(fd, name, create, mode)
+            except OSError as err:
+                if err.errno in (errno.ELOOP, errno.ENOTDIR):
+                    raise UnsafeFile(walked, "a symbolic link or not a directory") from None
+                raise
+            os.close(fd)
+            fd = child
+            why = _judge_directory(os.fstat(fd), me, index == len(parts) - 1)
+            if why is not None:
+                raise UnsafeFile(walked, why)
+        if not parts:
+            raise UnsafeFile(real, "the root directory is no place for memtop's files")
+    except BaseException:
         os.close(fd)
-        raise UnsafeFile(path, why)
+        raise
     return fd
 
 

@@ -22,6 +22,9 @@ from .procfs import parse_int
 from .thp import read_thp, refresh_stats
 from .vmstat import parse_vmstat
 
+#: Refused heap counter files named one by one in the notes; the rest are counted.
+MAX_REFUSAL_NOTES = 3
+
 
 class HostError(Exception):
     """The host tree cannot be read at all (no proc/, no meminfo, garbage in it)."""
@@ -180,6 +183,8 @@ class Collector:
             hidden = hidden_tasks(paths, tasks) if self.can_hide else 0
         # The sum of PSS means something only over every process.
         reconciliation = reconcile(system, processes) if self.options.pids is None else None
+        heaps = self._heaps(processes)
+        notes.extend(self._heap_refusals(heaps))
         return Snapshot(
             time=stamp,
             hostname=self.facts.hostname,
@@ -196,7 +201,7 @@ class Collector:
             notes=tuple(notes),
             cgroups=self.cgroups.tree() if cgroups else None,
             container=self._container(container),
-            heaps=self._heaps(processes),
+            heaps=heaps,
         )
 
     def _heaps(self, processes: tuple[ProcessMemory, ...]) -> tuple[HeapCounters, ...]:
@@ -210,6 +215,19 @@ class Collector:
             return ()
         sizes = {p.pid: p.vsize for p in processes}
         return tuple(_plausible(h, sizes.get(h.pid)) for h in found.values())
+
+    def _heap_refusals(self, heaps: tuple[HeapCounters, ...]) -> list[str]:
+        """"no heap figure (why)" for counter files refused at this read (issue 13): a few, then a count,
+        since a user can plant one for each of their processes."""
+        counted = {h.pid for h in heaps}
+        refused: dict[int, str] = {}
+        for files in (self.gdb_files, self.heap_files):
+            if files is not None:
+                refused.update((pid, why) for pid, why in files.refused.items() if pid not in counted)
+        notes = [f"no heap figure for pid {pid}: {why}" for pid, why in sorted(refused.items())[:MAX_REFUSAL_NOTES]]
+        if len(refused) > MAX_REFUSAL_NOTES:
+            notes.append(f"no heap figure for {len(refused) - MAX_REFUSAL_NOTES} more processes whose counter files were refused")
+        return notes
 
 
 def _plausible(counters: HeapCounters, vsize: int | None) -> HeapCounters:

@@ -219,3 +219,18 @@ def test_a_heap_beyond_any_address_space_is_not_a_figure(tmp_path: Path) -> None
     files = HeapFiles(tmp_path)
     assert files.read(lambda: {me: (start, os.getuid())}) == {}
     assert "more than an address space holds" in files.refused[me]
+
+
+@pytest.mark.live
+def test_a_refused_file_is_said_in_the_snapshots_notes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from memtop.collectors.paths import HostPaths
+    from memtop.collectors.snapshot import Collector, Options
+
+    me = os.getpid()
+    fifo = tmp_path / f"memtop-heap.{me}"
+    os.mkfifo(fifo)
+    monkeypatch.setenv("MEMTOP_HEAP_DIR", str(tmp_path))
+    collector = Collector(HostPaths(), Options(pids=(me,)))
+    snap = call_or_release(lambda: collector.collect(thp=False, cgroups=False, container=False), [fifo])
+    assert snap.heaps == ()
+    assert any(n.startswith(f"no heap figure for pid {me}: ") and "a FIFO" in n for n in snap.notes), snap.notes

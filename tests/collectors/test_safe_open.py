@@ -138,3 +138,42 @@ def test_an_atomic_write_replaces_a_planted_link_at_the_name_instead_of_followin
     (cache / "state.json").symlink_to(victim)
     write_atomically(cache, "state.json", b"new")
     assert victim.read_bytes() == b"root's file" and (cache / "state.json").read_bytes() == b"new"
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="chown to another uid needs root")
+def test_a_directory_below_another_users_directory_is_refused(tmp_path: Path) -> None:
+    # su without '-' keeps XDG_CACHE_HOME=/home/bob/.cache: root's own memtop/ there could be renamed away by bob.
+    home = tmp_path / "bob"
+    home.mkdir(mode=0o755)
+    os.chown(home, 4242, 4242)
+    with pytest.raises(UnsafeFile, match=r"bob: refused: owned by uid 4242, who could replace what is below it"):
+        trusted_directory(home / ".cache" / "memtop")
+    assert not (home / ".cache").exists()  # refused before anything was made in it
+
+
+def test_a_directory_below_one_others_may_write_is_refused_unless_sticky(tmp_path: Path) -> None:
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(0o777)
+    with pytest.raises(UnsafeFile, match="shared: refused: mode 0777 lets others write in it"):
+        trusted_directory(shared / "memtop")
+    shared.chmod(0o1777)  # like /tmp: others may add names, not rename ours
+    os.close(trusted_directory(shared / "memtop"))
+
+
+def test_the_proc_readers_keep_the_same_rules(tmp_path: Path) -> None:
+    from memtop.collectors.fs import read_at, read_record
+
+    with pytest.raises(UnsafeFile, match="larger than 10 bytes"):
+        read_record(None, "/proc/self/status", limit=10)
+    with pytest.raises(UnsafeFile, match="larger than 10 bytes"):
+        read_at(None, "/proc/self/maps", limit=10)
+    assert read_record(None, "/proc/self/stat").startswith(str(os.getpid()).encode())
+    (tmp_path / "sparse").touch()
+    os.truncate(tmp_path / "sparse", 1 << 40)  # 1 TiB that takes no disk
+    with pytest.raises(UnsafeFile, match="1099511627776 bytes, larger than"):
+        read_at(None, str(tmp_path / "sparse"))  # refused by its size: not a byte read
+    os.mkfifo(tmp_path / "fifo")
+    for reader in (read_at, read_record):
+        with pytest.raises(UnsafeFile, match="a FIFO"):
+            call_or_release(lambda: reader(None, str(tmp_path / "fifo")), [tmp_path / "fifo"])
