@@ -265,7 +265,6 @@ def test_capture_of_a_hostile_tree_stays_private_and_inside(tree: tuple[str, lis
                 assert str(OUTSIDE_KB).encode() not in Path(path).read_bytes(), f"{what}: {path} holds the file outside the tree"
 
 
-@pytest.mark.xfail(reason="issue 13 item 6 (branch issue-13a): a mountinfo point is not yet kept inside --root", strict=False)
 @pytest.mark.parametrize("point", ["/sys/../../../", "/sys/fs/cgroup/../../../.."])
 def test_a_mountinfo_point_never_leads_out_of_the_tree(point: str) -> None:
     with Tree("v2", []) as t:
