@@ -94,10 +94,10 @@ def parse_heap(data: bytes) -> HeapCounters:
 
 
 @dataclass
-class _Open:
+class _Known:
     starttime: int
-    fd: int  # the file, opened once; read by pread into a copy at every sample
-    inode: tuple[int, int]  # (st_dev, st_ino) of the file opened
+    uid: int  # the process's user: with root, the owners a file may have
+    inode: tuple[int, int]  # (st_dev, st_ino) of the file validated
 
 
 def read_copy(fd: int) -> bytes:
@@ -130,25 +130,25 @@ def parse_copy(data: bytes) -> HeapCounters:
 
 
 class HeapFiles:
-    """The valid counter files of a directory, kept open between reads.
+    """The valid counter files of a directory.
 
-    Each file is opened by collectors/safe_open.py (no link followed, no
-    FIFO waited on: a regular file of the process's user or root that nobody
-    else may write) and read by pread into a copy (``read_copy``).
-    ``refused`` says, by pid, why a file was not used at the last read.
+    Each read opens the file by collectors/safe_open.py (no link followed,
+    no FIFO waited on: a regular file of the process's user or root that
+    nobody else may write), copies it by pread (``read_copy``) and closes
+    it: no descriptor is kept, or a user with a thousand processes, each
+    with a file, would use up memtop's descriptors. ``refused`` says, by
+    pid, why a file was not used at the last read.
     """
 
     def __init__(self, directory: Path | None = None, proc: Path = Path("/proc"), prefix: str = PREFIX) -> None:
         self.directory = directory if directory is not None else default_directory()
         self.prefix = prefix
         self.proc = proc
-        self._open: dict[int, _Open] = {}
+        self._open: dict[int, _Known] = {}
         #: Why a pid's file gave no heap figure at the last read ("no heap figure (why)").
         self.refused: dict[int, str] = {}
 
     def close(self) -> None:
-        for entry in self._open.values():
-            os.close(entry.fd)
         self._open.clear()
 
     def read(self, processes: Callable[[], Mapping[int, tuple[int, int | None]]]) -> dict[int, HeapCounters]:
@@ -190,34 +190,36 @@ class HeapFiles:
             self._drop(pid)
         return out
 
-    def _replaced(self, pid: int, entry: _Open) -> bool:
-        """Whether the name now points at another file.
-
-        The library writes a new file and renames it over the name (at
-        start, and after exec): the descriptor then reads the old file.
-        """
-        try:
-            info = os.stat(self.directory / f"{self.prefix}{pid}", follow_symlinks=False)
-        except OSError:
-            return True
-        return (info.st_dev, info.st_ino) != entry.inode
-
     def sample(self, pid: int) -> HeapCounters | None:
-        """The counters of a file already validated by ``read`` (the 10 Hz path)."""
+        """The counters of a file already validated by ``read`` (the 10 Hz path); None when the
+        name now holds another file (the library renames a new one over it at start and after
+        exec: ``read`` validates that one)."""
         entry = self._open.get(pid)
-        if entry is None or self._replaced(pid, entry):
+        if entry is None:
             return None
         counters = self._parse(pid, entry)
         return counters if counters is not None and counters.starttime == entry.starttime else None
 
-    def _parse(self, pid: int, entry: _Open) -> HeapCounters | None:
-        """The file's counters; a file that no longer parses, or names another pid, is dropped."""
+    def _parse(self, pid: int, entry: _Known, name: str | None = None) -> HeapCounters | None:
+        """The file's counters; a file replaced, refused, that no longer parses or names another pid is dropped."""
+        name = name or f"{self.prefix}{pid}"
         try:
-            counters = parse_copy(read_copy(entry.fd))
+            fd, info = open_regular(self.directory / name, owners={entry.uid, 0}, forbid=OTHERS_WRITE)
+        except OSError as exc:
+            self.refused[pid] = str(exc)
+            self._drop(pid)
+            return None
+        try:
+            if (info.st_dev, info.st_ino) != entry.inode:
+                self._drop(pid)
+                return None
+            counters = parse_copy(read_copy(fd))
         except (ParseError, OSError) as exc:
             self.refused[pid] = str(exc)
             self._drop(pid)
             return None
+        finally:
+            os.close(fd)
         if counters.pid != pid:
             self.refused[pid] = f"heap counter file: names pid {counters.pid}"
             self._drop(pid)
@@ -226,41 +228,38 @@ class HeapFiles:
 
     def _counters(self, pid: int, name: str, known: tuple[int, int | None]) -> HeapCounters | None:
         starttime, uid = known
-        entry = self._open.get(pid)
-        if entry is not None and (entry.starttime != starttime or self._replaced(pid, entry)):
-            self._drop(pid)  # the pid was reused, or the file was replaced: open the new one
-            entry = None
-        if entry is None:
-            entry = self._opened(name, pid, uid)
-            if entry is None:
-                return None
-        counters = self._parse(pid, entry)
-        if counters is None:
+        if uid is None:
+            self.refused[pid] = "heap counter file: the process's owner is unknown"
+            self._drop(pid)
             return None
+        entry = self._open.get(pid)
+        if entry is not None and (entry.starttime != starttime or entry.uid != uid):
+            self._drop(pid)  # the pid was reused: validate the file again
+            entry = None
+        counters = self._parse(pid, entry, name) if entry is not None else None
+        if entry is None or counters is None:  # new, or replaced since (renamed over): the file the name holds now
+            entry = self._validated(name, pid, uid)
+            counters = self._parse(pid, entry, name) if entry is not None else None
+            if entry is None or counters is None:
+                return None
         if counters.starttime != starttime:
             self._drop(pid)
             self._remove(name, pid)  # an earlier process's file: stale
             return None
         entry.starttime = starttime
+        self.refused.pop(pid, None)  # the old file's refusal, when a new one was renamed over it
         return counters
 
-    def _opened(self, name: str, pid: int, uid: int | None) -> _Open | None:
-        if uid is None:
-            self.refused[pid] = "heap counter file: the process's owner is unknown"
-            return None
+    def _validated(self, name: str, pid: int, uid: int) -> _Known | None:
+        """The file the name holds now, if it may speak for ``pid`` (its inode, to notice a rename over it)."""
         try:
             # Only the process's own user (or root) may speak for it, and nobody else may change it.
             fd, info = open_regular(self.directory / name, owners={uid, 0}, forbid=OTHERS_WRITE)
         except OSError as exc:
             self.refused[pid] = str(exc)
             return None
-        entry = _Open(0, fd, (info.st_dev, info.st_ino))
-        try:
-            entry.starttime = parse_copy(read_copy(fd)).starttime
-        except (ParseError, OSError) as exc:
-            self.refused[pid] = str(exc)
-            os.close(fd)
-            return None
+        os.close(fd)
+        entry = _Known(0, uid, (info.st_dev, info.st_ino))
         self._open[pid] = entry
         return entry
 
@@ -274,9 +273,7 @@ class HeapFiles:
                 pass
 
     def _drop(self, pid: int) -> None:
-        entry = self._open.pop(pid, None)
-        if entry is not None:
-            os.close(entry.fd)
+        self._open.pop(pid, None)
 
     def _remove(self, name: str, pid: int) -> None:
         self._drop(pid)

@@ -116,7 +116,10 @@ class ProcessReader:
 
     def pids(self) -> list[int]:
         """Process ids /proc lists (thread ids are not listed, only reachable)."""
-        return sorted(int(name) for name in os.listdir(self._fd) if name.isdigit() and name.isascii())
+        names = [name for name in os.listdir(self._fd) if name.isdigit() and name.isascii()]
+        if not self.paths.live:  # a captured tree: a pid that is a link out of it is not the capture's (issue 13)
+            names = [name for name in names if not os.path.islink(os.path.join(self.paths.proc, name))]
+        return sorted(int(name) for name in names)
 
     def _gone(self, pid: int, starttime: int) -> bool:
         """True when the pid no longer names the process we started reading."""

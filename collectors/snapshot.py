@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import os
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
@@ -110,6 +111,11 @@ class Collector:
     ) -> None:
         if not paths.proc.is_dir():
             raise HostError(f"{paths.proc} is not a directory: no proc/ to read")
+        for name, top in (("proc", paths.proc), ("sys", paths.sys)):
+            # A captured tree whose proc/ or sys/ is a link out of it would show another host's
+            # files, or the live one's, as the capture's (issue 13 item 6).
+            if not paths.live and paths.inside(paths.root, name) is None:
+                raise HostError(f"{top} leads out of the tree {paths.root} (a link to {os.path.realpath(top)}): refused")
         self.paths = paths
         self.options = options
         self.clock = clock

@@ -234,3 +234,35 @@ def test_a_refused_file_is_said_in_the_snapshots_notes(tmp_path: Path, monkeypat
     snap = call_or_release(lambda: collector.collect(thp=False, cgroups=False, container=False), [fifo])
     assert snap.heaps == ()
     assert any(n.startswith(f"no heap figure for pid {me}: ") and "a FIFO" in n for n in snap.notes), snap.notes
+
+
+@pytest.mark.live
+@pytest.mark.parametrize("mode", ["--json", "--once"])
+def test_the_issues_fifo_repro_no_longer_hangs_memtop(tmp_path: Path, mode: str) -> None:
+    # issue 13: `sleep 600 & mkfifo /dev/shm/memtop-heap.$!` blocked --json, --once and the dashboard forever.
+    root = Path(__file__).resolve().parents[2]
+    sleeper = subprocess.Popen(["sleep", "600"])
+    try:
+        os.mkfifo(tmp_path / f"memtop-heap.{sleeper.pid}")
+        os.mkfifo(tmp_path / f"memtop-gdb.{sleeper.pid}")
+        try:
+            result = subprocess.run([sys.executable, "-m", "memtop", mode], capture_output=True, text=True, timeout=60,
+                                    cwd=root, env={**os.environ, "MEMTOP_HEAP_DIR": str(tmp_path), "COLUMNS": "200"})
+        except subprocess.TimeoutExpired:
+            pytest.fail(f"memtop {mode} hung on a FIFO planted as a heap counter file")
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+    assert result.returncode == 0 and "Traceback" not in result.stderr
+    assert f"no heap figure for pid {sleeper.pid}: " in result.stdout
+
+
+def test_no_descriptor_is_kept_between_reads(tmp_path: Path) -> None:
+    # A user with a thousand processes, each with a file, would use up memtop's descriptors.
+    me, start = os.getpid(), own_starttime()
+    (tmp_path / f"memtop-heap.{me}").write_bytes(counter_file(me, start, [(5 * MIB, 1, 0)]))
+    before = len(os.listdir("/proc/self/fd"))
+    files = HeapFiles(tmp_path)
+    assert files.read(lambda: {me: (start, os.getuid())})[me].in_use == 5 * MIB
+    assert files.sample(me) is not None
+    assert len(os.listdir("/proc/self/fd")) == before

@@ -18,6 +18,7 @@ import pytest
 
 from memtop.collectors.cgroup_tree import CgroupReader
 from memtop.collectors.paths import HostPaths
+from memtop.collectors.snapshot import Collector, HostError, Options
 
 #: Long enough for a loaded 2-core machine; memtop on a fixture tree takes about a second.
 DEADLINE = 60
@@ -125,3 +126,21 @@ def test_a_cgroup_path_that_climbs_is_refused(hosts: Path, tmp_path: Path) -> No
     assert reader.top is not None
     assert reader.directory("/system.slice/../../..") is None
     assert reader.directory("/system.slice") == reader.top / "system.slice"
+
+
+def test_a_pid_directory_that_is_a_link_out_of_the_tree_is_not_listed(hosts: Path, tmp_path: Path) -> None:
+    root = copy_tree(hosts, tmp_path)
+    (root / "proc" / "4242").symlink_to(f"/proc/{os.getpid()}")  # the live test process, as if captured
+    snap = Collector(HostPaths.from_root(root), Options()).collect()
+    assert 4242 not in {p.pid for p in snap.processes} and 1234 in {p.pid for p in snap.processes}
+
+
+def test_a_proc_that_is_a_link_out_of_the_tree_is_refused(tmp_path: Path) -> None:
+    root = tmp_path / "tree"
+    root.mkdir()
+    (root / "proc").symlink_to("/proc")
+    with pytest.raises(HostError, match="leads out of the tree"):
+        Collector(HostPaths.from_root(root), Options())
+    result = memtop("--json", "--root", str(root))
+    no_traceback(result)
+    assert result.returncode != 0 and "leads out of the tree" in result.stderr
