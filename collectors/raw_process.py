@@ -22,3 +22,4 @@ class RawProcess(NamedTuple):
     cgroup: bytes | None
     memory: bytes | None  # smaps_rollup, or the whole smaps on kernels before 4.14
     why: str | None  # why memory is None
+    status_why: str | None = None  # why status is None (its figures are then n/a with this reason)
