@@ -8,9 +8,13 @@ from __future__ import annotations
 
 import asyncio
 import shutil
+import os
 import subprocess
 import sys
+import tempfile
+import time
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -22,6 +26,7 @@ from tests.dashboard_fixtures import made  # noqa: E402
 from tests.maps_fixtures import FakeSource  # noqa: E402
 from tests.snapshots.test_diagnoses_snapshots import feed as feed_findings, make_app as make_findings, measured  # noqa: E402
 from tests.snapshots.test_panes_snapshots import feed, make_app  # noqa: E402
+from tests.tui.test_replay import replay_app  # noqa: E402
 from tests.waiting import pilot_until  # noqa: E402
 
 #: name, terminal size, keys; "live" shots are fed 30 s of fixture snapshots
@@ -42,14 +47,24 @@ SHOTS = (
     # Fed a limited cgroup with new OOM kills, compaction stalls, swap-in and low available memory.
     ("diagnoses-160x45", (160, 45), ("d",), True),
     ("working-set-120x35", (120, 35), (), True),
+    # memtop --replay over a fixture-built recording (a process growing, an OOM kill), at its 10th sample.
+    ("replay-160x45", (160, 45), (), False),
 )
 
 
 async def shoot(name: str, size: tuple[int, int], keys: tuple[str, ...], live: bool, out: Path) -> Path:
+    if name.startswith("replay"):
+        with tempfile.TemporaryDirectory() as tmp:
+            return await _shoot(replay_app(Path(tmp), at=9), name, size, keys, out)
     snapshot = with_cgroups() if name.startswith("cgroups") else made()
     findings = name.startswith(("diagnoses", "working-set"))
     app = (make_findings() if findings else make_app()) if live else new_app(snapshot)
     app.maps_source = FakeSource(next(p for p in made().processes if p.pid == 201)).source()
+    return await _shoot(app, name, size, keys, out, live, findings)
+
+
+async def _shoot(app: Any, name: str, size: tuple[int, int], keys: tuple[str, ...], out: Path, live: bool = False,
+                 findings: bool = False) -> Path:
     async with app.run_test(size=size) as pilot:
         await pilot.pause()
         if name.startswith("working-set"):
@@ -69,6 +84,8 @@ async def shoot(name: str, size: tuple[int, int], keys: tuple[str, ...], live: b
 
 
 def main() -> int:
+    os.environ["TZ"] = "UTC"  # the replay's time cursor shows the fixture's times, not this machine's zone
+    time.tzset()
     out = REPO / "screenshots"
     out.mkdir(exist_ok=True)
     converter = shutil.which("rsvg-convert")
