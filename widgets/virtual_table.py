@@ -26,6 +26,7 @@ from textual.geometry import Size
 from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
+from textual.widget import Widget
 
 from memtop.views.columns import Column
 
@@ -126,20 +127,48 @@ class VirtualTable(ScrollView, can_focus=True):
         new_key = rows[index].key if rows else None
         changed = new_key != self.cursor_key
         self.cursor_key = new_key
-        size = Size(self.size.width, len(rows) + 1)
-        if size != self.virtual_size:
-            self.virtual_size = size
+        self._set_height(len(rows) + 1)
         top = int(self.scroll_offset.y)
         self._scroll_to_cursor()
-        if top != int(self.scroll_offset.y) or len(old) != len(rows) or old_cursor != index:
+        if top != int(self.scroll_offset.y):
             self.refresh()
-        else:  # same shape: redraw only the lines on screen whose row changed
-            for i in range(top, min(top + self.size.height, len(rows))):
-                if rows[i] is not old[i]:
+        else:
+            # Redraw only the lines on screen whose row, or whose cursor mark, changed: a
+            # process that came or went moves the rows below it, not those above.
+            for i in range(top, top + max(self.size.height - 1, 0)):
+                row = rows[i] if i < len(rows) else None
+                was = old[i] if i < len(old) else None
+                if row is not was or (i == index) != (i == old_cursor):
                     self.refresh_line(i + 1)
         self.on_rows_shown()
         if changed:
             self.post_message(self.Selected(new_key, moved=False))
+
+    def _set_height(self, lines: int) -> None:
+        """The scrollable height; a layout pass of the screen only when the scrollbar comes or goes.
+
+        Setting ``virtual_size`` lays the whole screen out again and repaints every widget (Textual:
+        a layout reactive); a process that starts or exits changes the row count on most refreshes
+        of a busy host (bench/refresh.py: a layout and ~90 widget renders a refresh). While the
+        scrollbar stays shown (or hidden) and the scroll offset stays valid, nothing outside this
+        widget moves: the size is set without a layout, and the scrollbar told its new range, as
+        Textual itself does when a size changes without a layout (Widget._size_updated).
+        """
+        size = Size(self.size.width, lines)
+        current = self.virtual_size
+        if size == current:
+            return
+        body = self.container_size.height
+        quiet = (
+            current.width == size.width and body > 0
+            and (current.height > body) == (size.height > body)
+            and self.scroll_offset.y <= max(size.height - body, 0)
+        )
+        if quiet:
+            self.set_reactive(Widget.virtual_size, size)
+            self._scroll_update(size)
+        else:
+            self.virtual_size = size
 
     @property
     def selected(self) -> Any | None:
@@ -232,7 +261,7 @@ class VirtualTable(ScrollView, can_focus=True):
         self.on_rows_shown()
 
     def on_resize(self) -> None:
-        self.virtual_size = Size(self.size.width, len(self.rows) + 1)
+        self.virtual_size = Size(self.size.width, len(self.rows) + 1)  # a layout: the size changed anyway
         self.on_rows_shown()
 
     # -- drawing ----------------------------------------------------------
