@@ -103,3 +103,14 @@ async def test_rows_past_the_screen_bring_the_scrollbar_and_take_it_away() -> No
             assert terminal.text == from_scratch(app), f"step {i}"
             table = app.screen.query_one("#table")
             assert table.show_vertical_scrollbar == (len(processes) > 40)
+
+
+async def test_thp_counters_that_move_reach_the_terminal_every_refresh() -> None:
+    app = new_app(at(0.0))
+    async with app.run_test(size=SIZE) as pilot:
+        terminal = Terminal.attach(app)
+        for i in range(1, 6):
+            await shown(app, pilot, Reading(at(float(i), {"thp_fault_alloc": 10 * i * i, "compact_stall": i // 3})))
+            assert terminal.text == from_scratch(app), f"step {i}"
+            line = next(terminal.line(y) for y in range(terminal.height) if "thp_fault_alloc " in terminal.line(y))
+            assert f"{10 * i * i}" in line.split("thp_fault_alloc")[1].split()[1]  # the window total, drawn
