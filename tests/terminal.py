@@ -38,6 +38,9 @@ class Terminal:
 
     def apply(self, app: Any, update: CompositorUpdate) -> None:
         self.updates += 1
+        if tuple(app.size) != (self.width, self.height):  # resized: Textual repaints it all
+            self.width, self.height = app.size
+            self.cells = [[" "] * self.width for _ in range(self.height)]
         console = app.console
         x = y = 0
         for segment in console.render(update, console.options):
