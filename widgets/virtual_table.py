@@ -86,6 +86,8 @@ class VirtualTable(ScrollView, can_focus=True):
         # Strips by row object: the app reuses the Row of a thing that did
         # not change, so an idle refresh redraws nothing it drew before.
         self._cache: dict[tuple[int, int, bool, bool], tuple[Any, Strip]] = {}
+        #: The strip last handed out for each line of the widget (what the screen shows there).
+        self._painted: dict[int, Strip] = {}
         #: The sorted column's key and direction (True: largest first), marked in the header.
         self.sort_marker: tuple[str, bool] | None = None
 
@@ -135,11 +137,16 @@ class VirtualTable(ScrollView, can_focus=True):
         else:
             # Redraw only the lines on screen whose row, or whose cursor mark, changed: a
             # process that came or went moves the rows below it, not those above.
+            # A new row whose line draws the same cells as the line on screen (a figure that
+            # moved below the precision shown) is not repainted.
             for i in range(top, top + max(self.size.height - 1, 0)):
                 row = rows[i] if i < len(rows) else None
                 was = old[i] if i < len(old) else None
                 if row is not was or (i == index) != (i == old_cursor):
-                    self.refresh_line(i + 1)
+                    y = i - top + 1
+                    painted = self._painted.get(y)
+                    if painted is None or self.render_line(y) != painted:
+                        self.refresh_line(i + 1)
         self.on_rows_shown()
         if changed:
             self.post_message(self.Selected(new_key, moved=False))
@@ -294,6 +301,11 @@ class VirtualTable(ScrollView, can_focus=True):
         return Strip(segments)
 
     def render_line(self, y: int) -> Strip:
+        strip = self._render_line(y)
+        self._painted[y] = strip
+        return strip
+
+    def _render_line(self, y: int) -> Strip:
         width = self.line_width
         cols = self.columns(width)
         prefix = self.PREFIX

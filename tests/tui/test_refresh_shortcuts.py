@@ -10,13 +10,17 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from textual.strip import Strip
+
 from memtop.state.model import Reading
 from memtop.tui.app import MemtopApp
 from memtop.tui.messages import SnapshotReady
+from memtop.views.format import human
 from memtop.views.heap_series import HeapSeries
 from memtop.widgets.heap_chart import HeapChart
 from memtop.widgets.process_table import ProcessTable
 from memtop.widgets.status_header import StatusHeader
+from memtop.widgets.system_pane import SystemPane
 
 from tests.conftest import new_app
 from tests.dashboard_fixtures import MIB, PROCESSES, at, proc
@@ -28,11 +32,21 @@ SIZE = (200, 50)
 
 def from_scratch(app: MemtopApp) -> str:
     """The screen with every widget repainted (no line kept from an earlier paint)."""
+    panes = []
     for widget in app.screen.walk_children():
+        if isinstance(widget, SystemPane):  # its lines drawn again from its figures, its own strips untouched
+            width = widget.size.width
+            lines = [strip for line in widget._build(width) for strip in widget._line_strips(line, width)]
+            widget.render_line = lambda y, lines=lines, w=widget: lines[y] if y < len(lines) else Strip.blank(w.size.width)
+            panes.append(widget)
         widget._set_dirty()
         widget._styles_cache.clear()
     fresh = Terminal(*app.size)
     fresh.apply(app, app.screen._compositor.render_update(full=True))
+    for widget in panes:
+        del widget.render_line
+        widget._set_dirty()
+        widget._styles_cache.clear()
     return fresh.text
 
 
@@ -154,3 +168,63 @@ async def test_a_one_second_spike_inside_a_chart_column_is_drawn() -> None:
         chart.show(spike)  # from scratch
         assert shown == [t.plain for t in chart._texts]
         assert shown != before
+
+
+def free_at(i: int, mib: int) -> Reading:
+    snap = at(float(i))
+    system = replace(snap.system, free=mib * MIB, available=(mib + 500) * MIB)
+    return Reading(replace(snap, system=system))
+
+
+async def test_system_figures_that_move_reach_the_terminal_and_only_their_lines_repaint() -> None:
+    app = new_app(at(0.0))
+    async with app.run_test(size=SIZE) as pilot:
+        terminal = await watch(app, pilot)
+        pane = app.screen.query_one(SystemPane)
+        repainted: list[object] = []
+        refresh = pane.refresh
+        pane.refresh = lambda *regions, **k: repainted.append(regions or "all") or refresh(*regions, **k)  # type: ignore[method-assign]
+        for i, mib in enumerate((300, 301, 301, 700), 1):
+            repainted.clear()
+            await shown(app, pilot, free_at(i, mib))
+            if i == 3:
+                assert repainted == []  # nothing moved
+            elif i > 1:
+                assert repainted and "all" not in repainted  # the lines that changed, not the pane
+            assert f"free {human(mib * MIB)}" in terminal.text
+            assert terminal.text == from_scratch(app), f"step {i}"
+
+
+async def test_system_pane_follows_a_new_theme_and_a_shorter_screen() -> None:
+    app = new_app(at(0.0))
+    async with app.run_test(size=SIZE) as pilot:
+        terminal = await watch(app, pilot)
+        await shown(app, pilot, free_at(1, 1000))
+        before = app.screen.query_one(SystemPane)._flat[2]
+        app.theme = "textual-light" if app.theme != "textual-light" else "textual-dark"
+        await pilot_until(pilot, lambda: app.screen.query_one(SystemPane)._flat[2] != before and painted(app),
+                          what="the pane in the new theme")
+        assert terminal.text == from_scratch(app)
+        await pilot.resize_terminal(200, 30)  # compact: the legend on one line
+        await pilot_until(pilot, lambda: painted(app) and terminal.text == from_scratch(app), what="the compact pane")
+
+
+async def test_a_row_whose_figures_move_below_the_precision_shown_is_not_repainted_then_is() -> None:
+    app = new_app(at(0.0))
+    async with app.run_test(size=SIZE) as pilot:
+        terminal = await watch(app, pilot)
+        table = app.screen.query_one(ProcessTable)
+        repainted: list[object] = []
+        refresh = table.refresh
+        table.refresh = lambda *regions, **k: repainted.append(regions or "all") or refresh(*regions, **k)  # type: ignore[method-assign]
+
+        def nudged(extra: int) -> tuple:
+            return tuple(replace(p, rss=(p.rss or 0) + extra) if p.pid == 202 else p for p in PROCESSES)
+
+        await shown(app, pilot, Reading(at(1.0, processes=nudged(4096))))  # 160 MiB + 4 KiB: still "160Mi"
+        assert repainted == []
+        assert terminal.text == from_scratch(app)
+        await shown(app, pilot, Reading(at(2.0, processes=nudged(3 * MIB))))  # 163 MiB: a new figure
+        assert len(repainted) == 1 and repainted[0] != "all"
+        assert "163Mi" in terminal.text
+        assert terminal.text == from_scratch(app)
