@@ -124,8 +124,14 @@ class SystemPane(Widget):
             return
         strips = list(self._strips) if same else [[] for _ in lines]
         reshaped = not same
-        for y in changed:
-            new = self._line_strips(lines[y], width)
+        # The changed lines in one call (each call has a fixed cost); one at a time if any
+        # of them takes more or less than one line of the screen.
+        drawn = self._line_strips(Group(*(lines[y] for y in changed)), width)
+        if len(drawn) == len(changed):
+            fresh = [[strip] for strip in drawn]
+        else:
+            fresh = [self._line_strips(lines[y], width) for y in changed]
+        for y, new in zip(changed, fresh):
             reshaped = reshaped or len(new) != len(strips[y])
             strips[y] = new
         height = sum(len(s) for s in strips)
