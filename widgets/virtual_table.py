@@ -88,6 +88,7 @@ class VirtualTable(ScrollView, can_focus=True):
         self._cache: dict[tuple[int, int, bool, bool], tuple[Any, Strip]] = {}
         #: The strip last handed out for each line of the widget (what the screen shows there).
         self._painted: dict[int, Strip] = {}
+        self._base: Style | None = None
         #: The sorted column's key and direction (True: largest first), marked in the header.
         self.sort_marker: tuple[str, bool] | None = None
 
@@ -300,6 +301,18 @@ class VirtualTable(ScrollView, can_focus=True):
             segments.append(Segment(text + (" " if i < len(cells) - 1 else ""), dim if (dim and i in dim_keys) else style))
         return Strip(segments)
 
+    def _base_style(self) -> Style:
+        # Textual works the widget's style out from its ancestors on every read: a third of
+        # drawing a line. Kept until the styles change (theme, focus, hover: notify_style_update).
+        if self._base is None:
+            self._base = self.rich_style
+        return self._base
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._base = None
+        self._cache.clear()  # the lines drawn in the old styles (a new theme) are drawn again
+
     def render_line(self, y: int) -> Strip:
         strip = self._render_line(y)
         self._painted[y] = strip
@@ -307,9 +320,9 @@ class VirtualTable(ScrollView, can_focus=True):
 
     def _render_line(self, y: int) -> Strip:
         width = self.line_width
-        cols = self.columns(width)
         prefix = self.PREFIX
         if y == 0:
+            cols = self.columns(width)
             style = self.get_component_rich_style(f"{prefix}--header")
             return self._line([(self._label(c, w), w, c.right) for c, w in cols], style, None, set()).extend_cell_length(width, style).crop(0, width)
         index = int(self.scroll_offset.y) + y - 1
@@ -321,7 +334,8 @@ class VirtualTable(ScrollView, can_focus=True):
         hit = self._cache.get(cache_key)
         if hit is not None and hit[0] is row:
             return hit[1]
-        style = self.row_style(row, self.rich_style)
+        cols = self.columns(width)  # after the cache: a line drawn before needs none of this
+        style = self.row_style(row, self._base_style())
         if is_cursor:
             style += self.get_component_rich_style(f"{prefix}--cursor")
         dim, dim_columns = self.dim_style(row, style)

@@ -228,3 +228,19 @@ async def test_a_row_whose_figures_move_below_the_precision_shown_is_not_repaint
         assert len(repainted) == 1 and repainted[0] != "all"
         assert "163Mi" in terminal.text
         assert terminal.text == from_scratch(app)
+
+
+async def test_table_lines_follow_a_new_theme() -> None:
+    """The table keeps its lines' strips (and its base style) between refreshes: a new theme draws them again."""
+    app = new_app(at(0.0))
+    async with app.run_test(size=SIZE) as pilot:
+        await watch(app, pilot)
+        table = app.screen.query_one(ProcessTable)
+        before = table._painted[2]
+        app.theme = "textual-light" if app.theme != "textual-light" else "textual-dark"
+        await pilot_until(pilot, lambda: painted(app) and table._painted.get(2) is not before, what="the table repainted")
+        shown_now = table._painted[2]
+        table._cache.clear()
+        table._base = None
+        assert table._render_line(2) == shown_now  # drawn afresh in the new theme: the same
+        assert shown_now != before
