@@ -9,9 +9,10 @@ The dashboard runs headless (Textual's run_test: everything but the terminal wri
 --refreshes readings, one after the other:
 
 * fixture: the captured tree (tests/fixtures/captures/vm-6.18-root, ~70 processes) in simulated
-  time, 1 s apart, the way a quiet host moves: a few processes' RSS/PSS change each pass (the
+  time, 1 s apart, the way a host at rest moves: a few processes' RSS/PSS change each pass (the
   selected one among them), the others are the same records (the live session reuses them),
-  the free/available figures and a few THP counters move.  No /proc is read.
+  the free/available figures and a few THP counters move, and a short-lived process comes and
+  goes every other pass (the process count changes every pass).  No /proc is read.
 * live: this host, through memtop's own Monitor (the Scheduler and its PSS rule), one pass
   every --pace seconds, as the app's collection loop does.
 
@@ -164,7 +165,9 @@ def fixture_readings(n: int) -> tuple[Any, list[Any]]:
                 counters[name] = counters[name] + 7 * i
         free = (system.free or 0) + (i % 5) * 300 * 1024
         sysmem = replace(system, free=free, available=(system.available or 0) + (i % 5) * 300 * 1024)
-        snap = replace(base, time=float(i), processes=tuple(current[p.pid] for p in base.processes),
+        # A busy host's churn: a short-lived process (a shell, a compiler) every other pass.
+        churn = (proc(5000 + i, "sh", 1 + i % 3, start=1000 + i),) if i % 2 else ()
+        snap = replace(base, time=float(i), processes=tuple(current[p.pid] for p in base.processes) + churn,
                        vmstat=tuple(counters.items()), system=sysmem)
         readings.append(Reading(snap, {}, 1.0 + (i % 3) * 0.1, 60 * (1 << 20) + i * 4096))
     assert mover_pids
