@@ -37,6 +37,7 @@ from pathlib import Path
 from memtop.collectors.heap import OwnHeap
 from memtop.collectors.heap_block import BLOCK_NSLOTS, BLOCK_OFFSET, BlockFigures, pack_block
 from memtop.collectors.heap_shm import FILE_SIZE, HEADER, MAGIC, NO_HEAP, PREFIX, VERSION, default_directory
+from memtop.collectors.safe_open import judge
 
 __all__ = ["BUDGET", "MAX_INTERVAL", "Probe", "next_interval", "smoothed", "start", "stop"]
 
@@ -101,7 +102,7 @@ class Probe:
     def open(self) -> bool:
         """Create and map the file; False (with ``error``) when it cannot or must not."""
         try:
-            fd = os.open(self.path, os.O_RDWR | os.O_CLOEXEC | os.O_NOFOLLOW)
+            fd = os.open(self.path, os.O_RDWR | os.O_CLOEXEC | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY)
         except FileNotFoundError:
             fd = -1
         except OSError as exc:
@@ -109,6 +110,12 @@ class Probe:
             return False
         if fd >= 0:
             try:
+                # /dev/shm is everyone's: a file another user planted under this name (a FIFO, or a
+                # regular file they could truncate under the mapping: SIGBUS here) is not ours to use.
+                why = judge(os.fstat(fd), owners={os.geteuid()})
+                if why is not None:
+                    self.error = f"refused {self.path}: {why}"
+                    return False
                 head = os.pread(fd, HEADER.size, 0)
                 # The preload library already speaks for this very process: leave its file alone.
                 if len(head) == HEADER.size:
@@ -119,9 +126,14 @@ class Probe:
             finally:
                 os.close(fd)
         try:
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC | os.O_NOFOLLOW, 0o644)
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC | os.O_NOFOLLOW | os.O_NONBLOCK, 0o644)
         except OSError as exc:
             self.error = f"cannot create {self.path}: {exc.strerror}"
+            return False
+        why = judge(os.fstat(fd), owners={os.geteuid()})  # planted between the two opens
+        if why is not None:
+            os.close(fd)
+            self.error = f"refused {self.path}: {why}"
             return False
         try:
             os.fchmod(fd, 0o644)  # memtop may run as another user: it must read it

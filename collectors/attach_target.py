@@ -28,6 +28,10 @@ from pathlib import Path
 from .fs import read_file
 from .paths import HostPaths
 from .procfs import parse_stat
+from .safe_open import SMAPS_LIMIT
+
+#: A libc is ~2 MiB; a file far larger under its name is not read.
+LIBRARY_LIMIT = 64 << 20
 
 #: Blocking syscalls a thread waits in outside malloc (x86-64 numbers, asm/unistd_64.h).
 SAFE_SYSCALLS_X86_64 = {
@@ -125,7 +129,7 @@ def _ancestor(paths: HostPaths, pid: int, ancestor: int) -> bool:
 def _permission(paths: HostPaths, pid: int, status: dict[str, str], me: Attacher) -> str | None:
     scope_text = paths.proc / "sys" / "kernel" / "yama" / "ptrace_scope"
     try:
-        scope = int(scope_text.read_text().strip())
+        scope = int(read_file(scope_text).strip())
     except (OSError, ValueError):
         scope = 0  # no Yama: the classic rules
     if scope >= 3:
@@ -180,7 +184,7 @@ def check_target(paths: HostPaths, pid: int, me: Attacher, machine: str | None =
     if refusal is not None:
         return TargetCheck(pid, refusal)
     try:
-        maps = read_file(base / "maps").decode("utf-8", "replace")
+        maps = read_file(base / "maps", SMAPS_LIMIT).decode("utf-8", "replace")
     except OSError as exc:
         return TargetCheck(pid, f"cannot read its maps: {exc.strerror or exc}")
     libc, shared, musl = libraries(maps)
@@ -224,8 +228,8 @@ def has_mallinfo2(paths: HostPaths, pid: int, libc: str) -> bool:
     """Whether the target's libc file names mallinfo2 (in its dynamic symbol table's strings)."""
     for candidate in (paths.proc / str(pid) / "root" / libc.lstrip("/"), Path(libc)):
         try:
-            with open(candidate, "rb") as handle:
-                return b"\0mallinfo2\0" in handle.read()
+            # The target's root may be a tree its user built: no FIFO waited on, no device read.
+            return b"\0mallinfo2\0" in read_file(candidate, LIBRARY_LIMIT)
         except OSError:
             continue
     return True  # unreadable here: let gdb find out (it says so when the symbol is missing)

@@ -66,11 +66,12 @@ def parse_memory_mount(text: str) -> MemoryMount | None:
     return v2
 
 
-def host_dir(paths: HostPaths, point: str) -> Path:
-    """A mount point of the host inside this tree (a capture keeps sys/ under its root)."""
+def host_dir(paths: HostPaths, point: str) -> Path | None:
+    """A mount point of the host inside this tree (a capture keeps sys/ under its root);
+    None when it would lead out of the tree (HostPaths.inside)."""
     if point == "/sys" or point.startswith("/sys/"):
-        return paths.sys / point[len("/sys/"):]
-    return paths.root / point.lstrip("/")
+        return paths.inside(paths.sys, point[len("/sys/"):])
+    return paths.inside(paths.root, point)
 
 
 def find_mount(paths: HostPaths) -> MemoryMount | None:
@@ -105,6 +106,8 @@ class CgroupReader:
         self.top = host_dir(paths, self.mount.point) if self.mount else None
         #: Why a mounted hierarchy gives no figures (None: it does, or there is none).
         self.note: str | None = None
+        if self.mount is not None and self.top is None:
+            self.note = f"mountinfo: the memory cgroup mount point {self.mount.point!r} leads out of the tree: refused"
         if self.top is not None and not self.top.is_dir():
             self.top = None
         elif self.top is not None and self.mount is not None and self.mount.version == 2:
@@ -121,9 +124,7 @@ class CgroupReader:
         if root and path != root and not path.startswith(root + "/"):
             return None
         rel = path[len(root):].strip("/")
-        if ".." in rel.split("/"):
-            return None
-        return self.top / rel if rel else self.top
+        return self.paths.inside(self.top, rel) if rel else self.top
 
     # -- the whole tree ------------------------------------------------------
     def tree(self) -> tuple[CgroupMemory, ...] | None:
@@ -151,7 +152,7 @@ class CgroupReader:
     def read(self, directory: Path, path: str) -> CgroupMemory | None:
         """One cgroup's files (None when its directory is gone)."""
         try:
-            fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+            fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
         except OSError:
             return None
         try:

@@ -2,33 +2,74 @@
 
 procfs files are generated on read, so they are read with plain os.read into
 bytes (no buffered text layer: at thousands of processes its cost shows).
+
+Every read goes through safe_open.py (issue 13): under ``--root`` any file
+may be a FIFO, a link or /dev/zero, so no open blocks or follows a link at
+its last component, only a regular file is read, and a read stops at a cap.
 """
 
 from __future__ import annotations
 
+import errno
 import os
 from pathlib import Path
+from stat import S_ISREG
+
+from .safe_open import DEFAULT_LIMIT, FLAGS, UnsafeFile, kind
 
 _CHUNK = 1 << 16
 
 
-def read_at(dir_fd: int | None, name: str) -> bytes:
-    """Read a whole file, relative to an open directory if one is given (raises OSError)."""
-    fd = os.open(name, os.O_RDONLY | os.O_CLOEXEC, dir_fd=dir_fd)
+def _open(dir_fd: int | None, name: str, limit: int) -> int:
+    """``name`` opened by safe_open's rules, inlined: thousands of files per pass go through here."""
     try:
-        # seq_file-backed /proc files return a page or a record per read(),
-        # not the whole file, so a short read is not EOF: read until b"".
-        chunks: list[bytes] = []
-        while True:
-            data = os.read(fd, _CHUNK)
-            if not data:
-                return b"".join(chunks) if len(chunks) != 1 else chunks[0]
-            chunks.append(data)
+        fd = os.open(name, FLAGS, dir_fd=dir_fd)
+    except OSError as err:
+        if err.errno == errno.ELOOP:
+            raise UnsafeFile(name, "a symbolic link (links are not followed here)") from None
+        raise
+    info = os.fstat(fd)
+    if not S_ISREG(info.st_mode):
+        os.close(fd)
+        raise UnsafeFile(name, f"{kind(info.st_mode)}, not a regular file")
+    if info.st_size > limit:  # procfs says 0 and sysfs 4096: for them the read's count is the cap
+        os.close(fd)
+        raise UnsafeFile(name, f"{info.st_size} bytes, larger than {limit} (not read)")
+    return fd
+
+
+def _read(fd: int, name: str, limit: int, whole_first_read: bool) -> bytes:
+    chunks: list[bytes] = []
+    total = 0
+    while True:
+        try:
+            data = os.read(fd, min(_CHUNK, limit + 1 - total))
+        except BlockingIOError:  # O_NONBLOCK: nothing there now is the end for memtop
+            data = b""
+        if not data:
+            break
+        total += len(data)
+        if total > limit:
+            raise UnsafeFile(name, f"larger than {limit} bytes (reads stop there)")
+        if whole_first_read and not chunks and len(data) < _CHUNK:
+            return data
+        chunks.append(data)
+    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+
+def read_at(dir_fd: int | None, name: str, limit: int = DEFAULT_LIMIT) -> bytes:
+    """Read a whole file, relative to an open directory if one is given (raises OSError;
+    UnsafeFile, an OSError, for a file that is not regular or is larger than ``limit``)."""
+    # seq_file-backed /proc files return a page or a record per read(),
+    # not the whole file, so a short read is not EOF: read until b"".
+    fd = _open(dir_fd, name, limit)
+    try:
+        return _read(fd, name, limit, False)
     finally:
         os.close(fd)
 
 
-def read_record(dir_fd: int | None, name: str) -> bytes:
+def read_record(dir_fd: int | None, name: str, limit: int = DEFAULT_LIMIT) -> bytes:
     """Read a /proc file that the kernel generates whole on the first read().
 
     stat, status, smaps_rollup, cgroup, oom_score (single_open seq files,
@@ -37,27 +78,20 @@ def read_record(dir_fd: int | None, name: str) -> bytes:
     is the end and the read that would return b"" is saved: one syscall of
     four per file, thousands per pass. Longer texts are read to the end.
     """
-    fd = os.open(name, os.O_RDONLY | os.O_CLOEXEC, dir_fd=dir_fd)
+    fd = _open(dir_fd, name, limit)
     try:
-        data = os.read(fd, _CHUNK)
-        if len(data) < _CHUNK:
-            return data
-        chunks = [data]
-        while data:
-            data = os.read(fd, _CHUNK)
-            chunks.append(data)
-        return b"".join(chunks)
+        return _read(fd, name, limit, True)
     finally:
         os.close(fd)
 
 
-def read_file(path: Path) -> bytes:
+def read_file(path: Path, limit: int = DEFAULT_LIMIT) -> bytes:
     """Read a whole file (raises OSError)."""
-    return read_at(None, str(path))
+    return read_at(None, str(path), limit)
 
 
 def read_optional(path: Path) -> str | None:
-    """Read a file as text, or None if it is missing or unreadable.
+    """Read a file as text, or None if it is missing, unreadable or refused.
 
     For host-wide files (meminfo, PSI, THP) where absence means "this kernel
     does not have the feature", not an error.

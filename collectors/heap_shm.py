@@ -5,9 +5,11 @@ One file per instrumented process, ``$MEMTOP_HEAP_DIR/memtop-heap.<pid>``
 (heapcount.c has the layout and why). Anyone can write a file with any pid
 in its name, so a file counts only when its header names that pid, the
 process exists with the same start time, and the file belongs to the
-process's user (or root); files of dead processes, or of an earlier process
-with the same pid, are removed. Mapped once, a file is read in well under a
-microsecond (feasibility.md §A1: 0.43 µs), cheap enough for 10 Hz.
+process's user (or root) and nobody else may write it; files of dead
+processes, or of an earlier process with the same pid, are removed. A file is
+opened once and read by pread into a copy at each sample (never mapped: its
+owner may truncate it, and a mapping then raises SIGBUS in the reader), a
+16 KiB pread, cheap enough for 10 Hz.
 
 ``memtop.probe`` (source 2) writes the same format from inside a Python
 program, and memtop's gdb attach (source 3) leaves its one-off sample in a
@@ -16,7 +18,6 @@ program, and memtop's gdb attach (source 3) leaves its one-off sample in a
 
 from __future__ import annotations
 
-import mmap
 import os
 import struct
 from collections.abc import Callable, Mapping
@@ -24,8 +25,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import ParseError
-from .heap_block import read_block
+from .heap_block import BLOCK_OFFSET, read_block
 from .models import HeapCounters
+from .safe_open import OTHERS_WRITE, open_regular, pread_copy
 
 MAGIC = b"MEMTHEAP"
 VERSION = 1
@@ -45,6 +47,9 @@ BLOCK_SOURCES = (2, 3)
 GDB_PREFIX = "memtop-gdb."
 #: Header flags bit 1 (probe files): no heap figure (no mallinfo2), slot 0 means nothing.
 NO_HEAP = 2
+#: No process holds more heap than a 64-bit address space's user half (128 TiB on x86-64):
+#: a file that says more is not a figure (issue 13 item 9).
+MAX_HEAP = 1 << 47
 
 
 def default_directory() -> Path:
@@ -52,7 +57,7 @@ def default_directory() -> Path:
     return Path(os.environ.get("MEMTOP_HEAP_DIR") or "/dev/shm")
 
 
-def parse_heap(data: bytes | mmap.mmap) -> HeapCounters:
+def parse_heap(data: bytes) -> HeapCounters:
     """The counters of one file's bytes; ParseError when it is not a version-1 counter file."""
     if len(data) < HEADER_SIZE:
         raise ParseError(f"heap counter file: {len(data)} bytes, shorter than its header")
@@ -89,24 +94,61 @@ def parse_heap(data: bytes | mmap.mmap) -> HeapCounters:
 
 
 @dataclass
-class _Open:
+class _Known:
     starttime: int
-    view: mmap.mmap
-    inode: tuple[int, int]  # (st_dev, st_ino) of the file mapped
+    uid: int  # the process's user: with root, the owners a file may have
+    inode: tuple[int, int]  # (st_dev, st_ino) of the file validated
+
+
+def read_copy(fd: int) -> bytes:
+    """A copy of a counter file's bytes (pread: never a mapping of it).
+
+    Its owner may truncate the file at any moment: a mapping of its old
+    length then kills the reader with SIGBUS (issue 13 item 2), a pread just
+    comes back short. The probe block is a seqlock: a copy taken while its
+    writer was mid-update (the block's seq changed under the pread) is taken
+    again, so the block parsed from the copy is whole.
+    """
+    data = b""
+    for _ in range(4):
+        data = pread_copy(fd, FILE_SIZE)
+        if len(data) < BLOCK_OFFSET + 16:
+            return data
+        if pread_copy(fd, 8, BLOCK_OFFSET + 8) == data[BLOCK_OFFSET + 8:BLOCK_OFFSET + 16]:
+            return data
+    return data
+
+
+def parse_copy(data: bytes) -> HeapCounters:
+    """``parse_heap`` of a copy that must be a whole file: ParseError naming what is short or odd."""
+    if len(data) != FILE_SIZE:
+        raise ParseError(f"heap counter file: {len(data)} bytes, not {FILE_SIZE} (truncated or not memtop's)")
+    counters = parse_heap(data)
+    if counters.in_use is not None and counters.in_use > MAX_HEAP:
+        raise ParseError(f"heap counter file: a heap of {counters.in_use} bytes, more than an address space holds")
+    return counters
 
 
 class HeapFiles:
-    """The valid counter files of a directory, kept mapped between reads."""
+    """The valid counter files of a directory.
+
+    Each read opens the file by collectors/safe_open.py (no link followed,
+    no FIFO waited on: a regular file of the process's user or root that
+    nobody else may write), copies it by pread (``read_copy``) and closes
+    it: no descriptor is kept, or a user with a thousand processes, each
+    with a file, would use up memtop's descriptors. ``refused`` says, by
+    pid, why a file was not used at the last read.
+    """
 
     def __init__(self, directory: Path | None = None, proc: Path = Path("/proc"), prefix: str = PREFIX) -> None:
         self.directory = directory if directory is not None else default_directory()
         self.prefix = prefix
         self.proc = proc
-        self._open: dict[int, _Open] = {}
+        self._open: dict[int, _Known] = {}
+        #: Why a pid's file gave no heap figure at the last read ("no heap figure (why)").
+        self.refused: dict[int, str] = {}
 
     def close(self) -> None:
-        for entry in self._open.values():
-            entry.view.close()
         self._open.clear()
 
     def read(self, processes: Callable[[], Mapping[int, tuple[int, int | None]]]) -> dict[int, HeapCounters]:
@@ -128,6 +170,7 @@ class HeapFiles:
                 self._sweep_temporary(name)
         out: dict[int, HeapCounters] = {}
         seen: set[int] = set()
+        self.refused = {}
         known_processes = processes() if names else {}
         for name in names:
             digits = name[len(self.prefix):]
@@ -147,80 +190,76 @@ class HeapFiles:
             self._drop(pid)
         return out
 
-    def _replaced(self, pid: int, entry: _Open) -> bool:
-        """Whether the name now points at another file.
-
-        The library never truncates a file someone may have mapped (a reader
-        would die of SIGBUS): it writes a new one and renames it over the
-        name (at start, and after exec). A mapping then shows the old file.
-        """
-        try:
-            info = os.stat(self.directory / f"{self.prefix}{pid}")
-        except OSError:
-            return True
-        return (info.st_dev, info.st_ino) != entry.inode
-
     def sample(self, pid: int) -> HeapCounters | None:
-        """The counters of a file already validated by ``read`` (the 10 Hz path)."""
+        """The counters of a file already validated by ``read`` (the 10 Hz path); None when the
+        name now holds another file (the library renames a new one over it at start and after
+        exec: ``read`` validates that one)."""
         entry = self._open.get(pid)
-        if entry is None or self._replaced(pid, entry):
+        if entry is None:
             return None
         counters = self._parse(pid, entry)
         return counters if counters is not None and counters.starttime == entry.starttime else None
 
-    def _parse(self, pid: int, entry: _Open) -> HeapCounters | None:
-        """The mapped file's counters; a file that no longer parses, or names another pid, is dropped."""
+    def _parse(self, pid: int, entry: _Known, name: str | None = None) -> HeapCounters | None:
+        """The file's counters; a file replaced, refused, that no longer parses or names another pid is dropped."""
+        name = name or f"{self.prefix}{pid}"
         try:
-            counters = parse_heap(entry.view)
-        except (ParseError, ValueError):  # ValueError: the mapping was closed meanwhile
+            fd, info = open_regular(self.directory / name, owners={entry.uid, 0}, forbid=OTHERS_WRITE)
+        except OSError as exc:
+            self.refused[pid] = str(exc)
             self._drop(pid)
             return None
+        try:
+            if (info.st_dev, info.st_ino) != entry.inode:
+                self._drop(pid)
+                return None
+            counters = parse_copy(read_copy(fd))
+        except (ParseError, OSError) as exc:
+            self.refused[pid] = str(exc)
+            self._drop(pid)
+            return None
+        finally:
+            os.close(fd)
         if counters.pid != pid:
+            self.refused[pid] = f"heap counter file: names pid {counters.pid}"
             self._drop(pid)
             return None
         return counters
 
     def _counters(self, pid: int, name: str, known: tuple[int, int | None]) -> HeapCounters | None:
         starttime, uid = known
-        entry = self._open.get(pid)
-        if entry is not None and (entry.starttime != starttime or self._replaced(pid, entry)):
-            self._drop(pid)  # the pid was reused, or the file was replaced: map the new one
-            entry = None
-        if entry is None:
-            entry = self._map(name, pid, uid)
-            if entry is None:
-                return None
-        counters = self._parse(pid, entry)
-        if counters is None:
+        if uid is None:
+            self.refused[pid] = "heap counter file: the process's owner is unknown"
+            self._drop(pid)
             return None
+        entry = self._open.get(pid)
+        if entry is not None and (entry.starttime != starttime or entry.uid != uid):
+            self._drop(pid)  # the pid was reused: validate the file again
+            entry = None
+        counters = self._parse(pid, entry, name) if entry is not None else None
+        if entry is None or counters is None:  # new, or replaced since (renamed over): the file the name holds now
+            entry = self._validated(name, pid, uid)
+            counters = self._parse(pid, entry, name) if entry is not None else None
+            if entry is None or counters is None:
+                return None
         if counters.starttime != starttime:
             self._drop(pid)
             self._remove(name, pid)  # an earlier process's file: stale
             return None
         entry.starttime = starttime
+        self.refused.pop(pid, None)  # the old file's refusal, when a new one was renamed over it
         return counters
 
-    def _map(self, name: str, pid: int, uid: int | None) -> _Open | None:
+    def _validated(self, name: str, pid: int, uid: int) -> _Known | None:
+        """The file the name holds now, if it may speak for ``pid`` (its inode, to notice a rename over it)."""
         try:
-            fd = os.open(self.directory / name, os.O_RDONLY | os.O_CLOEXEC | os.O_NOFOLLOW)
-        except OSError:
+            # Only the process's own user (or root) may speak for it, and nobody else may change it.
+            fd, info = open_regular(self.directory / name, owners={uid, 0}, forbid=OTHERS_WRITE)
+        except OSError as exc:
+            self.refused[pid] = str(exc)
             return None
-        try:
-            info = os.fstat(fd)
-            # Only the process's own user (or root) may speak for it.
-            if uid is None or info.st_uid not in (uid, 0) or info.st_size < HEADER_SIZE:
-                return None
-            view = mmap.mmap(fd, min(info.st_size, FILE_SIZE), mmap.MAP_SHARED, mmap.PROT_READ)
-        except (OSError, ValueError):
-            return None
-        finally:
-            os.close(fd)
-        try:
-            header_starttime = parse_heap(view).starttime
-        except ParseError:
-            view.close()
-            return None
-        entry = _Open(header_starttime, view, (info.st_dev, info.st_ino))
+        os.close(fd)
+        entry = _Known(0, uid, (info.st_dev, info.st_ino))
         self._open[pid] = entry
         return entry
 
@@ -234,9 +273,7 @@ class HeapFiles:
                 pass
 
     def _drop(self, pid: int) -> None:
-        entry = self._open.pop(pid, None)
-        if entry is not None:
-            entry.view.close()
+        self._open.pop(pid, None)
 
     def _remove(self, name: str, pid: int) -> None:
         self._drop(pid)

@@ -438,9 +438,14 @@ static void open_file(void) {
 
     uint64_t gen = 0;
     char head[56];
-    int old = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    /* /dev/shm is everyone's: another user may have put a FIFO here (an open without
+     * O_NONBLOCK would wait for a writer forever, before main) or a file of theirs. Only a
+     * regular file of ours lends its generation (issue 13); rename() replaces either. */
+    int old = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
     if (old >= 0) {
-        if (pread(old, head, sizeof head, 0) == (ssize_t)sizeof head && memcmp(head, "MEMTHEAP", 8) == 0)
+        struct stat ost;
+        if (fstat(old, &ost) == 0 && S_ISREG(ost.st_mode) && ost.st_uid == geteuid() &&
+            pread(old, head, sizeof head, 0) == (ssize_t)sizeof head && memcmp(head, "MEMTHEAP", 8) == 0)
             memcpy(&gen, head + 48, 8);
         close(old);
     }

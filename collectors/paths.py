@@ -34,3 +34,23 @@ class HostPaths:
 
     def pid_dir(self, pid: int) -> Path:
         return self.proc / str(pid)
+
+    def inside(self, base: Path, relative: str) -> Path | None:
+        """``base/relative`` when it stays inside this host's tree, else None.
+
+        A path read from the tree itself (a mount point in mountinfo, a
+        cgroup in /proc/PID/cgroup) is data: ``/sys/../../../`` would walk
+        the live / and report its directories as cgroups (issue 13 item 6).
+        The kernel never writes a ``..`` component, so one is refused; in a
+        captured tree a link that leads out of it is refused too (the path
+        is resolved, and the resolved path is what is used).
+        """
+        parts = [part for part in relative.split("/") if part and part != "."]
+        if ".." in parts:
+            return None
+        path = base.joinpath(*parts)
+        if self.live:
+            return path
+        root = os.path.realpath(self.root)
+        real = os.path.realpath(path)
+        return Path(real) if os.path.commonpath([root, real]) == root else None

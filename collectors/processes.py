@@ -27,6 +27,7 @@ from .models import ProcessMemory
 from .paths import HostPaths
 from .process_build import KTHREAD, ZOMBIE, CgroupCache, build_process
 from .procfs import Stat, parse_stat
+from .safe_open import SMAPS_LIMIT
 
 __all__ = [
     "DENIED", "KTHREAD", "NOT_READ", "RACED", "ZOMBIE",
@@ -101,7 +102,10 @@ class ProcessReader:
 
     def pids(self) -> list[int]:
         """Process ids /proc lists (thread ids are not listed, only reachable)."""
-        return sorted(int(name) for name in os.listdir(self._fd) if name.isdigit() and name.isascii())
+        names = [name for name in os.listdir(self._fd) if name.isdigit() and name.isascii()]
+        if not self.paths.live:  # a captured tree: a pid that is a link out of it is not the capture's (issue 13)
+            names = [name for name in names if not os.path.islink(os.path.join(self.paths.proc, name))]
+        return sorted(int(name) for name in names)
 
     def _gone(self, pid: int, starttime: int) -> bool:
         """True when the pid no longer names the process we started reading."""
@@ -216,7 +220,7 @@ class ProcessReader:
             return None, f"smaps_rollup: {exc.strerror}"
         # No smaps_rollup: kernels before 4.14, or a capture without it.
         try:
-            raw = read_at(self._fd, f"{pid}/smaps")
+            raw = read_at(self._fd, f"{pid}/smaps", SMAPS_LIMIT)
         except PermissionError:
             return None, DENIED
         except FileNotFoundError:

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from .errors import ParseError
+from .fs import read_record
 
 KIB = 1024
 
@@ -336,7 +337,6 @@ def parse_statm(raw: bytes, page_size: int) -> tuple[int, int]:
 def read_statm(proc: Path, pid: int, page_size: int) -> tuple[int, int] | None:
     """RSS and RssAnon of one process now, None when it has gone or statm is unreadable."""
     try:
-        with open(proc / str(pid) / "statm", "rb") as handle:
-            return parse_statm(handle.read(), page_size)
+        return parse_statm(read_record(None, str(proc / str(pid) / "statm")), page_size)
     except (OSError, ParseError):
         return None

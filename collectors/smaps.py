@@ -19,6 +19,7 @@ from .errors import ParseError
 from .fs import read_file
 from .models import Mapping
 from .procfs import parse_stat
+from .safe_open import SMAPS_LIMIT
 
 KIB = 1024
 
@@ -265,7 +266,7 @@ def read_mappings(proc: Path, pid: int, starttime: int | None = None, fields: fr
         SmapsRaced: it exited or changed during the read; the data is discarded.
         ParseError: the file is not smaps.
     """
-    raw = read_file(proc / str(pid) / "smaps")
+    raw = read_file(proc / str(pid) / "smaps", SMAPS_LIMIT)
     try:
         after = parse_stat(read_file(proc / str(pid) / "stat"))
     except (OSError, ParseError):

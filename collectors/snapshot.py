@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import os
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -21,6 +22,9 @@ from .processes import MemoryPolicy, ProcessReader, read_processes
 from .procfs import parse_int
 from .thp import read_thp, refresh_stats
 from .vmstat import parse_vmstat
+
+#: Refused heap counter files named one by one in the notes; the rest are counted.
+MAX_REFUSAL_NOTES = 3
 
 
 class HostError(Exception):
@@ -107,6 +111,11 @@ class Collector:
     ) -> None:
         if not paths.proc.is_dir():
             raise HostError(f"{paths.proc} is not a directory: no proc/ to read")
+        for name, top in (("proc", paths.proc), ("sys", paths.sys)):
+            # A captured tree whose proc/ or sys/ is a link out of it would show another host's
+            # files, or the live one's, as the capture's (issue 13 item 6).
+            if not paths.live and paths.inside(paths.root, name) is None:
+                raise HostError(f"{top} leads out of the tree {paths.root} (a link to {os.path.realpath(top)}): refused")
         self.paths = paths
         self.options = options
         self.clock = clock
@@ -180,6 +189,8 @@ class Collector:
             hidden = hidden_tasks(paths, tasks) if self.can_hide else 0
         # The sum of PSS means something only over every process.
         reconciliation = reconcile(system, processes) if self.options.pids is None else None
+        heaps = self._heaps(processes)
+        notes.extend(self._heap_refusals(heaps))
         return Snapshot(
             time=stamp,
             hostname=self.facts.hostname,
@@ -196,7 +207,7 @@ class Collector:
             notes=tuple(notes),
             cgroups=self.cgroups.tree() if cgroups else None,
             container=self._container(container),
-            heaps=self._heaps(processes),
+            heaps=heaps,
         )
 
     def _heaps(self, processes: tuple[ProcessMemory, ...]) -> tuple[HeapCounters, ...]:
@@ -207,3 +218,16 @@ class Collector:
         found = self.gdb_files.read(known) if self.gdb_files is not None else {}
         found.update(self.heap_files.read(known))  # a live source wins over a one-off sample
         return tuple(found.values())
+
+    def _heap_refusals(self, heaps: tuple[HeapCounters, ...]) -> list[str]:
+        """"no heap figure (why)" for counter files refused at this read (issue 13): a few, then a count,
+        since a user can plant one for each of their processes."""
+        counted = {h.pid for h in heaps}
+        refused: dict[int, str] = {}
+        for files in (self.gdb_files, self.heap_files):
+            if files is not None:
+                refused.update((pid, why) for pid, why in files.refused.items() if pid not in counted)
+        notes = [f"no heap figure for pid {pid}: {why}" for pid, why in sorted(refused.items())[:MAX_REFUSAL_NOTES]]
+        if len(refused) > MAX_REFUSAL_NOTES:
+            notes.append(f"no heap figure for {len(refused) - MAX_REFUSAL_NOTES} more processes whose counter files were refused")
+        return notes

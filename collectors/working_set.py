@@ -35,6 +35,7 @@ from .meminfo import parse_meminfo
 from .models import WorkingSet
 from .paths import HostPaths
 from .procfs import parse_kb_fields, parse_stat
+from .safe_open import SMAPS_LIMIT
 
 NOT_PERMITTED = ("not permitted: measuring writes clear_refs and reads smaps_rollup, which another user's "
                  "process allows to root only (and some processes, e.g. in another namespace, refuse even root)")
@@ -162,7 +163,7 @@ def read_end(
         try:
             raw = read_file(paths.pid_dir(pid) / "smaps_rollup")
         except FileNotFoundError:
-            raw = read_file(paths.pid_dir(pid) / "smaps")  # before Linux 4.14
+            raw = read_file(paths.pid_dir(pid) / "smaps", SMAPS_LIMIT)  # before Linux 4.14
         referenced, rss, anon_huge = parse_referenced(raw)
         _identity(paths, pid, starttime)  # still the same process after the read
     except Refused as exc:

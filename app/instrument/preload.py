@@ -4,7 +4,9 @@
 starts. The C source ships with the package and is compiled once per source
 version into the user's cache directory; the file name carries a hash of the
 source and flags, so an upgrade builds a new library instead of reusing a stale
-one. The loader ignores LD_PRELOAD for static binaries (there is no loader) and
+one. memtop often runs as root and LD_PRELOAD runs the library's code: the
+cache directory must be the user's alone, and the library is preloaded only
+when its owner, mode and SHA-256 (recorded at build) check out (issue 13). The loader ignores LD_PRELOAD for static binaries (there is no loader) and
 for set-user-ID/set-group-ID programs (secure-execution mode, ld.so(8)), so
 `instrumentable` reads the ELF program headers to tell the user beforehand.
 """
@@ -23,6 +25,7 @@ import tempfile
 from pathlib import Path
 
 import memtop.collectors
+from memtop.collectors.safe_open import OTHERS_WRITE, UnsafeFile, open_regular, read_regular, trusted_directory, write_atomically
 
 SOURCE = Path(memtop.collectors.__file__).with_name("heapcount.c")
 FLAGS = ("-O2", "-fPIC", "-shared", "-pthread", "-Wall")
@@ -36,6 +39,8 @@ SETID = "setuid/setgid program (the loader ignores LD_PRELOAD)"
 NOT_FOUND = "not found"
 WRONG_CLASS = "32-bit program (the counter library is built 64-bit: the loader skips it)"
 PT_INTERP = 3
+#: The library's SHA-256, recorded beside it when it is built (``libmemtopheap-*.so.sha256``).
+HASH_SUFFIX = ".sha256"
 MAX_SCRIPT_DEPTH = 4  # the kernel follows at most 4 levels of #! (BINPRM_MAX_RECURSION)
 
 
@@ -70,22 +75,77 @@ def library_name(source: bytes) -> str:
     return f"libmemtopheap-{digest[:12]}.so"
 
 
+def _digest(fd: int) -> str:
+    digest = hashlib.sha256()
+    while chunk := os.read(fd, 1 << 16):
+        digest.update(chunk)
+    return digest.hexdigest()
+
+
+def verify(folder: int, name: str) -> str | None:
+    """Why the library ``name`` in the checked directory ``folder`` may not be preloaded (None: it may).
+
+    It must be a regular file of the effective user that nobody else may
+    write, whose SHA-256 is the one recorded beside it when it was built
+    (``name``.sha256, same rules): LD_PRELOAD runs its code in the program
+    memtop starts, as root when memtop is root (issue 13 item 3).
+    """
+    me = os.geteuid()
+    try:
+        recorded = read_regular(name + HASH_SUFFIX, dir_fd=folder, limit=256, owners={me}, forbid=OTHERS_WRITE)
+        fd, _info = open_regular(name, dir_fd=folder, owners={me}, forbid=OTHERS_WRITE)
+    except FileNotFoundError:
+        return "not built yet"
+    except OSError as err:
+        return str(err)
+    try:
+        actual = _digest(fd)
+    finally:
+        os.close(fd)
+    if recorded.decode("ascii", "replace").strip() != actual:
+        return f"{name}: its SHA-256 is not the one recorded when it was built"
+    return None
+
+
 def library_path(cache_dir: Path | None = None, cc: str | None = None) -> Path:
-    """The built library, compiling it on first use (BuildError when that cannot be done)."""
+    """The built library, compiling it on first use (BuildError when that cannot be done).
+
+    The cache directory must be the effective user's and writable by it
+    alone (safe_open.trusted_directory), else memtop refuses and says why;
+    a library there is used only when ``verify`` passes, else built again.
+    """
     try:
         source = SOURCE.read_bytes()
     except OSError as err:
         raise BuildError(f"memtop's heap counter source is missing ({SOURCE}: {err.strerror}); reinstall memtop") from err
     folder = cache_home() if cache_dir is None else cache_dir
-    target = folder / library_name(source)
-    if target.is_file():
-        return target
+    name = library_name(source)
+    try:
+        folder_fd = trusted_directory(folder)
+    except UnsafeFile as err:
+        raise BuildError(f"refused the cache directory {err.filename}: {err.reason}; memtop loads its heap counter "
+                         "library only from a directory that is yours and writable by you alone (set XDG_CACHE_HOME)") from err
+    except OSError as err:
+        raise BuildError(f"cannot write the heap counter library to {folder}: {err.strerror}") from err
+    try:
+        if verify(folder_fd, name) is None:
+            return folder / name
+        _build(folder, name, cc)
+        why = verify(folder_fd, name)
+        if why is not None:
+            raise BuildError(f"the heap counter library just built does not verify: {why}")
+    finally:
+        os.close(folder_fd)
+    return folder / name
+
+
+def _build(folder: Path, name: str, cc: str | None) -> None:
+    """Compile into a new file of the checked ``folder``, record its hash, rename it over ``name``."""
     compiler = find_compiler(cc)
     if compiler is None:
         raise BuildError(NO_COMPILER)
     try:
-        folder.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(prefix=".build-", suffix=".so", dir=folder)
+        fd, tmp_name = tempfile.mkstemp(prefix=".build-", suffix=".so", dir=folder)  # O_EXCL, unguessable
         os.close(fd)
     except OSError as err:
         raise BuildError(f"cannot write the heap counter library to {folder}: {err.strerror}") from err
@@ -103,12 +163,17 @@ def library_path(cache_dir: Path | None = None, cc: str | None = None) -> Path:
         if result.returncode != 0:
             raise BuildError(f"building the heap counter library with {compiler[0]} failed:\n{first_errors(result.stderr)}")
         tmp.chmod(0o755)
-        os.replace(tmp, target)
+        built = os.open(tmp, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+        try:
+            digest = _digest(built)
+        finally:
+            os.close(built)
+        write_atomically(folder, name + HASH_SUFFIX, digest.encode() + b"\n", 0o644)
+        os.replace(tmp, folder / name)
     except (OSError, subprocess.SubprocessError) as err:
         raise BuildError(f"building the heap counter library with {compiler[0]} failed: {err}") from err
     finally:
         tmp.unlink(missing_ok=True)
-    return target
 
 
 def first_errors(stderr: str, limit: int = 6) -> str:

@@ -7,8 +7,8 @@ user's state directory ($XDG_STATE_HOME/memtop, else ~/.local/state/memtop,
 after the XDG base directory spec), and the header names it.
 
 memtop often runs as root: the directory is made mode 0700 and used only if
-the effective user owns it and nobody else may write in it (opened without
-following a link, checked on the open descriptor); the file is created new
+the effective user owns it and nobody else may write in it
+(collectors/safe_open.py: trusted_directory, as for the cache); the file is created new
 in it (O_EXCL, no link followed, mode 0600), never an existing one
 appended to. Otherwise the header says why nothing was saved.
 
@@ -21,10 +21,11 @@ before is one line, and the file stops at LOG_LIMIT).
 from __future__ import annotations
 
 import os
-import stat
 import time
 import traceback
 from pathlib import Path
+
+from memtop.collectors.safe_open import UnsafeFile, trusted_directory
 
 #: The longest wait between two failed passes, in seconds (unless the interval is longer).
 MAX_BACKOFF = 60.0
@@ -32,33 +33,11 @@ MAX_BACKOFF = 60.0
 LOG_LIMIT = 1 << 20
 
 
-class UnsafeDirectory(OSError):
-    """The state directory is not one memtop can trust (another owner, writable by others)."""
-
-
 def state_home() -> Path:
     """$XDG_STATE_HOME/memtop, else ~/.local/state/memtop."""
     xdg = os.environ.get("XDG_STATE_HOME", "")
     base = Path(xdg) if os.path.isabs(xdg) else Path.home() / ".local" / "state"
     return base / "memtop"
-
-
-def open_private_dir(path: Path) -> int:
-    """A descriptor of ``path``, made (mode 0700) when missing; refused unless the effective user
-    owns it and nobody else may write in it. No link is followed at its last component."""
-    path.mkdir(mode=0o700, parents=True, exist_ok=True)
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
-    info = os.fstat(fd)
-    me = os.geteuid()
-    why = None
-    if info.st_uid != me:
-        why = f"owned by uid {info.st_uid}, not by you (uid {me})"
-    elif info.st_mode & 0o022:
-        why = f"mode {stat.S_IMODE(info.st_mode):04o} lets others write in it"
-    if why is not None:
-        os.close(fd)
-        raise UnsafeDirectory(f"{path}: refused: {why}")
-    return fd
 
 
 def create_new(directory: int, stem: str) -> tuple[int, str]:
@@ -125,7 +104,7 @@ class FailureLog:
         try:
             if self._fd is None:
                 directory = self.directory if self.directory is not None else state_home()
-                folder = open_private_dir(directory)
+                folder = trusted_directory(directory)
                 try:
                     self._fd, name = create_new(folder, self.stem)
                 finally:
@@ -135,6 +114,6 @@ class FailureLog:
             os.write(self._fd, data)
             self._written += len(data)
         except OSError as error:
-            plain = error.strerror and error.filename and not isinstance(error, UnsafeDirectory)
+            plain = error.strerror and error.filename and not isinstance(error, UnsafeFile)
             self.refused = f"{error.strerror}: {error.filename}" if plain else str(error)
             self.close()

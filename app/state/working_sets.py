@@ -8,7 +8,9 @@ per process at a time: two at once would spoil each other's window.
 The last measurement of each process is kept in
 ``$XDG_CACHE_HOME/memtop/working-sets.json`` (at most ``KEEP``), so that
 ``memtop --json`` can report it with its window and age; with this boot's
-id, since a pid and start time name a process within one boot only.
+id, since a pid and start time name a process within one boot only. The
+directory must be the user's alone and the file a regular file of the user
+(collectors/safe_open.py); it is replaced whole through a new temporary file.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from memtop.collectors.cgroup_tree import CgroupReader
 from memtop.collectors.fs import read_optional
 from memtop.collectors.models import ProcessMemory, WorkingSet
 from memtop.collectors.paths import HostPaths
+from memtop.collectors.safe_open import OTHERS_WRITE, read_regular, trusted_directory, write_atomically
 from memtop.collectors.snapshot import Collector, Options
 from memtop.collectors.working_set import Refused, clear, measure, read_end, why_not
 
@@ -36,6 +39,8 @@ from memtop.rules.working_set_fit import describe
 WINDOWS = (1.0, 2.0, 5.0, 10.0, 30.0, 60.0)
 DEFAULT_WINDOW = 5.0
 KEEP = 64
+#: The kept file holds KEEP small records: far less than this.
+STORE_LIMIT = 1 << 20
 
 Key = tuple[int, int]
 
@@ -52,8 +57,15 @@ def boot_id() -> str | None:
 
 def load(path: Path | None = None) -> tuple[WorkingSet, ...]:
     """The kept measurements of this boot (none when the file is missing or not ours)."""
+    target = path or store_path()
     try:
-        data = json.loads((path or store_path()).read_text())
+        # In the checked cache directory, a regular file of ours: never a FIFO, a link, another's file.
+        folder = trusted_directory(target.parent, create=False)
+        try:
+            raw = read_regular(target.name, dir_fd=folder, limit=STORE_LIMIT, owners={os.geteuid()}, forbid=OTHERS_WRITE)
+        finally:
+            os.close(folder)
+        data = json.loads(raw)
         if data.get("boot_id") != boot_id():
             return ()  # measured before a reboot: pid 1 started at tick 1 is another process now
         names = {f.name for f in fields(WorkingSet)}
@@ -66,14 +78,13 @@ def save(results: Iterable[WorkingSet], path: Path | None = None) -> None:
     """Keep the newest ``KEEP`` measurements (written whole, then renamed: never half a file)."""
     target = path or store_path()
     kept = sorted(results, key=lambda w: w.time)[-KEEP:]
+    data = json.dumps({"schema": "memtop.working-sets/1", "boot_id": boot_id(), "working_sets": [asdict(w) for w in kept]})
     try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        temp = target.with_suffix(f".{os.getpid()}.tmp")
-        temp.write_text(json.dumps({"schema": "memtop.working-sets/1", "boot_id": boot_id(),
-                                    "working_sets": [asdict(w) for w in kept]}))
-        temp.replace(target)
+        # A new temporary file (O_EXCL, an unguessable name) in the checked directory, renamed over
+        # the target: a planted working-sets.*.tmp link cannot redirect the write (issue 13 item 3).
+        write_atomically(target.parent, target.name, data.encode())
     except OSError:
-        pass  # a read-only home: the dashboard still shows them
+        pass  # a read-only home or a refused directory: the dashboard still shows them
 
 
 def remember(result: WorkingSet, path: Path | None = None) -> None:

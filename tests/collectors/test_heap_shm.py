@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from memtop.collectors.errors import ParseError
 from memtop.collectors.heap_shm import FILE_SIZE, HeapFiles, parse_heap
+from tests.hangs import call_or_release
 
 MIB = 1 << 20
 
@@ -141,3 +142,127 @@ def test_half_written_files_of_dead_processes_are_swept(tmp_path: Path) -> None:
     alive.write_bytes(b"x")
     HeapFiles(tmp_path).read(lambda: {})
     assert not stale.exists() and alive.exists()
+
+
+# A reader that meets a truncated file runs in a child: before issue 13 it died of SIGBUS
+# (the file was mapped at its old length), which would have killed the test run itself.
+TRUNCATED_READER = """
+import os, sys, threading
+from pathlib import Path
+from memtop.collectors.heap_shm import HeapFiles
+from tests.collectors.test_heap_shm import counter_file, own_starttime
+folder, me, start = Path(sys.argv[1]), os.getpid(), own_starttime()
+path = folder / f"memtop-heap.{me}"
+whole = counter_file(me, start, [(5 << 20, 1, 0)])
+path.write_bytes(whole)
+files = HeapFiles(folder)
+assert files.read(lambda: {me: (start, os.getuid())})[me].in_use == 5 << 20
+os.truncate(path, 100)  # its owner cuts it while memtop holds it
+assert files.sample(me) is None, "a truncated file gave a figure"
+assert files.read(lambda: {me: (start, os.getuid())}) == {}
+print(files.refused[me])
+# And while a reader polls: truncated and rewritten in place, over and over.
+path.write_bytes(whole)
+files.read(lambda: {me: (start, os.getuid())})
+stop = threading.Event()
+def cut():
+    while not stop.is_set():
+        os.truncate(path, 0)
+        with open(path, "r+b") as out:
+            out.write(whole)
+writer = threading.Thread(target=cut)
+writer.start()
+for _ in range(3000):
+    files.sample(me)
+    files.read(lambda: {me: (start, os.getuid())})
+stop.set()
+writer.join()
+"""
+
+
+def test_a_file_truncated_while_read_gives_no_figure_and_no_sigbus(tmp_path: Path) -> None:
+    root = Path(__file__).resolve().parents[2]
+    child = subprocess.run([sys.executable, "-c", TRUNCATED_READER, str(tmp_path)], capture_output=True, text=True,
+                           timeout=120, cwd=root, env={**os.environ, "PYTHONPATH": str(root)})
+    assert child.returncode == 0, f"exit {child.returncode}: {child.stderr[-2000:]}"
+    assert "100 bytes, not 16384 (truncated" in child.stdout
+
+
+def test_a_fifo_under_the_counter_name_is_refused_at_once(tmp_path: Path) -> None:
+    # `sleep 600 & mkfifo /dev/shm/memtop-heap.$!` hung every mode of memtop before issue 13.
+    me, start = os.getpid(), own_starttime()
+    fifo = tmp_path / f"memtop-heap.{me}"
+    os.mkfifo(fifo)
+    files = HeapFiles(tmp_path)
+    assert call_or_release(lambda: files.read(lambda: {me: (start, os.getuid())}), [fifo]) == {}
+    assert "a FIFO, not a regular file" in files.refused[me]
+
+
+def test_a_link_or_a_file_others_may_write_is_refused(tmp_path: Path) -> None:
+    me, start = os.getpid(), own_starttime()
+    real = tmp_path / "elsewhere"
+    real.write_bytes(counter_file(me, start, [(5 * MIB, 1, 0)]))
+    (tmp_path / f"memtop-heap.{me}").symlink_to(real)
+    files = HeapFiles(tmp_path)
+    assert files.read(lambda: {me: (start, os.getuid())}) == {}
+    assert "symbolic link" in files.refused[me]
+    (tmp_path / f"memtop-heap.{me}").unlink()
+    real.rename(tmp_path / f"memtop-heap.{me}")
+    (tmp_path / f"memtop-heap.{me}").chmod(0o666)
+    assert files.read(lambda: {me: (start, os.getuid())}) == {}
+    assert "lets others write it" in files.refused[me]
+
+
+def test_a_heap_beyond_any_address_space_is_not_a_figure(tmp_path: Path) -> None:
+    me, start = os.getpid(), own_starttime()
+    (tmp_path / f"memtop-heap.{me}").write_bytes(counter_file(me, start, [(1 << 62, 1, 0)]))
+    files = HeapFiles(tmp_path)
+    assert files.read(lambda: {me: (start, os.getuid())}) == {}
+    assert "more than an address space holds" in files.refused[me]
+
+
+@pytest.mark.live
+def test_a_refused_file_is_said_in_the_snapshots_notes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from memtop.collectors.paths import HostPaths
+    from memtop.collectors.snapshot import Collector, Options
+
+    me = os.getpid()
+    fifo = tmp_path / f"memtop-heap.{me}"
+    os.mkfifo(fifo)
+    monkeypatch.setenv("MEMTOP_HEAP_DIR", str(tmp_path))
+    collector = Collector(HostPaths(), Options(pids=(me,)))
+    snap = call_or_release(lambda: collector.collect(thp=False, cgroups=False, container=False), [fifo])
+    assert snap.heaps == ()
+    assert any(n.startswith(f"no heap figure for pid {me}: ") and "a FIFO" in n for n in snap.notes), snap.notes
+
+
+@pytest.mark.live
+@pytest.mark.parametrize("mode", ["--json", "--once"])
+def test_the_issues_fifo_repro_no_longer_hangs_memtop(tmp_path: Path, mode: str) -> None:
+    # issue 13: `sleep 600 & mkfifo /dev/shm/memtop-heap.$!` blocked --json, --once and the dashboard forever.
+    root = Path(__file__).resolve().parents[2]
+    sleeper = subprocess.Popen(["sleep", "600"])
+    try:
+        os.mkfifo(tmp_path / f"memtop-heap.{sleeper.pid}")
+        os.mkfifo(tmp_path / f"memtop-gdb.{sleeper.pid}")
+        try:
+            result = subprocess.run([sys.executable, "-m", "memtop", mode], capture_output=True, text=True, timeout=60,
+                                    cwd=root, env={**os.environ, "MEMTOP_HEAP_DIR": str(tmp_path), "COLUMNS": "200"})
+        except subprocess.TimeoutExpired:
+            pytest.fail(f"memtop {mode} hung on a FIFO planted as a heap counter file")
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+    assert result.returncode == 0 and "Traceback" not in result.stderr
+    assert f"no heap figure for pid {sleeper.pid}: " in result.stdout
+
+
+def test_no_descriptor_is_kept_between_reads(tmp_path: Path) -> None:
+    # A user with a thousand processes, each with a file, would use up memtop's descriptors.
+    me, start = os.getpid(), own_starttime()
+    (tmp_path / f"memtop-heap.{me}").write_bytes(counter_file(me, start, [(5 * MIB, 1, 0)]))
+    before = len(os.listdir("/proc/self/fd"))
+    files = HeapFiles(tmp_path)
+    assert files.read(lambda: {me: (start, os.getuid())})[me].in_use == 5 * MIB
+    assert files.sample(me) is not None
+    assert len(os.listdir("/proc/self/fd")) == before

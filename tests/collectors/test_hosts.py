@@ -304,9 +304,9 @@ def _patch_read_at(monkeypatch, hook):
     for reader_name in ("read_at", "read_record"):  # whole-file and one-shot reads alike
         real = getattr(processes_module, reader_name)
 
-        def read(dir_fd, name, real=real):
+        def read(dir_fd, name, *limit, real=real):
             hook(name)
-            return real(dir_fd, name)
+            return real(dir_fd, name, *limit)
 
         monkeypatch.setattr(processes_module, reader_name, read)
 

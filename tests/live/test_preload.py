@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import stat
@@ -72,7 +73,60 @@ def test_built_once_then_rebuilt_when_the_source_changes(tmp_path: Path, monkeyp
     monkeypatch.setattr(preload, "SOURCE", changed)
     second = preload.library_path(tmp_path)
     assert second != first and second.exists() and first.exists()
-    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([first.name, second.name, "heapcount.c"])
+    hashes = [first.name + preload.HASH_SUFFIX, second.name + preload.HASH_SUFFIX]
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([first.name, second.name, "heapcount.c", *hashes])
+
+
+def copying_compiler(folder: Path, body: bytes) -> Path:
+    """A stand-in for cc that writes ``body`` to its -o file (no C compiler needed)."""
+    (folder / "body").write_bytes(body)
+    script = folder / "copycc"
+    script.write_text(f'#!/bin/sh\nwhile [ "$1" != -o ]; do shift; done\ncat {folder / "body"} > "$2"\n')
+    script.chmod(0o755)
+    return script
+
+
+def test_a_planted_library_in_ones_own_cache_is_rebuilt_not_loaded(tmp_path: Path) -> None:
+    tools = tmp_path / "tools"
+    tools.mkdir()
+    cc = copying_compiler(tools, b"the real build")
+    cache = tmp_path / "cache"
+    built = preload.library_path(cache, cc=str(cc))
+    assert built.read_bytes() == b"the real build"
+    assert (cache / (built.name + preload.HASH_SUFFIX)).read_text().strip() == hashlib.sha256(b"the real build").hexdigest()
+    built.write_bytes(b"planted code")  # changed after the build: its hash no longer matches
+    assert preload.library_path(cache, cc=str(cc)).read_bytes() == b"the real build"
+    built.unlink()
+    built.symlink_to(tools / "body")  # a link is never what is preloaded
+    assert not preload.library_path(cache, cc=str(cc)).is_symlink()
+    built.chmod(0o666)  # writable by others: not trusted, built again
+    assert preload.library_path(cache, cc=str(cc)).stat().st_mode & 0o777 == 0o755
+
+
+def test_a_cache_others_may_write_is_refused_and_said(tmp_path: Path) -> None:
+    tools = tmp_path / "tools"
+    tools.mkdir()
+    cc = copying_compiler(tools, b"code")
+    cache = tmp_path / "cache"
+    cache.mkdir(mode=0o777)
+    cache.chmod(0o777)
+    planted = cache / preload.library_name(preload.SOURCE.read_bytes())
+    planted.write_bytes(b"planted code")
+    (cache / (planted.name + preload.HASH_SUFFIX)).write_text(hashlib.sha256(b"planted code").hexdigest())
+    with pytest.raises(preload.BuildError, match="refused the cache directory .*cache: mode 0777 lets others write in it"):
+        preload.library_path(cache, cc=str(cc))
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="root only: a cache in another user's home is what su without '-' gives root")
+def test_a_cache_in_another_users_home_is_refused_and_said(tmp_path: Path) -> None:
+    home = tmp_path / "bob"
+    (home / ".cache" / "memtop").mkdir(parents=True)
+    for folder in (home, home / ".cache", home / ".cache" / "memtop"):
+        os.chown(folder, 4242, 4242)
+    planted = home / ".cache" / "memtop" / preload.library_name(preload.SOURCE.read_bytes())
+    planted.write_bytes(b"bob's code")
+    with pytest.raises(preload.BuildError, match="owned by uid 4242"):
+        preload.library_path(home / ".cache" / "memtop", cc="true")
 
 
 def test_dynamic_programs_and_scripts(tmp_path: Path) -> None:
