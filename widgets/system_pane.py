@@ -161,33 +161,28 @@ class SystemPane(Widget):
 
     def notify_style_update(self) -> None:
         super().notify_style_update()
+        self._styles = None
         if self.is_mounted:  # the theme changed: the same lines in its colours
             self.call_later(self._draw, True)
 
     def _style(self, name: str):  # noqa: ANN202 - a rich Style
-        # Looked up once per drawing (as the THP panel does): 20-30 lookups a refresh otherwise.
+        # Looked up once until the styles change (notify_style_update: a new theme), not 20-30
+        # times a refresh: Textual works each out from the CSS on every call (py-spy, issue 17).
         styles = self._styles
         if styles is None:
-            return self.get_component_rich_style(f"system-pane--{name}")
+            styles = self._styles = {}
         style = styles.get(name)
         if style is None:
             style = styles[name] = self.get_component_rich_style(f"system-pane--{name}")
         return style
 
-    _styles: dict[str, object] | None = None  # the styles of the drawing under way
+    _styles: dict[str, object] | None = None
 
     def render(self) -> RenderableType:
         """The pane's lines as one renderable (what it draws, line by line)."""
         return Group(*self._build(self.size.width))
 
     def _build(self, size_width: int) -> list[RenderableType]:
-        self._styles = {}
-        try:
-            return self._build_lines(size_width)
-        finally:
-            self._styles = None
-
-    def _build_lines(self, size_width: int) -> list[RenderableType]:
         system = self.system
         width = max(size_width, 20)
         if system is None or not system.total:

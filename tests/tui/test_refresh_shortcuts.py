@@ -205,6 +205,11 @@ async def test_system_pane_follows_a_new_theme_and_a_shorter_screen() -> None:
         await pilot_until(pilot, lambda: app.screen.query_one(SystemPane)._flat[2] != before and painted(app),
                           what="the pane in the new theme")
         assert terminal.text == from_scratch(app)
+        pane = app.screen.query_one(SystemPane)
+        kept = list(pane._flat)
+        pane._styles = None  # every style looked up afresh: the colours of the new theme
+        width = pane.size.width
+        assert kept == [strip for line in pane._build(width) for strip in pane._line_strips(line, width)]
         await pilot.resize_terminal(200, 30)  # compact: the legend on one line
         await pilot_until(pilot, lambda: painted(app) and terminal.text == from_scratch(app), what="the compact pane")
 
