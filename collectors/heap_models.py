@@ -54,3 +54,6 @@ class HeapCounters:
     generation: int = 0
     inherit: bool = True  # its children are instrumented too
     detail: HeapDetail | None = None
+    #: Why the figures were refused as impossible (in_use and peak then None):
+    #: the file is another user's to write, its claims are checked (issue 13, item 9).
+    refused: str | None = None

@@ -42,6 +42,17 @@ def _proc_text(paths: HostPaths, name: str) -> str | None:
     return None if text is None else text.strip() or None
 
 
+#: uid_t is 32 bits; (uid_t)-1 means "no uid" (chown's "leave it"), so no process has it.
+_MAX_UID = 2**32 - 2
+
+
+def _uid(key: object) -> bool:
+    """Whether a key of the capture's users map is a uid (a hand-edited file may hold anything:
+    int() of a 5000-digit key raises ValueError, issue 13 item 7)."""
+    text = str(key)
+    return text.isascii() and text.isdigit() and len(text) <= 10 and int(text) <= _MAX_UID
+
+
 def load_facts(paths: HostPaths) -> HostFacts:
     """Facts for the host at ``paths``: the capture's file, else the running system."""
     stored: dict[str, object] = {}
@@ -53,7 +64,7 @@ def load_facts(paths: HostPaths) -> HostFacts:
         except ValueError:
             stored = {}
     users_raw = stored.get("users")
-    users = {int(k): str(v) for k, v in users_raw.items() if str(k).isdigit()} if isinstance(users_raw, dict) else {}
+    users = {int(k): str(v) for k, v in users_raw.items() if _uid(k)} if isinstance(users_raw, dict) else {}
     denied_raw = stored.get("denied")
     denied = frozenset(str(d) for d in denied_raw) if isinstance(denied_raw, list) else frozenset()
     uname = os.uname()

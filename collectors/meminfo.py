@@ -35,16 +35,28 @@ TAXONOMY: tuple[str, ...] = (
 
 
 def parse_meminfo(text: str) -> dict[str, int]:
-    """Parse meminfo text into {field: value}, sizes in bytes.
+    """Parse meminfo text into {field: value}, sizes in bytes (see ``parse_meminfo_checked``).
+
+    Raises:
+        ParseError: when no field could be read at all.
+    """
+    return parse_meminfo_checked(text)[0]
+
+
+def parse_meminfo_checked(text: str) -> tuple[dict[str, int], tuple[str, ...]]:
+    """Parse meminfo text into {field: value}, sizes in bytes, and what was wrong with it.
 
     Lines that are not ``Key: number [kB]`` are skipped: some vendor kernels
     print a Linux-2.4 style summary table first (gopsutil issue 1002). Fields
     without a unit (HugePages_Total and friends) are page counts and stay counts.
+    A field given twice with two values is not used at all (which one would
+    be right?) and said so; the kernel prints each once (issue 13, item 9).
 
     Raises:
         ParseError: when no field could be read at all.
     """
     out: dict[str, int] = {}
+    conflicts: dict[str, list[int]] = {}
     for line in text.splitlines():
         key, sep, rest = line.partition(":")
         if not sep or not key or " " in key.strip() or key != key.strip():
@@ -57,12 +69,20 @@ def parse_meminfo(text: str) -> dict[str, int]:
         if len(parts) == 2:
             if parts[1] != "kB":
                 continue
-            out[key] = int(parts[0]) * KIB
+            value = int(parts[0]) * KIB
         else:
-            out[key] = int(parts[0])
+            value = int(parts[0])
+        if key in out and out[key] != value or key in conflicts:
+            conflicts.setdefault(key, [out[key]] if key in out else []).append(value)
+        out[key] = value
     if not out:
         raise ParseError("no 'Key: value kB' line found: not a meminfo file")
-    return out
+    for key in conflicts:
+        del out[key]
+    problems = tuple(
+        f"meminfo gives {key} {len(values)} times with different values: not used" for key, values in conflicts.items()
+    )
+    return out, problems
 
 
 def estimate_available(f: Mapping[str, int], min_free_kbytes: int | None) -> int | None:
@@ -88,14 +108,30 @@ def _opt_sum(*values: int | None) -> int | None:
     return sum(present) if present else None
 
 
-def system_memory(f: Mapping[str, int], min_free_kbytes: int | None = None) -> SystemMemory:
-    """Build the SystemMemory view of parsed meminfo fields."""
+def system_memory(f: Mapping[str, int], min_free_kbytes: int | None = None, problems: tuple[str, ...] = ()) -> SystemMemory:
+    """Build the SystemMemory view of parsed meminfo fields.
+
+    Figures that cannot be true (MemAvailable above MemTotal, SwapFree above
+    SwapTotal) are not turned into a negative "used": the figure derived from
+    them is None and ``problems`` says why (issue 13, item 9).
+    """
     total = f.get("MemTotal")
     available = f.get("MemAvailable")
     estimated = False
     if available is None:
         available = estimate_available(f, min_free_kbytes)
         estimated = available is not None
+    found = list(problems)
+    used = None if total is None or available is None else total - available
+    if used is not None and used < 0 and total is not None and available is not None:
+        found.append(f"meminfo says MemAvailable ({available // KIB} kB) is above MemTotal ({total // KIB} kB): "
+                     "used not shown")
+        used = None
+    swap_total, swap_free = f.get("SwapTotal"), f.get("SwapFree")
+    if swap_total is not None and swap_free is not None and swap_free > swap_total:
+        found.append(f"meminfo says SwapFree ({swap_free // KIB} kB) is above SwapTotal ({swap_total // KIB} kB): "
+                     "swap figures not shown")
+        swap_total = swap_free = None
     cached = f.get("Cached")
     shmem = f.get("Shmem")
     hugetlb = f.get("Hugetlb")
@@ -136,7 +172,7 @@ def system_memory(f: Mapping[str, int], min_free_kbytes: int | None = None) -> S
         free=f.get("MemFree"),
         available=available,
         available_estimated=estimated,
-        used=None if total is None or available is None else total - available,
+        used=used,
         buffers=f.get("Buffers"),
         cached=cached,
         shmem=shmem,
@@ -151,12 +187,13 @@ def system_memory(f: Mapping[str, int], min_free_kbytes: int | None = None) -> S
         dirty=f.get("Dirty"),
         writeback=f.get("Writeback"),
         mapped=f.get("Mapped"),
-        swap_total=f.get("SwapTotal"),
-        swap_free=f.get("SwapFree"),
+        swap_total=swap_total,
+        swap_free=swap_free,
         swap_cached=f.get("SwapCached"),
         anon_huge=f.get("AnonHugePages"),
         shmem_huge=f.get("ShmemHugePages"),
         file_huge=f.get("FileHugePages"),
         taxonomy=tuple(taxonomy),
         overcount=overcount,
+        problems=tuple(found),
     )

@@ -66,6 +66,9 @@ class SystemMemory:
     file_huge: int | None
     taxonomy: tuple[TaxonomyPart, ...]
     overcount: int
+    #: What in meminfo cannot be true, and which figures are left out for it
+    #: (said in the snapshot's notes; never a negative "used").
+    problems: tuple[str, ...] = ()
 
     def field(self, name: str) -> int | None:
         """A raw meminfo field in bytes (HugePages_* counts stay counts)."""
@@ -157,6 +160,9 @@ class ProcessMemory:
     #: referenced, locked) were read; a live view refreshes them less often
     #: than the cheap ones, so each value knows its age.
     memory_time: float | None = None
+    #: Figures shown as read but odd, each with why (PSS above RSS read a moment
+    #: apart); unlike ``error``, nothing is missing.
+    marks: tuple[str, ...] = ()
 
     @property
     def key(self) -> tuple[int, int]:

@@ -18,7 +18,7 @@ from .fs import read_file
 from .models import Mapping, ProcessMaps, ProcessMemory
 from .paths import HostPaths
 from .process_build import KTHREAD, ZOMBIE
-from .processes import DENIED, ProcessReader
+from .processes import DENIED, ProcessReader, refused
 from .smaps import SmapsRaced, read_mappings
 
 KIB = 1024
@@ -68,8 +68,8 @@ def _mappings(
         return None, ZOMBIE, False
     try:
         return read_mappings(paths.proc, pid, proc.starttime, fields), None, False
-    except PermissionError:
-        return None, DENIED, False
+    except PermissionError as exc:
+        return None, refused(exc, "smaps", paths.live), False
     except SmapsRaced:
         return None, None, True
     except ProcessLookupError:

@@ -16,29 +16,44 @@ after a kernel read and doubled its cost (bench/collect.py measured it).
 
 from __future__ import annotations
 
+import errno
 import os
 import time
 from collections.abc import Callable, Iterable
-from typing import NamedTuple, Protocol
+from typing import Protocol
 
 from .errors import ParseError
 from .fs import read_at, read_record
 from .models import ProcessMemory
 from .paths import HostPaths
-from .process_build import KTHREAD, ZOMBIE, CgroupCache, build_process
+from .process_build import DENIED, KTHREAD, ROOT_REFUSED, ZOMBIE, CgroupCache, build_process
 from .procfs import Stat, parse_stat
+from .raw_process import RawProcess
 from .safe_open import SMAPS_LIMIT
 
 __all__ = [
-    "DENIED", "KTHREAD", "NOT_READ", "RACED", "ZOMBIE",
-    "MemoryPolicy", "ProcessReader", "RawProcess", "read_processes",
+    "DENIED", "KTHREAD", "NOT_READ", "RACED", "ROOT_REFUSED", "ZOMBIE",
+    "MemoryPolicy", "ProcessReader", "RawProcess", "read_processes", "refused",
 ]
 
-DENIED = "permission denied: needs root or the same user"
 NOT_READ = "not read this pass"  # a live policy skipped it; the app keeps older values
 RACED = "exited while its smaps was read; figures discarded"
 
 _GONE = (FileNotFoundError, ProcessLookupError)
+
+
+def refused(exc: OSError, name: str, live: bool) -> str:
+    """Why the kernel refused a process's smaps file: "needs root" only when memtop is not root.
+
+    Root is refused too where the kernel's ptrace access check says no (a
+    process that is not dumpable, in another user namespace, or memtop
+    without CAP_SYS_PTRACE in a container): then say what the kernel said,
+    not "needs root" to root (issue 13, item 10).
+    """
+    if live and os.geteuid() == 0:
+        code = errno.errorcode.get(exc.errno or 0, str(exc.errno))
+        return f"{name} {ROOT_REFUSED}: {exc.strerror or exc} ({code}), the kernel's ptrace access check"
+    return DENIED
 
 
 class MemoryPolicy(Protocol):
@@ -162,7 +177,8 @@ class ProcessReader:
             if kept is not None:
                 return kept, stat.threads
         try:
-            status = self._optional(pid, "status")
+            status_why: list[str] = []
+            status = self._optional(pid, "status", status_why)
             cmdline = self._optional(pid, "cmdline")
             oom_score = self._optional(pid, "oom_score")
             oom_adj = self._optional(pid, "oom_score_adj")
@@ -179,10 +195,11 @@ class ProcessReader:
                     why = NOT_READ
         except _GONE:
             return None, 0
-        return RawProcess(pid, stat, status, cmdline, oom_score, oom_adj, cgroup, memory, why), stat.threads
+        return (RawProcess(pid, stat, status, cmdline, oom_score, oom_adj, cgroup, memory, why,
+                           status_why[0] if status_why else None), stat.threads)
 
-    def _optional(self, pid: int, name: str) -> bytes | None:
-        """A small file that may be missing (old kernels, captures) or refused."""
+    def _optional(self, pid: int, name: str, why: list[str] | None = None) -> bytes | None:
+        """A small file that may be missing (old kernels, captures) or refused; the reason into ``why``."""
         try:
             return read_record(self._fd, f"{pid}/{name}")
         except ProcessLookupError:
@@ -190,8 +207,12 @@ class ProcessReader:
         except FileNotFoundError:
             if self._gone_dir(pid):
                 raise
+            if why is not None:
+                why.append(f"{name}: missing")
             return None
-        except OSError:
+        except OSError as exc:
+            if why is not None:
+                why.append(f"{name}: {getattr(exc, 'reason', None) or exc.strerror or exc}")
             return None
 
     def _gone_dir(self, pid: int) -> bool:
@@ -205,8 +226,8 @@ class ProcessReader:
         """smaps_rollup (4.14+), else smaps (summed when parsed); (bytes, reason when missing)."""
         try:
             return read_record(self._fd, f"{pid}/smaps_rollup"), None
-        except PermissionError:
-            return None, DENIED
+        except PermissionError as exc:
+            return None, refused(exc, "smaps_rollup", self.paths.live)
         except ProcessLookupError:
             if self._gone(pid, starttime):
                 raise
@@ -221,8 +242,8 @@ class ProcessReader:
         # No smaps_rollup: kernels before 4.14, or a capture without it.
         try:
             raw = read_at(self._fd, f"{pid}/smaps", SMAPS_LIMIT)
-        except PermissionError:
-            return None, DENIED
+        except PermissionError as exc:
+            return None, refused(exc, "smaps", self.paths.live)
         except FileNotFoundError:
             if self._gone_dir(pid):
                 raise
@@ -233,20 +254,6 @@ class ProcessReader:
             # A zombie's smaps ends early without an error: never trust it.
             return None, RACED
         return raw, None
-
-
-class RawProcess(NamedTuple):
-    """The files of one process as read (phase one); None where missing or refused."""
-
-    pid: int
-    stat: Stat
-    status: bytes | None
-    cmdline: bytes | None
-    oom_score: bytes | None
-    oom_score_adj: bytes | None
-    cgroup: bytes | None
-    memory: bytes | None  # smaps_rollup, or the whole smaps on kernels before 4.14
-    why: str | None  # why memory is None
 
 
 def read_processes(

@@ -23,7 +23,6 @@ from .safe_open import SMAPS_LIMIT
 
 KIB = 1024
 
-_SPECIAL = re.compile(r"^\[[a-z_]+\]$")
 _LIB = re.compile(r"\.so(\.[0-9.]+)?$")
 
 
@@ -56,8 +55,11 @@ def _parse_header(line: bytes) -> tuple[int, int, str, int, str, int, str]:
     try:
         low, _, high = words[0].partition(b"-")
         path = words[5].decode("utf-8", "backslashreplace") if len(words) == 6 else ""
+        start, end = int(low, 16), int(high, 16)
+        if end < start or not words[4].isdigit():
+            raise ValueError(line)  # an end before the start, a signed inode: no kernel wrote it
         return (
-            int(low, 16), int(high, 16), words[1].decode("ascii"), int(words[2], 16),
+            start, end, words[1].decode("ascii"), int(words[2], 16),
             words[3].decode("ascii"), int(words[4]), path.strip(" "),
         )
     except (ValueError, UnicodeDecodeError):
@@ -71,12 +73,15 @@ def _is_header(line: bytes) -> bool:
 
 def _field_value(key: bytes, value: bytes, line: bytes) -> int:
     words = value.split()
+    # Digits only: int() takes "-5" and "+5" too, and a negative size is no
+    # size (issue 13, item 9: hostile smaps gave negative totals in --maps).
     try:
-        if len(words) == 2 and words[1] == b"kB":
-            return int(words[0]) * KIB
-        if len(words) == 1:
-            return int(words[0])
-    except ValueError:
+        if words and words[0].isdigit():
+            if len(words) == 2 and words[1] == b"kB":
+                return int(words[0]) * KIB
+            if len(words) == 1:
+                return int(words[0])
+    except ValueError:  # over 4,300 digits
         pass
     raise ParseError(f"smaps: malformed field {line[:80]!r}")
 
@@ -127,13 +132,16 @@ def _column(joined: bytes, column: list[bytes], prefix: bytes, count: int) -> li
     try:
         if joined.endswith(b" kB") and joined.count(b" kB\n") == count - 1:
             cut = len(prefix)
-            return [int(line[cut:-3]) * KIB for line in column]
-        tokens = joined.split()  # unitless: THPeligible, ProtectionKey
-        if len(tokens) == 2 * count and tokens[0::2].count(prefix) == count:
-            return list(map(int, tokens[1::2]))
+            values = [int(line[cut:-3]) * KIB for line in column]
+        else:
+            tokens = joined.split()  # unitless: THPeligible, ProtectionKey
+            if len(tokens) != 2 * count or tokens[0::2].count(prefix) != count:
+                return None
+            values = list(map(int, tokens[1::2]))
     except ValueError:
-        pass
-    return None
+        return None
+    # int() takes a sign: a negative value sends the file to the general parser, which refuses it.
+    return values if min(values, default=0) >= 0 else None
 
 
 def _parse_strided(lines: list[bytes], fields: frozenset[str] | None = None) -> tuple[Mapping, ...] | None:
@@ -224,6 +232,8 @@ def _headers(headers: list[bytes]) -> tuple[list[Any], ...] | None:
         paths = _decoded(paths_b, lambda b: b.decode("utf-8", "backslashreplace").strip(" "))
     except (ValueError, UnicodeDecodeError):
         return None
+    if any(map(int.__lt__, ends, starts)):
+        return None  # an end before its start: the line-by-line parser refuses it
     kinds_of = {pair: classify(*pair) for pair in set(zip(paths, perms))}
     kinds = list(map(kinds_of.__getitem__, zip(paths, perms)))
     return starts, ends, perms, offs, devs, nodes, paths, kinds

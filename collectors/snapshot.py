@@ -6,14 +6,14 @@ import gc
 import os
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from .cgroup_tree import CgroupReader
 from .cgroups import proc_hidepid, read_memory_hierarchy
 from .errors import ParseError
 from .fs import read_file, read_optional
 from .host import HostFacts, load_facts, user_lookup
-from .meminfo import parse_meminfo, system_memory
+from .meminfo import parse_meminfo_checked, system_memory
 from .heap_shm import GDB_PREFIX, HeapFiles
 from .models import ContainerLimit, HeapCounters, ProcessMemory, Reconciliation, Snapshot, SystemMemory, ThpState
 from .paths import HostPaths
@@ -46,7 +46,7 @@ def read_system(paths: HostPaths) -> SystemMemory:
     except OSError as exc:
         raise HostError(f"cannot read {paths.proc / 'meminfo'}: {exc.strerror}") from None
     try:
-        fields = parse_meminfo(text)
+        fields, problems = parse_meminfo_checked(text)
     except ParseError as exc:
         raise HostError(f"{paths.proc / 'meminfo'}: {exc}") from None
     min_free: int | None = None
@@ -56,7 +56,7 @@ def read_system(paths: HostPaths) -> SystemMemory:
             min_free = parse_int(raw.encode()) if raw is not None else None
         except ParseError:
             min_free = None
-    return system_memory(fields, min_free)
+    return system_memory(fields, min_free, problems)
 
 
 def reconcile(system: SystemMemory, processes: Iterable[ProcessMemory]) -> Reconciliation:
@@ -156,7 +156,7 @@ class Collector:
         stamp = self.clock()
         system = read_system(paths)
         vmstat_text = read_optional(paths.proc / "vmstat")
-        notes: list[str] = []
+        notes: list[str] = list(system.problems)
         vmstat: dict[str, int] = {}
         if vmstat_text is not None:
             try:
@@ -217,7 +217,10 @@ class Collector:
         known = lambda: {p.pid: (p.starttime, p.uid) for p in processes}  # noqa: E731
         found = self.gdb_files.read(known) if self.gdb_files is not None else {}
         found.update(self.heap_files.read(known))  # a live source wins over a one-off sample
-        return tuple(found.values())
+        if not found:
+            return ()
+        sizes = {p.pid: p.vsize for p in processes}
+        return tuple(_plausible(h, sizes.get(h.pid)) for h in found.values())
 
     def _heap_refusals(self, heaps: tuple[HeapCounters, ...]) -> list[str]:
         """"no heap figure (why)" for counter files refused at this read (issue 13): a few, then a count,
@@ -231,3 +234,20 @@ class Collector:
         if len(refused) > MAX_REFUSAL_NOTES:
             notes.append(f"no heap figure for {len(refused) - MAX_REFUSAL_NOTES} more processes whose counter files were refused")
         return notes
+
+
+def _plausible(counters: HeapCounters, vsize: int | None) -> HeapCounters:
+    """Counters whose heap fits in the process's address space; else refused, saying why.
+
+    The counter file is written by the process (any user's): a heap in use
+    larger than VmSize, all the process has mapped, cannot be true and is
+    not shown as given (issue 13, item 9).
+    """
+    claims = [n for n in (counters.in_use, counters.peak) if n is not None]
+    if vsize is None or not claims or max(claims) <= vsize:
+        return counters
+    return replace(
+        counters, in_use=None, peak=None,
+        refused=(f"heap refused: the counter file claims {max(claims)} bytes, more than the process's whole "
+                 f"address space (VmSize {vsize} bytes)"),
+    )

@@ -76,11 +76,6 @@ CYCLES = textwrap.dedent("""
     print(json.dumps(sorted(cycles)))
 """)
 
-#: The collectors' processes <-> process_build cycle is the issue-13 engineer's
-#: (the collectors' rewrite); this test fails on any other cycle.
-ISSUE_13_CYCLE = ["memtop.collectors.process_build", "memtop.collectors.processes", "memtop.collectors.process_build"]
-
-
 @pytest.fixture(scope="module")
 def plain_install(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The package installed as a user gets it (not editable): import-linter and grimp find
@@ -136,8 +131,6 @@ def test_no_import_cycles(plain_install: Path, tmp_path: Path) -> None:
                            text=True, env=env)
     assert found.returncode == 0, found.stderr
     cycles: list[list[str]] = json.loads(found.stdout)
-    if cycles == [ISSUE_13_CYCLE]:
-        pytest.xfail("issue 13 rewrites collectors/processes.py and process_build.py, which import each other")
     assert not cycles, "import cycles:\n" + "\n".join(" -> ".join(c) for c in cycles)
 
 

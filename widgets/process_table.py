@@ -79,6 +79,8 @@ def _cell(row: Any, key: str, width: int = 0, text_key: str = "command") -> str:
     if key == "heap_gap":
         return "" if value is None else compact(value)
     text = compact(value)
+    if key == "pss" and row.marks and text != "-":
+        text = "!" + text  # PSS above RSS, read a moment apart (the process screen says why)
     return "~" + text if row.stale and key in ROLLUP_COLUMNS and text != "-" else text
 
 

@@ -26,6 +26,7 @@ class HeaderInfo:
     frozen: bool = False  # a captured tree (--root): nothing moves
     error: str | None = None
     run: str | None = None  # the program `memtop run` started: running or how it ended
+    replay: str | None = None  # memtop --replay: the time cursor (the moment shown, its place in the recording)
 
 
 class StatusHeader(Widget):
@@ -56,7 +57,10 @@ class StatusHeader(Widget):
 
     def _line(self, info: HeaderInfo) -> Text:
         line = Text.assemble(("memtop", "bold"), f"  {info.hostname}  {info.kernel}  ")
-        if info.frozen:
+        if info.replay:
+            line.append(f" {info.replay} ", style="bold reverse")
+            line.append("  ")
+        elif info.frozen:
             line.append("captured tree (frozen)  ")
         elif info.interval is not None:
             line.append(f"every {info.interval:g}s  ")

@@ -234,6 +234,8 @@ class SystemPane(Widget):
             avail.append(Text("(available estimated: kernel before 3.14)", style=self._style("muted")))
         if system.overcount:
             avail.append(Text(f"parts overshoot MemTotal by {human(system.overcount)}", style=self._style("muted")))
+        # meminfo that cannot be true: the figure is left out and this says why (issue 13, item 9).
+        avail.extend(Text(f"! {problem}", style=self._style("alert")) for problem in system.problems)
         if compact:
             # Phrases move to the next line whole: never "pressure some 0%" / "full 0%" apart.
             lines.extend(flow([*avail, *self._swap_and_pressure(system, bar_width)], width - 2))
@@ -273,7 +275,9 @@ class SystemPane(Widget):
 
     def _swap_and_pressure(self, system: SystemMemory, bar_width: int) -> tuple[Text, Text]:
         line = Text("swap ", style="bold")
-        if not system.swap_total:
+        if system.swap_total is None:
+            line.append("n/a")
+        elif not system.swap_total:
             line.append("none")
         else:
             used = system.swap_total - (system.swap_free or 0)

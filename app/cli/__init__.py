@@ -13,8 +13,8 @@ import sys
 from collections.abc import Sequence
 
 from memtop import __version__
-from memtop.cli import capture, run, serve, view
-from memtop.cli.common import UsageError
+from memtop.cli import capture, record, replay, run, serve, view
+from memtop.cli.common import Parser, UsageError, os_error
 from memtop.cli.view import HINT
 from memtop.collectors.snapshot import HostError
 from memtop.tables.select import SelectError
@@ -23,7 +23,7 @@ __all__ = ["HINT", "UsageError", "build_parser", "main"]
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    p = Parser(
         prog="memtop",
         usage="%(prog)s [--once | --json | --maps PID] [options]\n       %(prog)s COMMAND [options]   (memtop COMMAND --help)",
         description="Explain a Linux machine's memory: system taxonomy, per-process RSS/PSS/USS/swap. "
@@ -33,13 +33,13 @@ def build_parser() -> argparse.ArgumentParser:
     view.add_arguments(p)
     p.set_defaults(handler=view.run)
     commands = p.add_subparsers(dest="subcommand", metavar="COMMAND", title="commands", prog="memtop")
-    for command in (run, capture, serve):
+    for command in (run, capture, serve, record, replay):
         command.register(commands)
     return p
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
+    argv = replay.join_time_values(list(sys.argv[1:] if argv is None else argv))
     try:
         args = build_parser().parse_args(argv)
         result: int = args.handler(args)
@@ -54,3 +54,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return 0
+    except OSError as exc:
+        # What the system refused that no command turned into its own message (a
+        # directory of mode 000 under --root, a full disk): one line, not a traceback.
+        print(f"memtop: {os_error(exc)}", file=sys.stderr)
+        return 2
+

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
+from types import FrameType
 
-from memtop.cli.common import UsageError, positive
+from memtop.cli.common import UsageError, interval
 from memtop.instrument.preload import BuildError, library_path
-from memtop.instrument.run import RunError, start
+from memtop.instrument.run import END_SIGNALS, RunChild, RunError, start
 
 USAGE = "memtop run [--no-inherit] [--interval S] [--log FILE] [--] CMD [ARGS...]"
 
@@ -19,7 +21,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     )
     p.add_argument("--no-inherit", action="store_true",
                    help="do not instrument the programs CMD starts (LD_PRELOAD is removed from their environment)")
-    p.add_argument("--interval", type=positive, default=1.0, metavar="SECONDS", help="dashboard refresh (default 1, at least 0.1)")
+    p.add_argument("--interval", type=interval, default=1.0, metavar="SECONDS", help="dashboard refresh (default 1, at least 0.1)")
     p.add_argument("--log", metavar="FILE", help="where CMD's stdout and stderr go (default: a new file in $TMPDIR)")
     p.add_argument("--print-preload", action="store_true",
                    help="build the library if needed, print its path and exit (for LD_PRELOAD=... by hand)")
@@ -38,11 +40,38 @@ def run(args: argparse.Namespace) -> int:
             raise UsageError(f"run: no command to run: {USAGE}")
         if not sys.stdout.isatty():
             raise UsageError("run opens the dashboard: it needs a terminal")
-        if args.interval < 0.1:
-            raise UsageError("run: --interval must be at least 0.1 seconds")
-        child = start(command, args.no_inherit, args.log)
     except (RunError, BuildError) as exc:
         raise UsageError(f"run: {exc}") from None
+    # From the child's start until the dashboard's loop takes them (tui/exit_signals.py), these
+    # signals end the child too: memtop never leaves it behind (issue 13 item 8).
+    previous = {sig: signal.signal(sig, _raise_signalled) for sig in END_SIGNALS}
+    child: RunChild | None = None
+    try:
+        child = start(command, args.no_inherit, args.log)
+        return _watch(child, args)
+    except (RunError, BuildError) as exc:
+        raise UsageError(f"run: {exc}") from None
+    except Signalled as got:
+        return child.end(got.signal) if child is not None else 128 + got.signal
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+class Signalled(Exception):
+    """memtop got one of END_SIGNALS before its dashboard ran (or after it ended)."""
+
+    def __init__(self, sig: int) -> None:
+        super().__init__(sig)
+        self.signal = sig
+
+
+def _raise_signalled(sig: int, _frame: FrameType | None) -> None:
+    raise Signalled(sig)
+
+
+def _watch(child: RunChild, args: argparse.Namespace) -> int:
+    """The dashboard with ``child`` selected; its exit status."""
     from memtop.collectors.paths import HostPaths
     from memtop.collectors.snapshot import Collector, Options
     from memtop.tui.app import run_dashboard

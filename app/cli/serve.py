@@ -7,7 +7,7 @@ import os
 import sys
 from typing import TYPE_CHECKING
 
-from memtop.cli.common import UsageError, host_paths, positive
+from memtop.cli.common import UsageError, host_paths, interval
 from memtop.collectors.snapshot import Collector, Options
 from memtop.export.listen import DEFAULT_LISTEN, DEFAULT_PORT, ListenError, bind, parse_listen
 from memtop.export.processes import DEFAULT_GROUPS, ModeError, parse_mode
@@ -31,7 +31,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     p.add_argument("--listen", default=DEFAULT_LISTEN, metavar="ADDR:PORT",
                    help=f"where to listen (default {DEFAULT_LISTEN}: this machine only; :{DEFAULT_PORT} for "
                    f"every IPv4 address, [::]:{DEFAULT_PORT} for IPv6 too; port 0 picks a free one)")
-    p.add_argument("--interval", type=positive, default=DEFAULT_INTERVAL, metavar="SECONDS",
+    p.add_argument("--interval", type=interval, default=DEFAULT_INTERVAL, metavar="SECONDS",
                    help=f"seconds between collection passes (default {DEFAULT_INTERVAL:g}, at least {MIN_INTERVAL:g}); "
                    "every process's PSS is re-read at least every 60 s whatever the interval")
     p.add_argument("--processes", default="program", metavar="MODE",

@@ -13,7 +13,8 @@ import sys
 import time
 from pathlib import Path
 
-from memtop.cli.common import UsageError, count, host_paths, positive
+from memtop.cli import replay
+from memtop.cli.common import UsageError, count, host_paths, interval, pid, window
 from memtop.collectors.snapshot import Collector, Options
 from memtop.collectors.working_set import Refused
 from memtop.output.report import snapshot_json, table
@@ -32,7 +33,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     """The options of memtop without a command."""
     p.add_argument("--once", action="store_true", help="print one table and exit")
     p.add_argument("--json", action="store_true", help="print one JSON snapshot (memtop.snapshot/1); implies --once")
-    p.add_argument("--interval", type=positive, metavar="SECONDS",
+    p.add_argument("--interval", type=interval, metavar="SECONDS",
                    help="dashboard refresh (default 1, at least 0.1); with --once: a table every SECONDS, like top -b; "
                    "with --json: one snapshot per line every SECONDS (NDJSON)")
     p.add_argument("--count", type=count, metavar="N", help="with --once or --json and --interval: stop after N")
@@ -40,14 +41,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="sort by a column as the table names it (PSS, USS, RSS, ΔRSS/s or drss/s, GROW/m, COMMAND, ...) "
                    "or a process field of the JSON (default PSS; sizes largest first)")
     p.add_argument("--reverse", action="store_true", help="reverse the sort order")
-    p.add_argument("--limit", type=int, metavar="N", help="show at most N processes")
+    p.add_argument("--limit", type=count, metavar="N", help="show at most N processes")
     p.add_argument("--filter", metavar="TEXT", help="only processes whose name, command line or user contains TEXT (digits: also the pid)")
-    p.add_argument("--pid", type=int, action="append", metavar="PID", help="only this process (repeatable)")
+    p.add_argument("--pid", type=pid, action="append", metavar="PID", help="only this process (repeatable)")
     p.add_argument("--kernel-threads", action="store_true", help="include kernel threads")
     p.add_argument("--bytes", action="store_true", help="exact byte counts instead of KiB/MiB/GiB")
     p.add_argument("--root", metavar="DIR", help="read DIR/proc and DIR/sys (a capture) instead of the live ones")
-    p.add_argument("--wss", type=int, metavar="PID", help="measure this process's working set first (resets its page reference bits; waits --wss-window seconds); --json then reports it")
-    p.add_argument("--wss-window", type=positive, default=5.0, metavar="SECONDS", help="the working-set window (default 5)")
+    p.add_argument("--wss", type=pid, metavar="PID", help="measure this process's working set first (resets its page reference bits; waits --wss-window seconds); --json then reports it")
+    p.add_argument("--wss-window", type=window, default=5.0, metavar="SECONDS", help="the working-set window (default 5)")
     p.add_argument("--openmetrics", action="store_true",
                    help="print memtop serve's metrics once as OpenMetrics text (for node_exporter's textfile collector); implies --once")
     p.add_argument("--textfile", metavar="PATH",
@@ -55,11 +56,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    "collector (PATH ending in .prom, replaced whole); implies --once")
     p.add_argument("--processes", metavar="MODE",
                    help="with --openmetrics or --textfile: per-process series, program[:N] (default), user[:N], top:N or none (see memtop serve --help)")
-    p.add_argument("--maps", type=int, metavar="PID", help="one process's mappings grouped by kind and path (like pmap -X, with PSS and USS); with --json: memtop.maps/1")
+    p.add_argument("--maps", type=pid, metavar="PID", help="one process's mappings grouped by kind and path (like pmap -X, with PSS and USS); with --json: memtop.maps/1")
     p.add_argument("--json-schema", nargs="?", const="snapshot", choices=("snapshot", "maps"), metavar="snapshot|maps",
                    help="print the JSON Schema of --json (memtop.snapshot/1) or of --maps --json (memtop.maps/1) and exit")
     p.add_argument("--no-config", action="store_true", help="neither read nor write the dashboard's config file")
     p.add_argument("--config", metavar="FILE", help="the dashboard's config file (default: config.toml in the user's config directory)")
+    replay.add_arguments(p)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -76,6 +78,8 @@ def run(args: argparse.Namespace) -> int:
     exporting = args.openmetrics or args.textfile is not None
     if args.processes is not None and not exporting:
         raise UsageError("--processes goes with --openmetrics or --textfile (or memtop serve)")
+    if args.replay is not None or args.at is not None:
+        return replay.run_replay(args, settings_store)
     if exporting:
         from memtop.cli.metrics_once import run_metrics_once
 
@@ -122,7 +126,8 @@ def run_once(args: argparse.Namespace) -> int:
             missing = sorted(set(pids) - {p.pid for p in snap.processes})
             if missing and count == 0:
                 raise UsageError(f"no such process: {', '.join(map(str, missing))}")
-        trend.add(snap)
+        if sort == "growth":  # only GROW/m needs the trend: 300 samples per process otherwise held for nothing
+            trend.add(snap)
         derived = {"rate": rss_rates(before, snap), "growth": trend.slopes(), "heap_gap": heap_gaps(snap)}
         before = snap
         rows = select(snap.processes, sort=sort, reverse=args.reverse, text=args.filter,
@@ -174,9 +179,7 @@ def settings_store(args: argparse.Namespace) -> SettingsStore:
     elif args.reverse:
         flags["reverse"] = True
     if args.interval is not None:
-        if args.interval < 0.1:
-            raise UsageError("--interval must be at least 0.1 seconds")
-        flags["interval"] = args.interval
+        flags["interval"] = args.interval  # its type keeps it in the config's bounds
     if args.kernel_threads:
         flags["kernel_threads"] = True
     path = None if args.no_config else (Path(args.config) if args.config else default_path())

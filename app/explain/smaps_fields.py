@@ -11,7 +11,7 @@ import os
 from collections.abc import Iterable
 
 from memtop.collectors.models import ProcessMemory
-from memtop.collectors.processes import DENIED
+from memtop.collectors.processes import DENIED, ROOT_REFUSED
 from memtop.views.uss import USS_FORMULA, USS_FREES
 
 #: smaps fields in the kernel's order, with one line of explanation.
@@ -132,6 +132,8 @@ def denied_help(p: ProcessMemory | None, live: bool) -> str:
 def why_no_mappings(error: str | None, p: ProcessMemory | None, live: bool) -> str:
     if error == DENIED:
         return denied_help(p, live)
+    if error and ROOT_REFUSED in error:
+        return f"{denied_help(p, live)} (The kernel said: {error}.)"
     return f"no mappings: {error}" if error else ""
 
 

@@ -79,4 +79,10 @@ def read_maps(pid: int, root: HostPaths) -> ProcessMaps:
         raise MapsError(f"no such process: {pid}")
     if maps.mappings is None:
         raise MapsError(why_no_mappings(maps.error, maps.process, root.live))
+    if not maps.mappings:
+        # A kernel thread has no user address space: zero totals with exit 0
+        # would read as a process that uses nothing (issue 13, item 10).
+        name = escape(maps.process.name)
+        raise MapsError(f"pid {pid} ({name}): " + (why_no_mappings(maps.error, maps.process, root.live)
+                                                   or "smaps is empty: no mappings to show"))
     return maps

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from memtop.collectors.processes import ROOT_REFUSED
 from memtop.collectors.models import HeapCounters, ProcessMemory, Snapshot, SystemMemory, ThpState, WorkingSet
 
 from memtop.views.format import escape, human
@@ -86,7 +87,7 @@ def heap_json(proc: ProcessMemory, counters: HeapCounters | None, verdict: GapVe
         "python_blocks": d.python_blocks if d is not None else None,
         "traced": d.traced if d is not None else None,
         "traced_peak": d.traced_peak if d is not None else None,
-        "missing": list(d.missing) if d is not None else [],
+        "missing": (list(d.missing) if d is not None else []) + ([counters.refused] if counters.refused else []),
     }
 
 
@@ -95,6 +96,7 @@ def process_json(proc: ProcessMemory, counters: HeapCounters | None = None, verd
     out = {name: getattr(proc, name) for name in PROCESS_FIELDS}
     out["cmdline"] = list(proc.cmdline)
     out["heap"] = heap_json(proc, counters, verdict, now)
+    out["marks"] = list(proc.marks)
     return out
 
 
@@ -156,6 +158,8 @@ def summary_line(system: SystemMemory | None, exact: bool) -> str:
 
 
 _COLUMNS = ("rss", "pss", "uss", "swap")
+#: After a figure shown as read but odd (ProcessMemory.marks), explained in a footnote.
+MARK = "!"
 
 
 def table(snap: Snapshot, processes: Sequence[ProcessMemory], exact: bool = False, width: int | None = None,
@@ -177,8 +181,12 @@ def table(snap: Snapshot, processes: Sequence[ProcessMemory], exact: bool = Fals
         scaled = value * 60 if extra[0].endswith("/m") else value
         return (("+" if scaled > 0 else "") + size(int(scaled)),)
 
+    def cell(p: ProcessMemory, column: str) -> str:
+        text = size(getattr(p, column))
+        return text + MARK if column == "pss" and p.marks else text
+
     rows = [
-        (str(p.pid), escape(p.user or "?"), escape(p.name), *(size(getattr(p, c)) for c in _COLUMNS), *derived(p),
+        (str(p.pid), escape(p.user or "?"), escape(p.name), *(cell(p, c) for c in _COLUMNS), *derived(p),
          escape(" ".join(p.cmdline)) if p.cmdline else f"[{escape(p.name)}]")
         for p in processes
     ]
@@ -204,6 +212,16 @@ def footnotes(snap: Snapshot, processes: Sequence[ProcessMemory]) -> list[str]:
     denied = sum(1 for p in processes if p.error and "permission denied" in p.error)
     if denied:
         notes.append(f"PSS/USS n/a for {denied} process{'' if denied == 1 else 'es'}: their smaps_rollup needs root or the same user")
+    refused = sum(1 for p in processes if p.error and ROOT_REFUSED in p.error)
+    if refused:
+        # Not "needs root" to root: the kernel's ptrace check refused root itself (issue 13, item 10).
+        notes.append(f"PSS/USS n/a for {refused} process{'' if refused == 1 else 'es'}: the kernel refused their "
+                     "smaps_rollup even to root (not dumpable, another user namespace, or no CAP_SYS_PTRACE here; "
+                     "--json: error)")
+    marked = [p for p in processes if p.marks]
+    if marked:
+        notes.append(f"{MARK} PSS above RSS for {len(marked)} process{'' if len(marked) == 1 else 'es'}: status and "
+                     "smaps_rollup were read a moment apart while it grew (--json: marks)")
     if snap.hidden_processes:
         notes.append(f"{snap.hidden_processes} tasks are hidden by /proc (hidepid or a PID namespace)")
     notes.extend(snap.notes)

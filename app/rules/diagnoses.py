@@ -152,6 +152,14 @@ def _cgroups(snap: Snapshot, signals: Signals) -> list[Diagnosis]:
             f"OOM kill{'s' if count > 1 else ''} in cgroup {path}: {count} since memtop started; a process there "
             "was killed for exceeding the limit.",
             (("path", path), ("oom_kills", count)), "cgroup", path))
+    outside = signals.system_oom_kills - sum(kills.values())
+    if outside > 0:
+        # vmstat counts every kill as it happens; the cgroup tree is read only every few passes.
+        out.append(Diagnosis(
+            "oom-kill", "critical",
+            f"OOM kill{'s' if outside > 1 else ''}: {outside} since memtop started (/proc/vmstat oom_kill); "
+            "O lists the kernel's reports.",
+            (("oom_kills", outside),), "system"))
     own: ContainerLimit | None = snap.container
     if own is not None and own.current is not None and own.limit > 0 and own.current >= CGROUP_NEAR * own.limit \
             and not any(d.target == own.path for d in out):

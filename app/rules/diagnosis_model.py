@@ -97,6 +97,8 @@ class Signals:
     thp: ThpView | None = None
     cgroups: tuple[CgroupMemory, ...] | None = None  # the last tree read
     oom_kills: Mapping[str, int] = field(default_factory=dict)  # new since memtop started, by path
+    #: OOM kills anywhere since memtop started: /proc/vmstat oom_kill, read every pass (issue 15).
+    system_oom_kills: int = 0
     verdicts: Mapping[int, GapVerdict] = field(default_factory=dict)
     growth: tuple[Growth, ...] = ()
     working_sets: tuple[WorkingSet, ...] = ()

@@ -35,10 +35,18 @@ class DiagnosisWatch:
         self.cgroups: tuple[CgroupMemory, ...] | None = None
         self._baseline: dict[str, int] | None = None
         self.oom_kills: dict[str, int] = {}
+        #: /proc/vmstat oom_kill since the first snapshot: every kill, read every pass (the cgroups are not).
+        self.system_oom_kills = 0
+        self._vm_kills: int | None = None
 
     def add(self, snap: Snapshot) -> None:
         vmstat = dict(snap.vmstat)
         pswpin = vmstat.get("pswpin")
+        kills_now = vmstat.get("oom_kill")
+        if kills_now is not None:
+            if self._vm_kills is None or kills_now < self._vm_kills:
+                self._vm_kills = kills_now - self.system_oom_kills  # the first reading is the baseline
+            self.system_oom_kills = kills_now - self._vm_kills
         if pswpin is not None and (not self._swap or snap.time > self._swap[-1][0]):
             self._swap.append((snap.time, pswpin * snap.page_size))
             while len(self._swap) > 2 and self._swap[1][0] <= snap.time - SWAP_WINDOW:

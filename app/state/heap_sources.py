@@ -153,6 +153,8 @@ class HeapSources:
     def describe(self, pid: int, now: float | None = None, key: Key | None = None) -> str:
         """The chart's note for one process: the source, or why there is none."""
         counters = self.published.get(pid)
+        if counters is not None and counters.refused is not None:
+            return counters.refused  # a figure that cannot be true is said, not drawn
         if counters is not None and counters.source == "probe":
             return probe_note(counters.detail)
         if counters is not None and counters.source != GDB:

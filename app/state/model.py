@@ -124,6 +124,16 @@ class MemtopModel:
         self._thp_view: tuple[float, ThpView] | None = None
         self._slopes: tuple[float, dict[tuple[int, int], float]] | None = None
 
+    def forget(self) -> None:
+        """Drop every history and what was derived from it; keep the options, focus, chart window and working sets.
+
+        A replay that jumps feeds the model again from a moment before the new one (history/replay.py);
+        its heap figures come from the snapshots, so the heap sources start afresh too.
+        """
+        options, focus, window = self.options, self.focus, self.chart_window
+        self.__init__(options, heap=HeapSources(), working_sets=self.working_sets, own_pid=self.own_pid)  # type: ignore[misc]
+        self.focus, self.chart_window = focus, window
+
     # -- feeding ------------------------------------------------------------
     def ingest(self, reading: Reading | Snapshot) -> Ingested:
         """Add one snapshot to every history and derive the verdicts, the THP view and the diagnoses."""
@@ -169,6 +179,7 @@ class MemtopModel:
         watch = self.diagnosis_watch
         signals = Signals(
             swap_in=watch.swap_in, thp=self.thp_view(snap), cgroups=watch.cgroups, oom_kills=watch.oom_kills,
+            system_oom_kills=watch.system_oom_kills,
             verdicts=self.verdicts, growth=self.growth, working_sets=self.working_sets.current(p.key for p in snap.processes),
             own_pid=self.own_pid,
         )

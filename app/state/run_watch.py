@@ -34,6 +34,8 @@ class RunWatch:
     heap: HeapSources
     key: tuple[int, int] | None = None
     reported: bool = False
+    #: The child's address space at the last refresh: a heap above it cannot be true.
+    vsize: int | None = None
 
     def __post_init__(self) -> None:
         if self.child.not_instrumentable:
@@ -41,11 +43,12 @@ class RunWatch:
 
     def snapshot(self, snap: Snapshot) -> bool:
         """After each refresh: find the child's identity; True once, when it has just ended."""
-        if self.key is None:
-            proc = next((p for p in snap.processes if p.pid == self.child.pid), None)
-            if proc is not None:
-                self.key = proc.key
-                self.history.reserve(proc.key, CAPACITY)
+        proc = next((p for p in snap.processes if p.pid == self.child.pid), None)
+        if proc is not None:
+            self.vsize = proc.vsize
+        if self.key is None and proc is not None:
+            self.key = proc.key
+            self.history.reserve(proc.key, CAPACITY)
         if self.child.poll() is not None and not self.reported:
             self.reported = True
             return True
@@ -64,4 +67,7 @@ class RunWatch:
         if kernel is None:
             return
         rss, anon = kernel
-        self.history.add(self.key, Sample(self.collector.clock(), rss, anon, counters.in_use))
+        in_use = counters.in_use
+        if in_use is not None and self.vsize is not None and in_use > self.vsize:
+            in_use = None  # more than its whole address space: the refresh's counters say why (issue 13, item 9)
+        self.history.add(self.key, Sample(self.collector.clock(), rss, anon, in_use))

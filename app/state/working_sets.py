@@ -172,6 +172,11 @@ def measure_once(collector: Collector, pid: int, window: float, say: Callable[[s
     proc = next((p for p in found.processes if p.pid == pid), None)
     if proc is None:
         raise Refused(f"no such process: {pid}")
+    # Refuse before saying "measuring": a kernel thread, a zombie, another user's
+    # process or a captured tree is never measured (issue 13, item 10).
+    why = why_not(collector.paths, pid, proc.starttime)
+    if why is not None:
+        raise Refused(why)
     say(f"measuring the working set of {proc.name} ({pid}) over {window:g} s "
         "(this resets its page reference bits, which reclaim uses)")
     result = measure(collector.paths, pid, proc.starttime, window, cgroups=collector.cgroups, cgroup=proc.cgroup)

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 from memtop.collectors.models import ProcessMemory
+from memtop.collectors.processes import DENIED
 
 from memtop.rules.cgroup_usage import in_cgroup
 from memtop.tables.select import DESCENDING, Derived, matches, sort_processes
@@ -48,6 +49,8 @@ class Row:
     threads: int | None = None
     #: RSS growth in bytes per minute over the chart's window (None: not enough history).
     growth: float | None = None
+    #: Figures shown as read but odd, and why (PSS above RSS): the PSS cell is marked "!".
+    marks: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +58,8 @@ class Totals:
     count: int
     values: Mapping[str, int]
     unknown_pss: int
+    #: Of those, the ones refused for want of root ("needs root" is said of these only).
+    denied_pss: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,7 +102,7 @@ def _row(proc: ProcessMemory, rates: Mapping[RowKey, float], stale_before: float
         key=key, pid=proc.pid, user=proc.user or (str(proc.uid) if proc.uid is not None else "?"),
         name=proc.name, command=" ".join(proc.cmdline) or f"[{proc.name}]", values=values, growth=growth,
         rate=rates.get(key), oom_score=proc.oom_score, stale=stale, cgroup=proc.cgroup, argv=tuple(proc.cmdline),
-        threads=proc.threads, **extra,  # type: ignore[arg-type]
+        threads=proc.threads, marks=proc.marks, **extra,  # type: ignore[arg-type]
     )
 
 
@@ -121,6 +126,7 @@ def totals(procs: Sequence[ProcessMemory]) -> Totals:
         count=len(procs),
         values=sums,
         unknown_pss=sum(1 for p in procs if p.pss is None and not p.kernel_thread),
+        denied_pss=sum(1 for p in procs if p.pss is None and p.error is not None and DENIED in p.error),
     )
 
 

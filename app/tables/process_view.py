@@ -48,7 +48,11 @@ class ProcessView:
 def totals_line(sums: Totals, view: ViewState, shown: int, hidden: int | None, tagged: int = 0) -> str:
     """The line under the table: how many processes the filter keeps and their sums, and the view."""
     tasks = f"   {hidden} tasks hidden by /proc" if hidden else ""
-    unknown = f"   PSS n/a for {sums.unknown_pss} (needs root)" if sums.unknown_pss else ""
+    # "needs root" only where that is the reason: root refused by the kernel, zombies and
+    # rollups not read yet have theirs in the process screen (issue 13, item 10).
+    unknown = f"   PSS n/a for {sums.denied_pss} (needs root)" if sums.denied_pss else ""
+    other = sums.unknown_pss - sums.denied_pss
+    unknown += f"   PSS n/a for {other} (Enter: why)" if other > 0 else ""
     mode = "" if view.mode == "list" else f"   view: {view.mode}"
     text = f" filter: {view.text!r}" if view.text else ""
     text += f" in cgroup {view.cgroup} (Esc: all)" if view.cgroup else ""

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import subprocess
+from collections.abc import Callable
 from dataclasses import replace
 
 from textual import work
@@ -25,7 +26,7 @@ from textual.reactive import var
 from memtop.collectors.models import Snapshot
 from memtop.collectors.snapshot import Collector
 
-from memtop.instrument.run import RunChild
+from memtop.instrument.run import GRACE, RunChild
 from memtop.state.failures import FailureLog
 from memtop.state.maps_source import MapsSource, source_for
 from memtop.state.model import MemtopModel, Reading
@@ -33,6 +34,7 @@ from memtop.state.monitor import Monitor
 from memtop.state.options import StartOptions
 from memtop.state.run_watch import SAMPLE_HZ
 from memtop.state.settings import SettingsStore, setting_values
+from memtop.tui.exit_signals import exit_on_signals
 from memtop.tui.messages import (
     CgroupsWanted, ChartWindowChosen, CollectorFailed, Drilled, HeapSampled, IntervalChosen, ModelUpdate,
     RowsOnScreen, SnapshotReady, WorkingSetMeasured,
@@ -73,8 +75,13 @@ class MemtopApp(App[int]):
         self.settings = settings
         #: Theme changes are remembered only after the start's own (set in on_mount).
         self._theme_ready = False
+        #: The signal (SIGTERM, SIGHUP ...) that ended the dashboard, if one did.
+        self.signalled: int | None = None
+        self._remove_signal_handlers: Callable[[], None] | None = None
 
     def on_mount(self) -> None:
+        if not self.is_headless:  # a terminal to restore; tests (run_test) keep their loop's handlers
+            self._remove_signal_handlers = exit_on_signals(self, self._signalled)
         theme = self.model.options.theme
         if theme is not None:
             if theme in self.available_themes:
@@ -86,7 +93,7 @@ class MemtopApp(App[int]):
             # Also on stderr, but the dashboard covers the terminal at once: say it here too.
             self.notify(line, severity="warning", timeout=12)
         self.model.chart_window = self.model.options.chart_window
-        self.push_screen(MainScreen(self.model, self.maps))
+        self.push_screen(self.main_screen_for())
         if self.model.last is not None:  # a model fed before (a replay up to a moment): show where it is
             self.update = ModelUpdate(self.model.last)
         if self.initial is not None:
@@ -97,8 +104,17 @@ class MemtopApp(App[int]):
         if watch is not None and watch.child.not_instrumentable is None:
             self.set_interval(1 / SAMPLE_HZ, watch.sample)
 
+    def main_screen_for(self) -> MainScreen:
+        """The dashboard's screen (a replay's has a time cursor and keys that move in time)."""
+        return MainScreen(self.model, self.maps)
+
     def on_unmount(self) -> None:
         self.failures.close()
+        if self._remove_signal_handlers is not None:
+            self._remove_signal_handlers()
+
+    def _signalled(self, sig: int) -> None:
+        self.signalled = sig
 
     def maps(self) -> MapsSource:
         """Where the process screen reads a process from (a test sets one)."""
@@ -207,7 +223,7 @@ class MemtopApp(App[int]):
             if answer == "stop":
                 watch.child.stop()
                 try:
-                    watch.child.process.wait(timeout=3)
+                    watch.child.process.wait(timeout=GRACE)
                 except subprocess.TimeoutExpired:
                     pass  # it ignores SIGTERM: memtop leaves, it goes on
                 self.exit(watch.child.poll() or 0)
@@ -225,5 +241,9 @@ def run_dashboard(collector: Collector, options: StartOptions, run: RunChild | N
     gc.freeze()
     gc.set_threshold(20_000, 50, 1_000)
     monitor = Monitor.build(collector, options, run=run)
-    result = MemtopApp(monitor.model, monitor, settings=settings).run()
+    app = MemtopApp(monitor.model, monitor, settings=settings)
+    result = app.run()
+    if app.signalled is not None and run is not None:
+        # The terminal is restored; now the program: the signal forwarded, never left behind (instrument/run.py).
+        return run.end(app.signalled) if run.poll() is None else run.returncode or 0
     return result or 0

@@ -52,6 +52,8 @@ def header_text(p: ProcessMemory, status: tuple[tuple[str, str], ...]) -> tuple[
     text.append(f"  cgroup {escape(p.cgroup) if p.cgroup else 'n/a'}\n")
     if p.error:
         text.append(f"n/a: {escape(p.error)}\n")
+    for mark in p.marks:
+        text.append(f"! {escape(mark)}\n")
     _pairs(text, "status", [(label, compact(status_size(status, key))) for key, label in STATUS_SIZES])
     _pairs(text, "rollup", [(label, compact(getattr(p, name))) for name, label in ROLLUP])
     text.rstrip()

@@ -16,12 +16,12 @@ from tests.dashboard_fixtures import made
     (["--listen", "127.0.0.1:0", "--processes", "top"], "top needs a number"),
     (["--listen", "127.0.0.1:0", "--processes", "pids"], "one of top:N"),
     (["--listen", "127.0.0.1:0", "--interval", "0.5"], "at least 1 seconds"),
-    (["--listen", "127.0.0.1:0", "--interval", "nan"], "must be a positive number"),
+    (["--listen", "127.0.0.1:0", "--interval", "nan"], "must be a number of seconds"),
 ])
 def test_bad_options_one_line_exit_2(argv: list[str], says: str, capsys: pytest.CaptureFixture[str]) -> None:
     try:
         status = main(["serve", *argv])
-    except SystemExit as exc:  # argparse's own check (a number that is not one): usage line + message
+    except SystemExit as exc:  # argparse's own check (a number out of its range): one line
         status = int(exc.code or 0)
     assert status == 2
     err = capsys.readouterr().err

@@ -41,7 +41,7 @@ from memtop.tui.screens.working_set import WorkingSetScreen
 #: Actions bound to printable keys: off while the filter input is open.
 _LETTER_ACTIONS = frozenset({
     "sort_menu", "sort_by", "invert", "tree", "fold", "group", "pause", "speed", "help", "filter", "chart_window", "thp_help",
-    "cgroups", "panes", "heap_sample", "working_set", "diagnoses",
+    "cgroups", "panes", "heap_sample", "working_set", "diagnoses", "kills",
     # issue 18's habit keys
     "setup", "sort_step", "user", "kernel_threads", "tag", "untag", "open_files", "environment", "habit", "search",
 })
@@ -80,6 +80,7 @@ class MainScreen(HabitKeys, FilterInput, SortKeys, Helpable, SidePanes, Jumps, S
         Binding("w", "working_set", "Working set", show=False, tooltip="Measure the selected process's working set (what it touches in a window; resets its reference bits: asks first)"),
         Binding("f9", "signal", "Kill", tooltip="htop's signal list for the selected process, or every tagged one, with what killing frees"),
         Binding("d", "diagnoses", "Diagnoses", tooltip="What matters now, with the numbers; Enter jumps to the pane that shows them"),
+        Binding("O", "kills", "OOM kills", show=False, tooltip="The OOM kills the kernel's log holds, with where the figures come from"),
         Binding("T", "thp_help", "THP", show=False, tooltip="THP and compaction counters, each explained after the kernel's documentation"),
         Binding("H", "heap_sample", "Heap", show=False,
                 tooltip="Sample the selected process's heap through gdb (asks first: pauses it for tens of ms)"),
@@ -324,6 +325,19 @@ class MainScreen(HabitKeys, FilterInput, SortKeys, Helpable, SidePanes, Jumps, S
         folded = set(self.view.collapsed)
         (folded.add if collapse else folded.discard)(row.pid)
         self._set_view(collapsed=frozenset(folded))
+
+    def action_kills(self) -> None:
+        """O: the kills since boot (the kernel's log), or why they cannot be listed (issue 15)."""
+        from memtop.history.oom_journal import kill_lines, since_boot
+        from memtop.history.timespec import describe_time
+        from memtop.tui.screens.kills import KillsScreen
+
+        if self.host_paths() is None:
+            self.notify("OOM kills: a captured tree has no kernel log", severity="warning", timeout=6)
+            return
+        counted = dict(self.snapshot.vmstat).get("oom_kill") if self.snapshot is not None else None
+        entries, source = since_boot(counted)
+        self.app.push_screen(KillsScreen(kill_lines(entries, describe_time), source))
 
     def action_pause(self) -> None:
         self.paused = not self.paused

@@ -22,7 +22,9 @@ DASHBOARD_NOTES = (
     "memtop reads it every refresh for the rows on screen and the selected process, soon after a "
     "process's RSS or page faults move, and at least every 60 s otherwise. Values older than three "
     "refreshes are dimmed and marked '~'.",
-    "n/a: the figure could not be read (another user's process without root, a zombie, a kernel thread).",
+    "n/a: the figure could not be read (another user's process without root, a zombie, a kernel thread, "
+    "a file cut short or refused); Enter on the process says why. '!' before PSS: above RSS, because status "
+    "and smaps_rollup were read a moment apart while the process grew (shown as read, marked).",
     AVAILABLE_MEANS + ". free is small on a healthy machine: the kernel uses idle memory as cache.",
     "Reconciliation (wide terminals): PSS of all processes against AnonPages + Shmem + Mapped; "
     "the difference is in no process (unmapped page cache and shmem, kernel memory).",
