@@ -10,7 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
 
-from memtop.cli.common import UsageError, host_paths, positive
+from memtop.cli.common import UsageError, count, host_paths, interval
 from memtop.collectors.models import Snapshot
 from memtop.collectors.processes import DENIED
 from memtop.collectors.snapshot import Collector, Options
@@ -56,14 +56,14 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     )
     p.add_argument("--db", metavar="PATH",
                    help="the history file (default: history.sqlite in $XDG_STATE_HOME/memtop, as root /var/lib/memtop)")
-    p.add_argument("--interval", type=positive, default=DEFAULT_INTERVAL, metavar="SECONDS",
+    p.add_argument("--interval", type=interval, default=DEFAULT_INTERVAL, metavar="SECONDS",
                    help=f"seconds between samples (default {DEFAULT_INTERVAL:g}, at least 1)")
     p.add_argument("--retain", type=duration, default=duration(DEFAULT_RETAIN), metavar="DURATION",
                    help=f"keep this long (90m, 12h, 7d; default {DEFAULT_RETAIN}); older samples are deleted while recording")
     p.add_argument("--max-size", type=size, default=size(DEFAULT_MAX_SIZE), metavar="SIZE",
                    help=f"keep the file under SIZE (500M, 2G; default {DEFAULT_MAX_SIZE}) by deleting the oldest samples")
     p.add_argument("--root", metavar="DIR", help=argparse.SUPPRESS)  # tests: record a captured tree
-    p.add_argument("--count", type=int, metavar="N", help=argparse.SUPPRESS)  # tests, bench: stop after N samples
+    p.add_argument("--count", type=count, metavar="N", help=argparse.SUPPRESS)  # tests, bench: stop after N samples
     p.set_defaults(handler=run)
 
 

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from memtop.cli.common import UsageError
+from memtop.cli.common import UsageError, pid
 from memtop.history.schema import StoreError
 from memtop.history.timespec import SpecError, describe_time, parse_time
 
@@ -89,7 +89,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     )
     p.add_argument("--replay", required=True, metavar="DB", help="the recording")
     which = p.add_mutually_exclusive_group(required=True)
-    which.add_argument("--pid", type=int, metavar="PID", help="the process with this pid (each process that had it)")
+    which.add_argument("--pid", type=pid, metavar="PID", help="the process with this pid (each process that had it)")
     which.add_argument("--name", metavar="TEXT", help="processes whose name or command line contains TEXT")
     which.add_argument("--cgroup", metavar="PATH", help="processes in the cgroup PATH or below it")
     p.add_argument("--from", dest="since", metavar="TIME", help="from this moment (the --at forms; default: the start)")

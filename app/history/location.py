@@ -1,8 +1,8 @@
 """Where recordings go: $XDG_STATE_HOME/memtop/history.sqlite (root: /var/lib/memtop/), and which paths are safe.
 
 memtop records as root: the default directory is made 0700 and used only if
-the effective user owns it and nobody else may write in it (the check of
-state/failures.py); a path given with --db must be in a directory nobody
+the effective user owns it and nobody else may write in it (collectors/safe_open.py's
+trusted_directory, as for the cache and the failure log); a path given with --db must be in a directory nobody
 else may write in (a sticky one like /tmp is accepted only for a file we
 own) and must not be a link.
 """
@@ -13,7 +13,8 @@ import os
 import stat
 from pathlib import Path
 
-from memtop.state.failures import UnsafeDirectory, open_private_dir, state_home
+from memtop.collectors.safe_open import UnsafeFile, trusted_directory
+from memtop.state.failures import state_home
 
 from memtop.history.schema import StoreError
 
@@ -29,8 +30,8 @@ def default_path() -> Path:
     """The default recording, its directory made (0700) and checked."""
     directory = default_dir()
     try:
-        os.close(open_private_dir(directory))
-    except UnsafeDirectory as exc:
+        os.close(trusted_directory(directory))
+    except UnsafeFile as exc:
         raise StoreError(str(exc)) from None
     except OSError as exc:
         raise StoreError(f"{exc.filename or directory}: {exc.strerror}") from None

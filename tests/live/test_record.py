@@ -92,8 +92,9 @@ def test_a_growing_child_replayed_to_each_step(tmp_path: Path) -> None:
         assert base + step * STEP - 2 * MIB <= rss <= base + step * STEP + 4 * MIB, (step, rss - base)
         found = next(p for p in history.snapshot(history.index_at(moment)).processes if p.pid == child.pid)
         assert found.uss is not None and found.pss is not None  # the dashboard's rule read them when RSS moved
-    # Scripts read the same moment: memtop --json --replay DB --at TIME.
-    out = subprocess.run([sys.executable, "-m", "memtop", "--json", "--replay", str(db), "--at", f"{moments[-1]:.3f}"],
+    # Scripts read the same moment: memtop --json --replay DB --at TIME (the time whole: rounded to
+    # milliseconds it could fall before the sample and name the one before).
+    out = subprocess.run([sys.executable, "-m", "memtop", "--json", "--replay", str(db), "--at", repr(moments[-1])],
                          capture_output=True, check=True).stdout
     report = json.loads(out)
     proc = next(p for p in report["processes"] if p["pid"] == child.pid)
