@@ -9,6 +9,9 @@ from __future__ import annotations
 
 from rich.console import Group, RenderableType
 from rich.text import Text
+from textual.geometry import Region, Size
+from textual.strip import Strip
+from textual.visual import Visual, visualize
 from textual.widget import Widget
 
 from memtop.collectors.models import ContainerLimit, Pressure, Reconciliation, SystemMemory
@@ -73,7 +76,6 @@ class SystemPane(Widget):
     reconciliation: Reconciliation | None = None
     container: ContainerLimit | None = None
     _shown: tuple[object, ...] = ()
-    _lines = 0
 
     def show(
         self, system: SystemMemory | None, pressure: Pressure | None, reconciliation: Reconciliation | None,
@@ -93,16 +95,98 @@ class SystemPane(Widget):
         )
         if shown != self._shown:
             self._shown = shown
-            self.refresh()
+            self._draw()
+
+    # -- drawing: each line kept as strips, repainted only when it changes ------------------
+    # The pane redrew all its lines whenever one figure moved (free memory does, every
+    # second), through a rich Group: a quarter of the compositor's time at rest (py-spy,
+    # issue 17). Each line is now turned into strips on its own, by the same Textual path a
+    # render() result takes (so it looks the same, cell for cell), and only the lines whose
+    # text changed are repainted; a layout only when the number of lines changes.
+    _lines_drawn: list[RenderableType] = []
+    _strips: list[list[Strip]] = []
+    _drawn_for: tuple[int, bool] = (-1, False)
+
+    def _line_strips(self, line: RenderableType, width: int) -> list[Strip]:
+        visual: Visual = visualize(self, Group(line))
+        return Visual.to_strips(self, visual, width, None, self.visual_style)
+
+    def _draw(self, force: bool = False) -> None:
+        width = self.size.width
+        if width <= 0:
+            return
+        lines = self._build(width)
+        layout = (width, self.screen.size.height < COMPACT_BELOW)
+        old = self._lines_drawn
+        same = not force and layout == self._drawn_for and len(lines) == len(old)
+        changed = [y for y, line in enumerate(lines) if not same or line != old[y]]
+        if same and not changed:
+            return
+        strips = list(self._strips) if same else [[] for _ in lines]
+        reshaped = not same
+        # The changed lines in one call (each call has a fixed cost); one at a time if any
+        # of them takes more or less than one line of the screen.
+        drawn = self._line_strips(Group(*(lines[y] for y in changed)), width)
+        if len(drawn) == len(changed):
+            fresh = [[strip] for strip in drawn]
+        else:
+            fresh = [self._line_strips(lines[y], width) for y in changed]
+        for y, new in zip(changed, fresh):
+            reshaped = reshaped or len(new) != len(strips[y])
+            strips[y] = new
+        height = sum(len(s) for s in strips)
+        resized = height != sum(len(s) for s in self._strips)
+        self._lines_drawn, self._strips, self._drawn_for = list(lines), strips, layout
+        self._flat = [strip for line in strips for strip in line]
+        if reshaped:
+            self.refresh(layout=resized)
+        else:  # one strip a line: line y is row y
+            for y in changed:
+                self.refresh(Region(0, y, width, 1))
+
+    _flat: list[Strip] = []
+
+    def render_line(self, y: int) -> Strip:
+        if y < len(self._flat):
+            return self._flat[y]
+        return Strip.blank(self.size.width, self.rich_style)
+
+    def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
+        if (width, self.screen.size.height < COMPACT_BELOW) != self._drawn_for:
+            return sum(len(self._line_strips(line, width)) for line in self._build(width))
+        return len(self._flat)
+
+    def on_resize(self) -> None:
+        self._draw(force=True)
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._styles = None
+        if self.is_mounted:  # the theme changed: the same lines in its colours
+            self.call_later(self._draw, True)
 
     def _style(self, name: str):  # noqa: ANN202 - a rich Style
-        return self.get_component_rich_style(f"system-pane--{name}")
+        # Looked up once until the styles change (notify_style_update: a new theme), not 20-30
+        # times a refresh: Textual works each out from the CSS on every call (py-spy, issue 17).
+        styles = self._styles
+        if styles is None:
+            styles = self._styles = {}
+        style = styles.get(name)
+        if style is None:
+            style = styles[name] = self.get_component_rich_style(f"system-pane--{name}")
+        return style
+
+    _styles: dict[str, object] | None = None
 
     def render(self) -> RenderableType:
+        """The pane's lines as one renderable (what it draws, line by line)."""
+        return Group(*self._build(self.size.width))
+
+    def _build(self, size_width: int) -> list[RenderableType]:
         system = self.system
-        width = max(self.size.width, 20)
+        width = max(size_width, 20)
         if system is None or not system.total:
-            return Text("system memory: waiting for the first snapshot", style=self._style("muted"))
+            return [Text("system memory: waiting for the first snapshot", style=self._style("muted"))]
         total = system.total
         parts = dict((p.name, p.bytes) for p in system.taxonomy)
         bar_width = max(width - 14, 10)
@@ -157,7 +241,7 @@ class SystemPane(Widget):
             lines.extend(flow([*avail, *self._swap_and_pressure(system, bar_width)], width - 2))
             if self.container is not None:
                 lines.append(self._container(False, width))
-            return self._sized(lines)
+            return lines
         lines.extend(flow(avail, width - 2))
         if self.container is not None:
             lines.append(self._container(True, width))
@@ -174,15 +258,7 @@ class SystemPane(Widget):
             if rec.unreadable:
                 line.append(f"; {rec.unreadable} process{'' if rec.unreadable == 1 else 'es'} unreadable")
             lines.append(line)
-        return self._sized(lines)
-
-    def _sized(self, lines: list[RenderableType]) -> Group:
-        # Height is auto: lay the screen out again only when the line count
-        # changes, not on every refresh (a full re-layout is costly).
-        if len(lines) != self._lines:
-            self._lines = len(lines)
-            self.call_after_refresh(self.refresh, layout=True)
-        return Group(*lines)
+        return lines
 
     def _container(self, explain: bool, width: int) -> Text:
         # memtop runs in a limited cgroup: that limit, not MemTotal, is what

@@ -46,6 +46,7 @@ class ThpPanel(TextLines):
 
     view: ThpView | None = None
     compact = False  # set by the screen from the layout
+    _styles: dict[str, object] | None = None  # the styles of the drawing under way
 
     def show(self, view: ThpView | None, compact: bool) -> None:
         if view == self.view and compact == self.compact:
@@ -59,13 +60,29 @@ class ThpPanel(TextLines):
         self.set_lines(self._lines())
 
     def _style(self, name: str):  # noqa: ANN202 - a rich Style
-        return self.get_component_rich_style(f"thp-panel--{name}")
+        # Looked up once per drawing, not once per counter line: Textual's lookup
+        # was a third of the panel's cost (bench/refresh.py); the theme cannot
+        # change in the middle of one drawing.
+        styles = self._styles
+        if styles is None:
+            return self.get_component_rich_style(f"thp-panel--{name}")
+        style = styles.get(name)
+        if style is None:
+            style = styles[name] = self.get_component_rich_style(f"thp-panel--{name}")
+        return style
 
     def _alert(self, view: ThpView) -> Text:
         now = " · stalling now" if view.stalling else ""
         return Text(f"{STALL_MARK} COMPACTION STALLS: {view.stalls} in the last {view.window:.0f} s{now}", style=self._style("alert"))
 
     def _lines(self) -> list[Text]:
+        self._styles = {}
+        try:
+            return self._draw()
+        finally:
+            self._styles = None
+
+    def _draw(self) -> list[Text]:
         view = self.view
         if view is None:
             return [Text("THP: waiting for two snapshots", style=self._style("muted"))]

@@ -26,6 +26,7 @@ from textual.geometry import Size
 from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
+from textual.widget import Widget
 
 from memtop.views.columns import Column
 
@@ -85,6 +86,9 @@ class VirtualTable(ScrollView, can_focus=True):
         # Strips by row object: the app reuses the Row of a thing that did
         # not change, so an idle refresh redraws nothing it drew before.
         self._cache: dict[tuple[int, int, bool, bool], tuple[Any, Strip]] = {}
+        #: The strip last handed out for each line of the widget (what the screen shows there).
+        self._painted: dict[int, Strip] = {}
+        self._base: Style | None = None
         #: The sorted column's key and direction (True: largest first), marked in the header.
         self.sort_marker: tuple[str, bool] | None = None
 
@@ -129,20 +133,53 @@ class VirtualTable(ScrollView, can_focus=True):
         new_key = rows[index].key if rows else None
         changed = new_key != self.cursor_key
         self.cursor_key = new_key
-        size = Size(self.size.width, len(rows) + 1)
-        if size != self.virtual_size:
-            self.virtual_size = size
+        self._set_height(len(rows) + 1)
         top = int(self.scroll_offset.y)
         self._scroll_to_cursor()
-        if top != int(self.scroll_offset.y) or len(old) != len(rows) or old_cursor != index:
+        if top != int(self.scroll_offset.y):
             self.refresh()
-        else:  # same shape: redraw only the lines on screen whose row changed
-            for i in range(top, min(top + self.size.height, len(rows))):
-                if rows[i] is not old[i]:
-                    self.refresh_line(i + 1)
+        else:
+            # Redraw only the lines on screen whose row, or whose cursor mark, changed: a
+            # process that came or went moves the rows below it, not those above.
+            # A new row whose line draws the same cells as the line on screen (a figure that
+            # moved below the precision shown) is not repainted.
+            for i in range(top, top + max(self.size.height - 1, 0)):
+                row = rows[i] if i < len(rows) else None
+                was = old[i] if i < len(old) else None
+                if row is not was or (i == index) != (i == old_cursor):
+                    y = i - top + 1
+                    painted = self._painted.get(y)
+                    if painted is None or self.render_line(y) != painted:
+                        self.refresh_line(i + 1)
         self.on_rows_shown()
         if changed:
             self.post_message(self.Selected(new_key, moved=False))
+
+    def _set_height(self, lines: int) -> None:
+        """The scrollable height; a layout pass of the screen only when the scrollbar comes or goes.
+
+        Setting ``virtual_size`` lays the whole screen out again and repaints every widget (Textual:
+        a layout reactive); a process that starts or exits changes the row count on most refreshes
+        of a busy host (bench/refresh.py: a layout and ~90 widget renders a refresh). While the
+        scrollbar stays shown (or hidden) and the scroll offset stays valid, nothing outside this
+        widget moves: the size is set without a layout, and the scrollbar told its new range, as
+        Textual itself does when a size changes without a layout (Widget._size_updated).
+        """
+        size = Size(self.size.width, lines)
+        current = self.virtual_size
+        if size == current:
+            return
+        body = self.container_size.height
+        quiet = (
+            current.width == size.width and body > 0
+            and (current.height > body) == (size.height > body)
+            and self.scroll_offset.y <= max(size.height - body, 0)
+        )
+        if quiet:
+            self.set_reactive(Widget.virtual_size, size)
+            self._scroll_update(size)
+        else:
+            self.virtual_size = size
 
     @property
     def selected(self) -> Any | None:
@@ -235,7 +272,7 @@ class VirtualTable(ScrollView, can_focus=True):
         self.on_rows_shown()
 
     def on_resize(self) -> None:
-        self.virtual_size = Size(self.size.width, len(self.rows) + 1)
+        self.virtual_size = Size(self.size.width, len(self.rows) + 1)  # a layout: the size changed anyway
         self.on_rows_shown()
 
     # -- drawing ----------------------------------------------------------
@@ -267,11 +304,28 @@ class VirtualTable(ScrollView, can_focus=True):
             segments.append(Segment(text + (" " if i < len(cells) - 1 else ""), dim if (dim and i in dim_keys) else style))
         return Strip(segments)
 
+    def _base_style(self) -> Style:
+        # Textual works the widget's style out from its ancestors on every read: a third of
+        # drawing a line. Kept until the styles change (theme, focus, hover: notify_style_update).
+        if self._base is None:
+            self._base = self.rich_style
+        return self._base
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._base = None
+        self._cache.clear()  # the lines drawn in the old styles (a new theme) are drawn again
+
     def render_line(self, y: int) -> Strip:
+        strip = self._render_line(y)
+        self._painted[y] = strip
+        return strip
+
+    def _render_line(self, y: int) -> Strip:
         width = self.line_width
-        cols = self.columns(width)
         prefix = self.PREFIX
         if y == 0:
+            cols = self.columns(width)
             style = self.get_component_rich_style(f"{prefix}--header")
             return self._line([(self._label(c, w), w, c.right) for c, w in cols], style, None, set()).extend_cell_length(width, style).crop(0, width)
         index = int(self.scroll_offset.y) + y - 1
@@ -283,7 +337,8 @@ class VirtualTable(ScrollView, can_focus=True):
         hit = self._cache.get(cache_key)
         if hit is not None and hit[0] is row:
             return hit[1]
-        style = self.row_style(row, self.rich_style)
+        cols = self.columns(width)  # after the cache: a line drawn before needs none of this
+        style = self.row_style(row, self._base_style())
         if is_cursor:
             style += self.get_component_rich_style(f"{prefix}--cursor")
         dim, dim_columns = self.dim_style(row, style)

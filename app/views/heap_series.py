@@ -32,6 +32,36 @@ def resample(times: Sequence[float], values: Sequence[int | None], now: float, w
     return [float(v) if v is not None else 0.0 for v in read_at(times, values, bucket_ends(now, window, n))]
 
 
+def column_extremes(times: Sequence[float], values: Sequence[int | None], now: float, window: float, n: int,
+                    quantum: float) -> tuple[tuple[int, int, int], ...]:
+    """Per each of ``n`` equal buckets over the window: the lowest, highest and last value in force
+    during it, in steps of ``quantum`` (-1: no value).
+
+    What a step line draws in a column at that resolution: its dots run from the lowest to the
+    highest value, and the next column starts from the last. A sample that moves inside a bucket
+    changes this even when the value at the bucket's end (``resample``) does not (issue 17: the
+    chart is rebuilt only when this changes).
+    """
+    start = now - window
+    out: list[tuple[int, int, int]] = []
+    i, count = 0, len(times)
+    current = -1  # the value in force
+    while i < count and times[i] <= start:
+        value = values[i]
+        current = -1 if value is None else int(value / quantum)
+        i += 1
+    for bucket in range(n):
+        end = start + window * (bucket + 1) / n
+        low = high = current
+        while i < count and times[i] <= end:
+            value = values[i]
+            current = -1 if value is None else int(value / quantum)
+            low, high = min(low, current), max(high, current)
+            i += 1
+        out.append((low, high, current))
+    return tuple(out)
+
+
 def steps(times: Sequence[float], values: Sequence[int | None], now: float, window: float) -> tuple[list[float], list[float]]:
     """Points of a step line over the window, x in seconds before now (negative)."""
     start = now - window

@@ -202,7 +202,7 @@ class MainScreen(HabitKeys, FilterInput, SortKeys, Helpable, SidePanes, Jumps, S
     def _update_header(self) -> None:
         snap = self.snapshot
         reading = self.reading
-        self.query_one(StatusHeader).info = HeaderInfo(
+        self.query_one(StatusHeader).show(HeaderInfo(
             hostname=snap.hostname if snap else "",
             kernel=snap.kernel if snap else "",
             interval=None if self.frozen else self.interval,
@@ -214,7 +214,7 @@ class MainScreen(HabitKeys, FilterInput, SortKeys, Helpable, SidePanes, Jumps, S
             frozen=self.frozen,
             error=self.error,
             run=self.model.run_status,
-        )
+        ))
 
     def _update_selected(self, row: Row | None) -> None:
         snap = self.snapshot
