@@ -15,9 +15,7 @@ import os
 from pathlib import Path
 from stat import S_ISREG
 
-from .safe_open import DEFAULT_LIMIT, FLAGS, UnsafeFile, kind
-
-_CHUNK = 1 << 16
+from .safe_open import DEFAULT_LIMIT, FLAGS, UnsafeFile, kind, read_capped
 
 
 def _open(dir_fd: int | None, name: str, limit: int) -> int:
@@ -38,25 +36,6 @@ def _open(dir_fd: int | None, name: str, limit: int) -> int:
     return fd
 
 
-def _read(fd: int, name: str, limit: int, whole_first_read: bool) -> bytes:
-    chunks: list[bytes] = []
-    total = 0
-    while True:
-        try:
-            data = os.read(fd, min(_CHUNK, limit + 1 - total))
-        except BlockingIOError:  # O_NONBLOCK: nothing there now is the end for memtop
-            data = b""
-        if not data:
-            break
-        total += len(data)
-        if total > limit:
-            raise UnsafeFile(name, f"larger than {limit} bytes (reads stop there)")
-        if whole_first_read and not chunks and len(data) < _CHUNK:
-            return data
-        chunks.append(data)
-    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
-
-
 def read_at(dir_fd: int | None, name: str, limit: int = DEFAULT_LIMIT) -> bytes:
     """Read a whole file, relative to an open directory if one is given (raises OSError;
     UnsafeFile, an OSError, for a file that is not regular or is larger than ``limit``)."""
@@ -64,7 +43,7 @@ def read_at(dir_fd: int | None, name: str, limit: int = DEFAULT_LIMIT) -> bytes:
     # not the whole file, so a short read is not EOF: read until b"".
     fd = _open(dir_fd, name, limit)
     try:
-        return _read(fd, name, limit, False)
+        return read_capped(fd, limit, name)
     finally:
         os.close(fd)
 
@@ -80,7 +59,7 @@ def read_record(dir_fd: int | None, name: str, limit: int = DEFAULT_LIMIT) -> by
     """
     fd = _open(dir_fd, name, limit)
     try:
-        return _read(fd, name, limit, True)
+        return read_capped(fd, limit, name, whole_first_read=True)
     finally:
         os.close(fd)
 

@@ -5,22 +5,11 @@ Regenerate with `pytest tests/snapshots/test_replay_snapshots.py --snapshot-upda
 
 from __future__ import annotations
 
-import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.tui.test_replay import replay_app
-
-
-@pytest.fixture()
-def utc(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.setenv("TZ", "UTC")
-    time.tzset()
-    yield
-    monkeypatch.undo()
-    time.tzset()
+from tests.tui.test_replay import replay_app, utc  # noqa: F401  (utc: the fixture, local time is UTC)
 
 
 @pytest.mark.parametrize("size", [(80, 24), (160, 45)])
