@@ -19,9 +19,13 @@ from memtop.collectors.paths import HostPaths
 from memtop.instrument.identity import changed
 
 #: htop's list: the standard signals by number (Linux numbering), SIGTERM the default.
+#: Python 3.10's signal.Signals has no member for 16 (SIGSTKFLT; 3.11 added it), so
+#: signal.Signals(16) raises there: names come from the members, this fills the gap.
+_LINUX_NAMES = {16: "SIGSTKFLT"}
+_NAMES = {int(s): s.name for s in signal.Signals}  # iteration skips aliases (SIGIOT, SIGPOLL)
+_VALID = {int(v) for v in signal.valid_signals()}
 SIGNALS: tuple[tuple[int, str], ...] = tuple(
-    (int(s), s.name) for s in sorted({signal.Signals(n) for n in range(1, 32) if n in {int(v) for v in signal.valid_signals()}},
-                                     key=int)
+    (n, _NAMES.get(n) or _LINUX_NAMES.get(n, f"SIG{n}")) for n in range(1, 32) if n in _VALID
 )
 DEFAULT = int(signal.SIGTERM)
 
