@@ -120,7 +120,7 @@ def test_import_linter_contracts_hold(plain_install: Path, tmp_path: Path) -> No
     assert not (target / "app").exists() and not (target / "collectors").exists()
     lint = Path(sys.executable).with_name("lint-imports")
     env = {**os.environ, "PYTHONPATH": str(target)}
-    result = subprocess.run([str(lint), str(REPO / "pyproject.toml")], cwd=tmp_path, capture_output=True, text=True, env=env)
+    result = subprocess.run([str(lint), "--config", str(REPO / "pyproject.toml")], cwd=tmp_path, capture_output=True, text=True, env=env)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "Contracts: 3 kept, 0 broken" in result.stdout
 

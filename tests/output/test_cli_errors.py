@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import shutil
@@ -28,8 +29,19 @@ def _memtop(*args: str, as_nobody: bool = False) -> subprocess.CompletedProcess[
         if setpriv is None:
             pytest.skip("running as another user needs setpriv (util-linux)")
         prefix = [setpriv, f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups"]
+        why = _nobody_cannot_run(tuple(prefix))
+        if why:
+            pytest.skip(f"this Python cannot run as uid {NOBODY}: {why}")
     return subprocess.run([*prefix, sys.executable, "-m", "memtop", *args], capture_output=True, text=True,
                           timeout=60, cwd="/")
+
+
+@functools.cache
+def _nobody_cannot_run(prefix: tuple[str, ...]) -> str:
+    """Why the interpreter does not start as another user ('' when it does): a Python under
+    root's 0700 home (pyenv's, whose libpython is found through it) is out of that user's reach."""
+    probe = subprocess.run([*prefix, sys.executable, "-c", "pass"], capture_output=True, text=True, timeout=60, cwd="/")
+    return "" if probe.returncode == 0 else (probe.stderr.strip().splitlines() or [f"exit {probe.returncode}"])[-1]
 
 
 def _one_line(result: subprocess.CompletedProcess[str]) -> str:
