@@ -2,7 +2,7 @@
 """What one key press costs the dashboard at N processes, in-process (prints figures; not a test).
 
 Usage (from the repo, in its venv):
-  .venv/bin/python bench/keys.py [--procs 5000] [--presses 20] [--size 200x50] [--profile]
+  .venv/bin/python bench/keys.py [--procs 5000] [--presses 20] [--size 200x50] [--profile I|refresh]
 
 The dashboard runs headless (Textual's run_test: everything but the terminal write) on a snapshot
 of N made processes (tests/dashboard_fixtures.proc, PSS all different). Each press calls the key's
@@ -11,7 +11,7 @@ bench/drilldown.py does: Textual would on its next frame), and times that in wal
 I (invert), M (sort by PSS), s-less sorts by RSS and by COMMAND, Down, PgDn. A refresh (a new
 snapshot where 1 % of the processes changed, the others the same records, as the live session
 reuses them) is timed the same way for comparison. Median and max over --presses. ``--profile``
-adds a cProfile of the I presses (top functions by cumulative time). bench/live.py measures the
+I (or refresh) adds a cProfile of the I presses (or the refreshes): top functions by cumulative time. bench/live.py measures the
 same key end to end through tmux; this says where its time goes.
 """
 
@@ -48,7 +48,7 @@ def processes(n: int) -> tuple:  # type: ignore[type-arg]
                       cmd=f"/usr/bin/worker{k % 37} --id {k} --pool {k % 11}", start=100 + k) for k in range(n))
 
 
-async def run(n: int, presses: int, size: tuple[int, int], profile: bool) -> dict[str, list[tuple[float, float]]]:
+async def run(n: int, presses: int, size: tuple[int, int], profile_key: str) -> dict[str, list[tuple[float, float]]]:
     from memtop.state.model import Reading
     from memtop.tui.messages import SnapshotReady
     from memtop.widgets.process_table import ProcessTable
@@ -59,7 +59,7 @@ async def run(n: int, presses: int, size: tuple[int, int], profile: bool) -> dic
     snap = replace(made(procs), time=1.0)
     app = new_app(snap)
     out: dict[str, list[tuple[float, float]]] = {}
-    prof = cProfile.Profile() if profile else None
+    prof = cProfile.Profile() if profile_key else None
     async with app.run_test(size=size) as pilot:
         await pilot.pause()
         await pilot.pause()
@@ -79,7 +79,7 @@ async def run(n: int, presses: int, size: tuple[int, int], profile: bool) -> dic
 
         current = list(procs)
         for i in range(presses):
-            await key("I (invert)", screen.action_invert, profiled=True)
+            await key("I (invert)", screen.action_invert, profiled=profile_key == "I")
             await key("M (sort by PSS)", lambda: screen.action_sort_by("pss"))
             await key("sort by RSS", lambda: screen.action_sort_by("rss"))
             await key("sort by COMMAND", lambda: screen.action_sort_by("command"))
@@ -89,7 +89,8 @@ async def run(n: int, presses: int, size: tuple[int, int], profile: bool) -> dic
             for k in range(i, n, 100):  # 1 % of the processes moved
                 current[k] = replace(current[k], rss=(current[k].rss or 0) + 4096 * (i + 1), memory_time=2.0 + i)
             reading = Reading(replace(snap, time=2.0 + i, processes=tuple(current)), {}, 1.0, 50 << 20)
-            await key("refresh (1 % moved)", lambda: app.on_snapshot_ready(SnapshotReady(reading)))
+            await key("refresh (1 % moved)", lambda: app.on_snapshot_ready(SnapshotReady(reading)),
+                      profiled=profile_key == "refresh")
     if prof is not None:
         buf = io.StringIO()
         pstats.Stats(prof, stream=buf).sort_stats("cumulative").print_stats(40)
@@ -102,10 +103,10 @@ def main() -> int:
     ap.add_argument("--procs", type=int, default=5000)
     ap.add_argument("--presses", type=int, default=20)
     ap.add_argument("--size", default="200x50")
-    ap.add_argument("--profile", action="store_true")
+    ap.add_argument("--profile", choices=("I", "refresh"), help="cProfile the I presses or the refreshes")
     a = ap.parse_args()
     width, height = (int(v) for v in a.size.split("x"))
-    out = asyncio.run(run(a.procs, a.presses, (width, height), a.profile))
+    out = asyncio.run(run(a.procs, a.presses, (width, height), a.profile or ""))
     print(f"{a.procs} processes, {width}x{height}, {a.presses} presses each: wall ms median [max], CPU ms median")
     for name, xs in out.items():
         wall = [w * 1000 for w, _ in xs]
