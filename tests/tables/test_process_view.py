@@ -98,3 +98,20 @@ def test_list_rows_are_built_when_read_and_are_those_an_eager_build_gives() -> N
     cache = RowCache()
     assert cache.row(many[0], {}, None, mark="x") is cache.row(many[0], {}, None, mark="x")
     assert cache.row(many[0], {}, None).mark == ""  # the mark is part of what the cache compares
+
+
+def test_sorting_by_a_number_with_the_field_as_key_gives_the_order_of_the_general_key() -> None:
+    # select.sort_processes reads a numeric field at C speed (attrgetter); same order as _key's.
+    from memtop.tables.select import PROCESS_FIELDS, _key, sort_processes
+
+    many = [proc(1000 + k, f"W{k % 7}", None if k % 13 == 0 else 1 + (k * 37) % 50, start=k) for k in range(400)]
+    for field in ("pss", "rss", "uss", "oom_score", "threads", "pid", "name", "command", "user"):
+        for reverse in (False, True):
+            got = [p.pid for p in sort_processes(many, field, reverse)]
+            name = "cmdline" if field == "command" else field
+            assert name in PROCESS_FIELDS
+            known = sorted((p for p in many if getattr(p, name) is not None), key=lambda p: p.pid)
+            descending = (field in ("pss", "rss", "uss", "oom_score", "threads")) != reverse
+            known.sort(key=lambda p: _key(p, name), reverse=descending)  # type: ignore[arg-type, return-value]
+            unknown = sorted((p for p in many if getattr(p, name) is None), key=lambda p: p.pid)
+            assert got == [p.pid for p in known + unknown], (field, reverse)
