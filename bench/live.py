@@ -276,7 +276,8 @@ _UNITS = {"B": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
 def parse_size(tok: str) -> tuple[float | None, bool]:
     stale = tok.startswith("~")
     tok = tok.lstrip("~")
-    m = re.fullmatch(r"([\d.]+)([BKMGT])", tok)
+    # the table writes binary units with an "i" (48.1Mi) and may mark an odd PSS with "!"
+    m = re.fullmatch(r"([\d.]+)([BKMGT])i?!?", tok)
     if not m:
         return None, stale
     return float(m.group(1)) * _UNITS[m.group(2)], stale
@@ -286,7 +287,7 @@ def table_rows(cap: str) -> list[tuple[int, float | None, bool]]:
     """(pid, PSS bytes or None, stale) for each process row of memtop's table on screen."""
     lines = cap.splitlines()
     for i, line in enumerate(lines):
-        toks = line.split()
+        toks = [t.strip("▼▲") for t in line.split()]  # the sorted column's header carries an arrow
         if toks[:1] == ["PID"] and "PSS" in toks and "USS" in toks:
             col = toks.index("PSS")
             rows = []

@@ -136,11 +136,17 @@ class ProcessTable(VirtualTable):
             self.refresh()
 
     def select_key(self, key: tuple[object, ...]) -> bool:
-        for i, row in enumerate(self.rows):
-            if row.key == key or (len(key) == 2 and row.pid == key[1]):
-                self._move_to(i, moved=False)
-                return True
-        return False
+        """Put the cursor on the row with ``key`` (("p", pid): that pid, whatever its start time)."""
+        find = getattr(self.rows, "find", None)
+        if find is not None:
+            index = find(key)
+        else:
+            index = next((i for i, row in enumerate(self.rows)
+                          if row.key == key or (len(key) == 2 and row.pid == key[1])), None)
+        if index is None:
+            return False
+        self._move_to(index, moved=False)
+        return True
 
     @property
     def visible_pids(self) -> frozenset[int]:

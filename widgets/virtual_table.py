@@ -121,12 +121,7 @@ class VirtualTable(ScrollView, can_focus=True):
         old = self.rows
         old_cursor = self.cursor
         self.rows = rows
-        if self._cache:
-            # Lines of rows that are gone are never drawn again: keep only the current rows' (issue 13's
-            # soak: kept until 4,096 lines, a Strip and its caches each, they were ~15 MiB of the growth).
-            current = {id(r) for r in rows}
-            self._cache = {k: v for k, v in self._cache.items() if k[0] in current}
-        index = next((i for i, r in enumerate(rows) if r.key == self.cursor_key), None)
+        index = self._index_of(rows, self.cursor_key)
         if index is None:
             index = min(self.cursor, max(len(rows) - 1, 0))
         self.cursor = index
@@ -151,9 +146,36 @@ class VirtualTable(ScrollView, can_focus=True):
                     painted = self._painted.get(y)
                     if painted is None or self.render_line(y) != painted:
                         self.refresh_line(i + 1)
+        self._keep_lines_on_screen()
         self.on_rows_shown()
         if changed:
             self.post_message(self.Selected(new_key, moved=False))
+
+    @staticmethod
+    def _index_of(rows: Sequence[Any], key: tuple[object, ...] | None) -> int | None:
+        """Where the row with ``key`` is; rows built on demand (memtop.tables.process_rows.ListRows)
+        say so without building every row."""
+        if key is None:
+            return None
+        find = getattr(rows, "find", None)
+        if find is not None:
+            found: int | None = find(key)
+            return found
+        return next((i for i, r in enumerate(rows) if r.key == key), None)
+
+    def _keep_lines_on_screen(self) -> None:
+        """Drop the drawn lines of rows not on screen: a line is drawn again when scrolled back to.
+
+        Lines of rows that are gone are never drawn again (issue 13's soak: kept until 4,096
+        lines, a Strip and its caches each, they were ~15 MiB of the growth); keeping only the
+        rows on screen also spares a pass over every row (5,000 at scale, built on demand).
+        """
+        if not self._cache:
+            return
+        top = int(self.scroll_offset.y)
+        rows = self.rows
+        current = {id(rows[i]) for i in range(top, min(top + max(self.size.height - 1, 0), len(rows)))}
+        self._cache = {k: v for k, v in self._cache.items() if k[0] in current}
 
     def _set_height(self, lines: int) -> None:
         """The scrollable height; a layout pass of the screen only when the scrollbar comes or goes.

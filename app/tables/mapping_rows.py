@@ -12,7 +12,7 @@ inside it with its count of mappings. Raw view: one row per mapping.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping as MappingABC, Sequence
+from collections.abc import Callable, Iterator, Mapping as MappingABC, Sequence
 from dataclasses import dataclass
 from operator import attrgetter, itemgetter
 from typing import Any, NamedTuple
@@ -65,7 +65,7 @@ class MapRow(NamedTuple):
 class Analysis:
     """One read, ready to show: raw rows in address order, and the groups."""
 
-    raw: tuple[MapRow, ...]
+    raw: Sequence[MapRow]  # RawRows: built when the raw view first needs them
     groups: tuple[tuple[MapRow, tuple[MapRow, ...]], ...]
     totals: MappingABC[str, int]
     count: int
@@ -116,42 +116,102 @@ def _total(rows: Sequence[MapRow]) -> Sizes:
     return (s[0], s[1], s[2], s[3], s[4], s[5], s[6])
 
 
+class RawRows(Sequence[MapRow]):
+    """The raw view's rows (one per mapping, address order), built on first use.
+
+    The first paint is the grouped view: at 65,000 mappings building a row per
+    mapping was a sixth of Enter -> mappings drawn (bench/drilldown.py), for a
+    view shown only after g. The sizes are worked out once, in the reader's
+    thread, for the groups; the rows reuse them.
+    """
+
+    def __init__(self, mappings: Sequence[Mapping], sizes: Sequence[Sizes],
+                 opened: MappingABC[RowKey, int], last: MappingABC[RowKey, int]) -> None:
+        self._mappings = mappings
+        self._sizes = sizes
+        self._opened = opened
+        self._last = last
+        self._rows: tuple[MapRow, ...] | None = None
+        self._rss: dict[RowKey, int] | None = None
+
+    def rows(self) -> tuple[MapRow, ...]:
+        if self._rows is None:
+            opened, last = self._opened, self._last
+            built = []
+            for m, sizes in zip(self._mappings, self._sizes):
+                key: RowKey = ("m", m.start)  # not the end: a heap grows (brk) at its end, the start stays
+                delta, grew = _change(key, sizes[1], opened, last) if opened else (0, False)
+                built.append(MapRow(key, 2, m.kind, m.path or "[anon]", 1, *sizes, delta, grew, m.start, m.end,
+                                    m.perms, (m,)))
+            self._rows = tuple(built)
+            self._opened = self._last = {}  # not needed any more
+        return self._rows
+
+    def rss(self) -> dict[RowKey, int]:
+        """RSS by row key (from the rows' own keys when built, else without building them); worked out
+        once, by ``analyse`` in the reader's thread: 65,000 new keys made on the event loop woke the
+        cyclic GC there over every object the read made (bench/drilldown.py: ~300 ms)."""
+        if self._rss is None:
+            if self._rows is not None:
+                self._rss = {r.key: r.rss for r in self._rows}
+            else:
+                self._rss = {("m", m.start): sizes[1] for m, sizes in zip(self._mappings, self._sizes)}
+        return self._rss
+
+    def __len__(self) -> int:
+        return len(self._mappings)
+
+    def __getitem__(self, index: Any) -> Any:
+        return self.rows()[index]
+
+    def __iter__(self) -> Iterator[MapRow]:
+        return iter(self.rows())
+
+
+def _sum_sizes(sizes: Sequence[Sizes]) -> Sizes:
+    s = [sum(map(itemgetter(i), sizes)) for i in range(7)]  # C speed: 65,000 mappings in one group
+    return (s[0], s[1], s[2], s[3], s[4], s[5], s[6])
+
+
 def analyse(
     mappings: Sequence[Mapping],
     opened: MappingABC[RowKey, int] | None = None,
     last: MappingABC[RowKey, int] | None = None,
+    raw_now: bool = True,
 ) -> Analysis:
-    """Rows for every view; ``opened``/``last``: RSS by row key at the screen's first and last read."""
+    """Rows for every view; ``opened``/``last``: RSS by row key at the screen's first and last read.
+
+    The groups are built now; the raw rows too unless ``raw_now`` is False (a first paint, in
+    a hurry): then when first read (RawRows).
+    """
     opened = opened or {}
     last = last or {}
-    raw: list[MapRow] = []
-    by_path: dict[tuple[str, str], list[MapRow]] = {}
-    for m in mappings:
-        sizes = mapping_sizes(m)
-        key: RowKey = ("m", m.start)  # not the end: a heap grows (brk) at its end, the start stays
-        delta, grew = _change(key, sizes[1], opened, last) if opened else (0, False)
-        label = m.path or "[anon]"
-        row = MapRow(key, 2, m.kind, label, 1, *sizes, delta, grew, m.start, m.end, m.perms, (m,))
-        raw.append(row)
-        group = by_path.get((m.kind, label))
+    sizes = list(map(mapping_sizes, mappings))
+    by_path: dict[tuple[str, str], list[int]] = {}
+    for i, m in enumerate(mappings):
+        group = by_path.get((m.kind, m.path or "[anon]"))
         if group is None:
-            by_path[(m.kind, label)] = [row]
+            by_path[(m.kind, m.path or "[anon]")] = [i]
         else:
-            group.append(row)
+            group.append(i)
     groups: list[tuple[MapRow, tuple[MapRow, ...]]] = []
     for kind in KINDS:
         paths: list[MapRow] = []
         for (k, label), members in by_path.items():
             if k != kind:
                 continue
-            sums = _total(members)
+            sums = _sum_sizes([sizes[i] for i in members])
             key = ("p", kind, label)
             paths.append(MapRow(key, 1, kind, label, len(members), *sums, *_change(key, sums[1], opened, last),
-                                members=tuple(r.members[0] for r in members)))
+                                members=tuple(mappings[i] for i in members)))
         if paths:
             groups.append((_header(kind, paths), tuple(paths)))
-    totals = dict(zip(SIZES, _total(raw)))
-    return Analysis(tuple(raw), tuple(groups), totals, len(raw))
+    totals = dict(zip(SIZES, _sum_sizes(sizes)))
+    raw = RawRows(mappings, sizes, opened, last)
+    if raw_now:
+        raw.rows()
+    raw.rss()
+    return Analysis(raw, tuple(groups), totals, len(mappings))
 
 
 def _header(kind: str, paths: Sequence[MapRow]) -> MapRow:
@@ -163,7 +223,8 @@ def _header(kind: str, paths: Sequence[MapRow]) -> MapRow:
 
 def rss_by_key(analysis: Analysis) -> dict[RowKey, int]:
     """RSS of every row, to compare the next read with."""
-    out = {r.key: r.rss for r in analysis.raw}
+    raw = analysis.raw
+    out = dict(raw.rss()) if isinstance(raw, RawRows) else {r.key: r.rss for r in raw}
     for header, paths in analysis.groups:
         out[header.key] = header.rss
         out.update((p.key, p.rss) for p in paths)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from memtop.collectors.models import ProcessMemory
 from memtop.collectors.processes import DENIED
@@ -136,31 +137,89 @@ class RowCache:
     A process that did not change is the same record from one snapshot to the
     next (the live session reuses it), so its Row is built once, and a re-sort
     or a refresh only reorders existing rows: at 5,000 processes building the
-    rows took most of a key press (bench/live.py).
+    rows took most of a key press (bench/live.py). The exited mark and the
+    flag after the name are part of what is kept, so a marked row is the same
+    object from one build to the next too.
     """
 
     def __init__(self) -> None:
         self._rows: dict[RowKey, tuple[ProcessMemory, object, bool, Row]] = {}
 
     def row(self, proc: ProcessMemory, rates: Mapping[RowKey, float], stale_before: float | None,
-            derived: Derived | None = None) -> Row:
+            derived: Derived | None = None, mark: str = "", exited: bool = False) -> Row:
         key = proc_key(proc)
         rate = rates.get(key)
         stale = stale_before is not None and proc.memory_time is not None and proc.memory_time < stale_before
         extra = None if not derived else (derived.get("growth", {}).get(proc.key), derived.get("heap_gap", {}).get(proc.key))
         hit = self._rows.get(key)
-        if hit is not None and hit[0] is proc and hit[1] == (rate, extra) and hit[2] == stale:
+        if hit is not None and hit[0] is proc and hit[1] == (rate, extra, mark, exited) and hit[2] == stale:
             return hit[3]
         row = _row(proc, rates, stale_before, derived)
+        if mark or exited:
+            row = replace(row, mark=mark, exited=exited)
         if hit is not None and hit[3] == row:
             row = hit[3]  # re-read, same figures (rows on screen are read every refresh): nothing to redraw
-        self._rows[key] = (proc, (rate, extra), stale, row)
+        self._rows[key] = (proc, (rate, extra, mark, exited), stale, row)
         return row
 
     def prune(self, procs: Sequence[ProcessMemory]) -> None:
         if len(self._rows) > 2 * len(procs) + 64:
             alive = {proc_key(p) for p in procs}
             self._rows = {k: v for k, v in self._rows.items() if k in alive}
+
+
+class ListRows(Sequence[Row]):
+    """The list view's rows in order, each built when first read (a key press draws ~50 of 5,000).
+
+    A re-sort at 5,000 processes spent more time building Rows (or finding them in the
+    cache) than sorting (bench/keys.py): the table reads only the rows on screen and the
+    cursor's, so the others are never built. A row read once is the same object on every
+    later read of this sequence.
+    """
+
+    def __init__(self, procs: list[ProcessMemory], cache: RowCache, rates: Mapping[RowKey, float],
+                 stale_before: float | None, derived: Derived | None, gone: RowKey | None,
+                 marks: Mapping[int, str] | None) -> None:
+        self._procs = procs
+        self._cache = cache
+        self._rates = rates
+        self._stale_before = stale_before
+        self._derived = derived
+        self._gone = gone
+        self._marks = marks or {}
+        self._built: dict[int, Row] = {}
+
+    def __len__(self) -> int:
+        return len(self._procs)
+
+    def _at(self, index: int) -> Row:
+        row = self._built.get(index)
+        if row is None:
+            proc = self._procs[index]
+            row = self._cache.row(proc, self._rates, self._stale_before, self._derived,
+                                  mark=self._marks.get(proc.pid, ""),
+                                  exited=self._gone is not None and proc_key(proc) == self._gone)
+            self._built[index] = row
+        return row
+
+    def __getitem__(self, index: int | slice) -> Any:
+        if isinstance(index, slice):
+            return [self._at(i) for i in range(*index.indices(len(self._procs)))]
+        if index < 0:
+            index += len(self._procs)
+        if not 0 <= index < len(self._procs):
+            raise IndexError(index)
+        return self._at(index)
+
+    def find(self, key: RowKey) -> int | None:
+        """The index of the row with this key (("p", pid) matches any start time), without building rows."""
+        if len(key) < 2 or key[0] != "p":
+            return None
+        pid, start = key[1], key[2] if len(key) > 2 else None
+        for i, proc in enumerate(self._procs):
+            if proc.pid == pid and (start is None or proc.starttime == start):
+                return i
+        return None
 
 
 def matching(
@@ -187,8 +246,8 @@ def build_rows(
     matched: list[ProcessMemory] | None = None,
     marks: Mapping[int, str] | None = None,
     derived: Derived | None = None,
-) -> list[Row]:
-    """Rows for the table in the view's mode and order.
+) -> Sequence[Row]:
+    """Rows for the table in the view's mode and order (the list view's are built as they are read).
 
     ``exited`` is a selected process that has gone: it stays in its place,
     marked, until the user moves (the screen decides when to drop it).
@@ -204,8 +263,8 @@ def build_rows(
     elif state.mode in ("program", "user"):
         rows = _group_rows(matched, state)
     else:
-        cache = cache or RowCache()
-        rows = [cache.row(p, rates, stale_before, derived) for p in sort_processes(matched, state.sort, state.reverse, derived)]
+        return ListRows(sort_processes(matched, state.sort, state.reverse, derived), cache or RowCache(), rates,
+                        stale_before, derived, gone, marks)
     if gone is not None:
         rows = [replace(r, exited=True) if r.key == gone else r for r in rows]
     if marks:

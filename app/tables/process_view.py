@@ -33,7 +33,7 @@ class ProcessView:
 
     def rows(self, processes: Sequence[ProcessMemory], view: ViewState, rates: Mapping[RowKey, float],
              exited: ProcessMemory | None, stale_before: float | None, marks: Mapping[int, str],
-             derived: Derived | None = None) -> list[Row]:
+             derived: Derived | None = None) -> Sequence[Row]:
         """The table's rows (see build_rows); the filter and the totals only when they can change."""
         wanted = (view.text, exited, view.cgroup, view.user)
         if processes is not self._processes or wanted != self._filter:

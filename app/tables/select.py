@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from operator import attrgetter
 
 from memtop.collectors.models import ProcessMemory
 from memtop.views.columns import DERIVED, column_named, labels
@@ -51,6 +52,9 @@ def field_of(sort: str) -> str:
     return "cmdline" if sort == "command" else sort
 
 
+_PID = attrgetter("pid")
+
+
 def _key(proc: ProcessMemory, field: str) -> object:
     value = getattr(proc, field)
     if field == "cmdline":
@@ -77,9 +81,14 @@ def sort_processes(procs: Iterable[ProcessMemory], field: str, reverse: bool = F
     for proc in procs:
         (unknown if getattr(proc, field) is None else known).append(proc)
     descending = (field in DESCENDING) != reverse
-    known.sort(key=lambda p: p.pid)
-    known.sort(key=lambda p: _key(p, field), reverse=descending)  # type: ignore[arg-type, return-value]
-    unknown.sort(key=lambda p: p.pid)
+    known.sort(key=_PID)
+    if known and field != "cmdline" and not isinstance(getattr(known[0], field), str):
+        # Numbers (every size): the field itself is the key, read at C speed (a key press at
+        # 5,000 processes sorts them; a Python key function was a third of the sort).
+        known.sort(key=attrgetter(field), reverse=descending)
+    else:
+        known.sort(key=lambda p: _key(p, field), reverse=descending)  # type: ignore[arg-type, return-value]
+    unknown.sort(key=_PID)
     return known + unknown
 
 

@@ -130,3 +130,21 @@ def test_fast_header_parse_equals_the_general_parser(headers: list[tuple[str, st
         out.append("Rss:                   4 kB")
     raw = ("\n".join(out) + "\n").encode()
     assert smaps.parse_smaps(raw) == smaps.parse_smaps_general(raw)
+
+
+def test_a_first_paint_builds_the_groups_only_and_the_raw_rows_when_read_are_the_same() -> None:
+    # Issue 17: Enter at 65,000 mappings built a row per mapping for a view shown only after g.
+    from memtop.tables.mapping_rows import RawRows
+
+    opened = rss_by_key(analyse(MAPPINGS))
+    grown = parse_smaps(smaps_text(grow=100))
+    eager = analyse(grown, opened, opened)
+    lazy = analyse(grown, opened, opened, raw_now=False)
+    assert isinstance(lazy.raw, RawRows) and lazy.raw._rows is None  # nothing built for the first paint
+    assert lazy.groups == eager.groups and lazy.totals == eager.totals and lazy.count == eager.count
+    assert rss_by_key(lazy) == rss_by_key(eager)
+    assert lazy.raw._rows is None  # RSS by key (the next read's deltas) came without the rows
+    assert list(lazy.raw) == list(eager.raw) and len(lazy.raw) == len(eager.raw) == len(LAYOUT)
+    assert [r.label for r in lazy.raw if r.grew] == ["[heap]"]
+    for sort in SORT_FIELDS:
+        assert view_rows(lazy, False, sort) == view_rows(eager, False, sort)

@@ -129,7 +129,9 @@ class ProcessScreen(FilterInput, SortKeys, Helpable, Screen[None]):
             maps = read(self.proc.pid, self.proc.starttime)
             analysis = None
             if maps.mappings is not None:
-                analysis = analyse(maps.mappings, self._opened, self._last)
+                # The quick first read shows the groups; its raw rows (g) are built if asked
+                # for before the full read, which follows at once and builds them here.
+                analysis = analyse(maps.mappings, self._opened, self._last, raw_now=not quick)
         finally:
             if was_enabled:
                 gc.enable()
