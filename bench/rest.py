@@ -241,6 +241,10 @@ def main() -> int:
                 f"{statistics.median(x['tmux'] for x in ok):.2f} | {statistics.median(x['rss_mib'] for x in ok):.1f} |")
     finally:
         tmux("kill-server", check=False)
+        try:  # tmux leaves its socket behind
+            os.unlink(os.path.join(os.environ.get("TMUX_TMPDIR") or "/tmp", f"tmux-{os.getuid()}", tmux.sock))
+        except OSError:
+            pass
         shutil.rmtree(tmp, ignore_errors=True)
     return 0
 
