@@ -17,6 +17,8 @@ pyproject pins plotext below 6.
 
 from __future__ import annotations
 
+import math
+
 from plotext._figure import _figure_class as Figure
 from rich.text import Text
 from textual.color import Color
@@ -40,6 +42,19 @@ def _unit(peak: float) -> tuple[str, float]:
         if peak >= size:
             return name, float(size)
     return "B", 1.0
+
+
+def _axis_top(value: float) -> float:
+    """``value`` rounded up to two significant figures (54.61 -> 55, 0.123 -> 0.13, 0 -> 0)."""
+    if value <= 0:
+        return 0.0
+    step = 10.0 ** (math.floor(math.log10(value)) - 1)
+    return math.ceil(value / step - 1e-9) * step
+
+
+def _column_end(now: float, step: float) -> int:
+    """The number of the column boundary at or after ``now`` (a float a hair above one is on it)."""
+    return math.ceil(now / step - 1e-6)
 
 
 class HeapChart(TextLines):
@@ -75,10 +90,14 @@ class HeapChart(TextLines):
         s = self.series
         if s is None:
             return (None, self.size)
-        width = max(self.size.width - 8, 1)
-        # Time moves the lines left by one column every window/width seconds.
+        # Time moves the lines left by one dot column every window/columns seconds (``_columns``).
+        columns = self._columns()
         return (s.label, s.times, s.rss, s.anon, s.heap, s.heap_note, s.exited, s.window, s.verdict, s.alarm, s.points,
-                int(s.now * width / s.window), self.size)
+                _column_end(s.now, s.window / columns), self.size)
+
+    def _columns(self) -> int:
+        """Dot columns of the plot (braille: two a cell); the sparkline form's cells are fewer."""
+        return max(max(self.size.width - 2, 20) - 8, 1) * 2
 
     def _muted(self, text: str) -> Text:
         return Text(text, style=self.get_component_rich_style("heap-chart--muted"))
@@ -172,25 +191,35 @@ class HeapChart(TextLines):
         lines = [(name, color, marker, values) for (name, color, marker), values in zip(SERIES, (s.rss, s.anon, s.heap))]
         if not heap_known:
             lines = lines[:2]
-        columns = max(width - 8, 1) * 2  # braille: two dots per cell
-        drawn = [
-            (name, color, marker, *thin(*steps(s.times, values, s.now, s.window), s.window, columns))
-            for name, color, marker, values in lines
-        ]
-        shown = [(t - s.now, float(v)) for t, v in s.points if s.now - s.window <= t <= s.now]
+        columns = self._columns()
+        # The time axis moves a whole dot column at a time (issue 17): its right end is the next
+        # column boundary at or after now, so between two boundaries every sample already drawn
+        # keeps its dots and the picture changes only when a new sample moves one. The latest
+        # sample is always in the last column; the axis is late by less than one column
+        # (window / columns: 3 s of 5 min on a 60-column pane), which no dot can show.
+        step = s.window / columns
+        end = _column_end(s.now, step) * step
+        # The step lines, thinned (~0.6 ms a series) only when a picture is built: most
+        # refreshes find the picture unchanged (issue 17). Thinning keeps each column's extremes,
+        # so the peak is the same before and after it.
+        drawn = [(name, color, marker, *steps(s.times, values, end, s.window)) for name, color, marker, values in lines]
+        shown = [(t - end, float(v)) for t, v in s.points if end - s.window <= t <= s.now]
         peak = max([*(max(ys) for *_rest, ys in drawn if ys), *(v for _x, v in shown)], default=0.0)
         if peak <= 0:
             return [self._muted("no samples in the window yet")], ""
         unit, scale = _unit(peak)
+        # The y axis tops at a round figure above the peak, so a process that grows a little each
+        # refresh moves neither the axis nor any dot until it nears that figure (issue 17).
+        top = _axis_top(peak * 1.05 / scale) * scale
         # What the plot would draw, at its own resolution (two dots a column,
         # four a row): a process whose RSS moves by a few KiB each second
         # changes no dot, so the costly build is skipped (memtop selecting
         # itself at rest rebuilt the chart every refresh: ~0.8 % of a CPU).
         # Each column by its lowest, highest and last value: a spike between
         # two column ends is drawn, so it must rebuild too.
-        quantum = peak * 1.05 / (height * 4) or 1.0
-        picture = (width, height, s.window, unit, tuple(
-            column_extremes(s.times, values, s.now, s.window, columns, quantum)
+        quantum = top / (height * 4) or 1.0
+        picture = (width, height, s.window, unit, top, tuple(
+            column_extremes(s.times, values, end, s.window, columns, quantum)
             for _name, _color, _marker, values in lines
         ), tuple((int((x + s.window) * columns / s.window), int(v / quantum)) for x, v in shown),
             self.app.theme)
@@ -204,6 +233,7 @@ class HeapChart(TextLines):
         figure.plot_size(width, height)
         figure.theme("clear")
         for name, color, marker, xs, ys in drawn:
+            xs, ys = thin(xs, ys, s.window, columns)
             rgb = Color.parse(theme.get(color, "white")).rgb
             figure.plot(xs, [y / scale for y in ys], label=name, marker=marker, color=rgb)
         if shown:
@@ -211,7 +241,7 @@ class HeapChart(TextLines):
             rgb = Color.parse(theme.get(color, "white")).rgb
             figure.scatter([x for x, _v in shown], [v / scale for _x, v in shown], label=name, marker=marker, color=rgb)
         figure.xlim(-s.window, 0)
-        figure.ylim(0, peak / scale * 1.05)
+        figure.ylim(0, top / scale)
         self.builds += 1
         plot = list(Text.from_ansi(figure.build()).split("\n"))
         self._plot_cache = (picture, plot)

@@ -216,7 +216,9 @@ class MemtopModel:
 
         A process not tracked yet starts its history now (it was just selected).
         """
-        if not exited:
+        if not exited and not self.history.tracks(proc.key):
+            # Read a heap figure only for a history that starts now: the refresh's own was read by
+            # ingest, and memtop's (mallinfo2) walks every free chunk of its heap (issue 17).
             self.history.track(proc, now, self.heap.read().get(proc.pid))
         series = self.history.series(proc.key, now, self.chart_window, self.heap.describe(proc.pid, now, proc.key), exited)
         if series is not None and proc.key in self.heap.points:

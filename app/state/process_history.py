@@ -114,6 +114,10 @@ class ProcessHistory:
         old = self._samples.get(key, ())
         self._samples[key] = deque(old, maxlen=capacity)
 
+    def tracks(self, key: Key) -> bool:
+        """Whether the history of this process is kept."""
+        return key in self._samples
+
     def track(self, proc: ProcessMemory, time: float, heap: int | None = None) -> None:
         """Start the history of a process now (selected before the next refresh)."""
         if proc.key not in self._samples:

@@ -126,6 +126,35 @@ def test_chart_series_start_a_history_and_follow_the_window() -> None:
     assert model.chart_series(other, 0.0, exited=False) is not None  # selected: its history starts now
 
 
+class CountedHeap(FakeHeap):
+    """mallinfo2's stand-in, counting its calls (each walks every free chunk of memtop's heap)."""
+
+    def __init__(self, in_use: int) -> None:
+        super().__init__(in_use)
+        self.reads = 0
+
+    def read(self):  # noqa: ANN201 - as FakeHeap
+        self.reads += 1
+        return super().read()
+
+
+def test_the_chart_of_a_tracked_process_reads_no_heap_of_its_own_and_still_follows_it() -> None:
+    """One heap reading a refresh (ingest's): the chart of memtop itself used to read mallinfo2 again (issue 17)."""
+    own = CountedHeap(60 * MIB)
+    model = MemtopModel(heap=HeapSources(own, own_pid=201))
+    for t, heap_mib in enumerate((60, 61, 75)):
+        own.in_use = heap_mib * MIB
+        model.ingest(at(float(t), processes=growing(100 + t)))
+        reads = own.reads
+        series = model.chart_series(PY, float(t), exited=False)
+        assert own.reads == reads  # ingest read it; the chart reads nothing more
+        assert series is not None and series.heap[-1] == heap_mib * MIB and series.rss[-1] == (100 + t) * MIB
+    other = next(p for p in PROCESSES if p.pid == 400)
+    reads = own.reads
+    assert model.chart_series(other, 2.0, exited=False) is not None  # a history that starts now reads once
+    assert own.reads == reads + 1
+
+
 def test_replay_feeds_the_same_readings_to_a_new_model_and_gets_the_same_answers() -> None:
     recorded = [Reading(preloaded(float(t), 100 + 3 * t, 80)) for t in range(0, 31, 2)]
     live = MemtopModel()

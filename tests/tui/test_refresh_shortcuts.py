@@ -249,3 +249,51 @@ async def test_table_lines_follow_a_new_theme() -> None:
         table._base = None
         assert table._render_line(2) == shown_now  # drawn afresh in the new theme: the same
         assert shown_now != before
+
+
+async def test_the_chart_moves_a_column_at_a_time_and_a_new_sample_that_moves_a_dot_is_drawn_at_once() -> None:
+    """The chart's time axis steps by whole dot columns and its y axis tops at a round figure
+    (issue 17): a refresh inside a column that brings a sample moving no dot rebuilds nothing; a
+    sample that moves a dot, or time passing a column boundary, is drawn in that refresh, the
+    same as a chart drawn from scratch."""
+    app = new_app(at(0.0))
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        chart = app.screen.query_one(HeapChart)
+        window = 300.0
+        columns = max(max(chart.size.width - 2, 20) - 8, 1) * 2
+        step = window / columns
+        start = 100.25 * step  # a quarter into a column
+        ramp = [(start - 199 + k, 100 * MIB + k * MIB // 4) for k in range(200)]  # rising: any shift of the axis moves dots
+
+        def series(now: float, samples: list[tuple[float, int]]) -> HeapSeries:
+            n = len(samples)
+            return HeapSeries(label="x (7)", times=tuple(t for t, _v in samples), rss=tuple(v for _t, v in samples),
+                              anon=(50 * MIB,) * n, heap=(None,) * n, heap_note="heap: n/a", now=now, window=window)
+
+        def fresh(s: HeapSeries) -> list[str]:
+            chart._plot_cache, chart._key = None, ()
+            chart.show(s)
+            return [t.plain for t in chart._texts]
+
+        chart.show(series(start, ramp))
+        builds = chart.builds
+        soon = start + step / 4  # a refresh later, inside the same column
+        same = ramp + [(soon, ramp[-1][1] + 4096)]  # 4 KiB more (a new peak): no dot moves
+        chart.show(series(soon, same))
+        assert chart.builds == builds
+        assert [t.plain for t in chart._texts] == fresh(series(soon, same))
+        jump = ramp + [(soon, ramp[-1][1] + 60 * MIB)]  # a sample that moves the last column's dots: drawn at once
+        chart.show(series(soon, jump))
+        drawn = [t.plain for t in chart._texts]
+        assert drawn != fresh(series(soon, same))
+        assert drawn == fresh(series(soon, jump))
+        later = 101.01 * step  # past the column's end: the line moves a column left
+        chart.show(series(soon, same))
+        builds = chart.builds
+        chart.show(series(later, same))
+        assert chart.builds == builds + 1
+        assert [t.plain for t in chart._texts] == fresh(series(later, same))
+        far = later + 20 * step  # twenty columns on: the ramp has visibly moved left
+        chart.show(series(far, same))
+        assert [t.plain for t in chart._texts] != fresh(series(later, same))
