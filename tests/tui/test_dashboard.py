@@ -323,7 +323,8 @@ async def test_a_failing_collector_is_shown_logged_and_retried_later_each_time(t
         assert "the same again (1 in a row)" in log.read_text()
         go.set()
         await pilot_until(pilot, lambda: pids(app))
-        assert calls == 3 and pids(app)[0] == 300  # retried: the next pass worked
+        # retried: the next pass worked (at a 0.1 s interval the one after it may have run by now)
+        assert calls >= 3 and pids(app)[0] == 300
         assert "collector:" not in header() and app.failures.failures == 0
 
 
