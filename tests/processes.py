@@ -1,10 +1,15 @@
 """Processes for the tests of F9 and H (issue 13, item 4): one that says every signal it gets, one given a chosen pid.
 
 ``Reporter`` answers "was this process signalled?" without a clock: it
-prints the name of each signal it catches, and ``received()`` sends it a
-marker (SIGURG) and reads up to the marker's line. A signal sent before the
-marker is pending by then and delivered first (lower number, and Python runs
-its handlers in number order), so its line comes before the marker's.
+prints the name of each signal it takes, and ``received()`` sends it a
+marker (SIGURG) and reads up to the marker's line. The child blocks these
+signals and takes them with sigwait(), one at a time: a signal sent before
+the marker was either taken already or is pending beside it, and sigwait
+takes the lower-numbered first (signal(7): standard signals are delivered
+lowest number first), so its line comes before the marker's. With Python
+handlers instead, a marker arriving while a handler printed ran the second
+handler inside the first print (seen on 3.10: "SIGTERMSIGURG", then the
+child died of a reentrant write).
 """
 
 from __future__ import annotations
@@ -16,19 +21,17 @@ import subprocess
 import sys
 from pathlib import Path
 
-#: The signals the reporter catches (SIGKILL and SIGSTOP cannot be caught: they end or stop it).
+#: The signals the reporter takes (SIGKILL and SIGSTOP cannot be blocked: they end or stop it).
 CAUGHT = ("SIGHUP", "SIGINT", "SIGQUIT", "SIGUSR1", "SIGUSR2", "SIGTERM", "SIGCONT", "SIGTSTP")
 MARKER = "SIGURG"  # after every one of CAUGHT in number order
 
 REPORTER = f"""
-import signal, sys, time
-def said(number, frame):
-    print(signal.Signals(number).name, flush=True)
-for name in {CAUGHT + (MARKER,)!r}:
-    signal.signal(getattr(signal, name), said)
+import signal
+taken = {{getattr(signal, name) for name in {CAUGHT + (MARKER,)!r}}}
+signal.pthread_sigmask(signal.SIG_BLOCK, taken)
 print("ready", flush=True)
 while True:
-    time.sleep(60)
+    print(signal.Signals(signal.sigwait(taken)).name, flush=True)
 """
 
 NS_LAST_PID = Path("/proc/sys/kernel/ns_last_pid")
