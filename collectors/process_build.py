@@ -6,6 +6,7 @@ or from a parser that refused a file.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 
@@ -116,6 +117,12 @@ def memory_fields(raw: bytes) -> dict[str, int | None]:
     return _checked(summed)
 
 
+#: The command line of a process is parsed once per distinct text: the workers of
+#: a pool (php-fpm, postgres, a fork server) share one tuple instead of holding
+#: a copy each (5,000 forked workers held 2.7 MiB of equal tuples; issue 17).
+_shared_cmdline = functools.lru_cache(maxsize=1024)(parse_cmdline)
+
+
 def _int_or_none(raw: bytes | None) -> int | None:
     if raw is None:
         return None
@@ -132,7 +139,7 @@ def build_process(
     errors: list[str] = []
     fields: dict[str, object] = {
         "pid": raw.pid, "ppid": stat.ppid, "starttime": stat.starttime, "name": stat.name,
-        "cmdline": parse_cmdline(raw.cmdline) if raw.cmdline else (), "uid": None, "user": None,
+        "cmdline": _shared_cmdline(raw.cmdline) if raw.cmdline else (), "uid": None, "user": None,
         "state": stat.state, "threads": stat.threads, "kernel_thread": stat.kernel_thread,
         "oom_score": _int_or_none(raw.oom_score), "oom_score_adj": _int_or_none(raw.oom_score_adj),
         "cgroup": None if raw.cgroup is None else cgroups.path(raw.cgroup),

@@ -154,3 +154,39 @@ def test_unchanged_processes_are_reused_whole_and_changed_ones_read() -> None:
     sched.begin()
     assert sched.reuse(record.pid, stat(record.pid, faults=6)) is None  # a minute old: read again
     sched.end()
+
+
+def test_an_unchanged_stat_line_skips_the_parse_a_changed_one_does_not() -> None:
+    clock = Clock()
+    sched = Scheduler(interval=1.0, clock=clock, max_age=60)
+    record = PROCESSES[3]
+    line = f"{record.pid} (x) S 1 1 1 0 -1 0 5 0 0 0 7 3 0 0 20 0 1 0 1 1000 100".encode()
+    sched.begin()
+    assert sched.reuse_raw(record.pid, line) is None  # first sight: parsed and read, as the reader does
+    parsed = stat(record.pid, start=record.starttime)
+    assert sched.reuse(record.pid, parsed) is None and sched.want(record.pid, parsed)
+    sched.record(record.pid, parsed, 0.001)
+    sched.remember({(record.pid, record.starttime): record})
+    sched.end()
+    clock.now += 1
+    sched.begin()
+    assert sched.reuse_raw(record.pid, line) is record  # the same bytes: kept without a parse
+    assert sched.reuse_raw(record.pid, line.replace(b" 7 3 ", b" 8 3 ")) is None  # its CPU time moved
+    sched.end()
+    # What is kept per pid to compare is a hash, not the ~300 bytes of the line (issue 17, goal 4).
+    assert all(isinstance(v, int) for v in sched.stat_hashes.values())
+
+
+def test_workers_with_one_command_line_share_one_tuple() -> None:
+    from memtop.collectors.process_build import CgroupCache, build_process
+    from memtop.collectors.processes import RawProcess
+    from memtop.collectors.procfs import parse_stat
+
+    def built(pid: int, cmdline: bytes) -> tuple[str, ...]:
+        stat = parse_stat(f"{pid} (php-fpm) S 1 1 1 0 -1 0 5 0 0 0 7 3 0 0 20 0 1 0 {pid} 1000 100".encode())
+        raw = RawProcess(pid, stat, None, cmdline, None, None, None, None, None)
+        return build_process(raw, lambda _uid: None, CgroupCache()).cmdline
+
+    first, second = built(700, b"php-fpm: pool www\0"), built(701, b"php-fpm: pool www\0")
+    assert first == second == ("php-fpm: pool www",) and first is second
+    assert built(702, b"php-fpm: pool api\0") == ("php-fpm: pool api",)
