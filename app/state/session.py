@@ -8,12 +8,22 @@ oom_*) cost a third of a core there when read for everyone every second
 whose stat shows no change (resident pages, page faults, state, threads,
 name) keeps its last record whole; the others get their small files, and
 smaps_rollup only for
-- the rows on screen and the selected process, every refresh;
+- the selected process, every refresh;
+- the rows on screen, every refresh unless the process's stat line is the
+  same bytes as the last refresh's (it did not run a clock tick, fault a
+  page or change its RSS or VmSize): then at least every ``VISIBLE_KEEP``
+  refreshes, so its PSS is never old enough to be marked stale (three);
 - a process whose RSS or page-fault count moved since its last read, within
   two refreshes (the next one if the CPU budget allows);
 - every other process at least every ``max_age`` seconds;
 - a process seen for the first time.
 The others keep their last values, each with its age (``memory_time``).
+
+A process that did not run can still see its PSS move: another process
+sharing its pages forked, exited or unmapped them, or khugepaged collapsed
+its pages. On screen that reaches it within ``VISIBLE_KEEP`` refreshes; the
+rows on screen of a host at rest are mostly such processes, and re-reading
+their seven files every refresh was half of memtop's CPU at rest (issue 17).
 """
 
 from __future__ import annotations
@@ -34,6 +44,10 @@ MEMORY_FIELDS = (
 )
 
 Key = tuple[int, int]
+
+#: A row on screen whose stat line did not change keeps its record for fewer
+#: than this many refreshes (the table marks PSS older than three as stale).
+VISIBLE_KEEP = 2.5
 
 #: Read the THP sysfs files on every n-th pass only.
 THP_EVERY = 10
@@ -108,7 +122,7 @@ class Scheduler:
         before = self.stat_hashes.get(pid)
         self.stat_hashes[pid] = digest
         kept = self._by_pid.get(pid)
-        if before != digest or kept is None or not self._may_keep(pid, (pid, kept.starttime)):
+        if before != digest or kept is None or not self._may_keep(pid, (pid, kept.starttime), unchanged=True):
             return None
         self._alive.add((pid, kept.starttime))
         self.reused += 1
@@ -126,13 +140,15 @@ class Scheduler:
         self.reused += 1
         return kept
 
-    def _may_keep(self, pid: int, key: Key) -> bool:
-        """Off screen, not selected, and its rollup younger than max_age."""
+    def _may_keep(self, pid: int, key: Key, unchanged: bool = False) -> bool:
+        """Not selected, and its rollup younger than max_age (off screen) or
+        VISIBLE_KEEP refreshes (on screen, its stat line ``unchanged``)."""
         entry = self.seen.get(key)
-        return (
-            entry is not None and pid not in self.visible and pid != self.selected
-            and self._now - entry.time < self.max_age
-        )
+        if entry is None or pid == self.selected:
+            return False
+        if pid in self.visible:
+            return unchanged and self._now - entry.time < VISIBLE_KEEP * self.interval
+        return self._now - entry.time < self.max_age
 
     def want(self, pid: int, stat: Stat) -> bool:
         key = (pid, stat.starttime)

@@ -190,3 +190,32 @@ def test_workers_with_one_command_line_share_one_tuple() -> None:
     first, second = built(700, b"php-fpm: pool www\0"), built(701, b"php-fpm: pool www\0")
     assert first == second == ("php-fpm: pool www",) and first is second
     assert built(702, b"php-fpm: pool api\0") == ("php-fpm: pool api",)
+
+
+def test_a_row_on_screen_that_did_not_run_is_read_every_third_refresh_and_at_once_when_it_moves() -> None:
+    clock = Clock()
+    sched = Scheduler(interval=1.0, clock=clock, max_age=60)
+    record = PROCESSES[3]
+    key = (record.pid, record.starttime)
+    line = f"{record.pid} (x) S 1 1 1 0 -1 0 5 0 0 0 7 3 0 0 20 0 1 0 1 1000 100".encode()
+    sched.visible = frozenset({record.pid})
+
+    def refresh(raw: bytes) -> bool:
+        """One pass over this process as the reader makes it: True when its files are read."""
+        sched.begin()
+        kept = sched.reuse_raw(record.pid, raw)
+        if kept is None:
+            parsed = stat(record.pid, start=record.starttime)
+            assert sched.reuse(record.pid, parsed) is None and sched.want(record.pid, parsed)  # on screen
+            sched.record(record.pid, parsed, 0.001)
+        sched.remember({key: record})
+        sched.end()
+        clock.now += 1
+        return kept is None
+
+    # Its PSS may move while it sleeps (a sharer exits): never older than two refreshes,
+    # so never marked stale (three), and read every third refresh instead of every one.
+    assert [refresh(line) for _ in range(7)] == [True, False, False, True, False, False, True]
+    assert refresh(line.replace(b" 7 3 ", b" 8 3 "))  # it ran: read at once
+    sched.selected = record.pid
+    assert all(refresh(line) for _ in range(3))  # the selected process: every refresh
