@@ -158,7 +158,7 @@ class RowCache:
         if mark or exited:
             row = replace(row, mark=mark, exited=exited)
         if hit is not None and hit[3] == row:
-            row = hit[3]  # re-read, same figures (rows on screen are read every refresh): nothing to redraw
+            row = hit[3]  # re-read, same figures (a row on screen that moved is read every refresh): nothing to redraw
         self._rows[key] = (proc, (rate, extra, mark, exited), stale, row)
         return row
 

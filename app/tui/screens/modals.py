@@ -19,8 +19,9 @@ DASHBOARD_NOTES = (
     "PSS adds up: the sum of PSS over processes is what they use together. "
     "The sum of RSS over-counts every shared page (libraries, shared memory) once per process.",
     "PSS, USS and THP come from smaps_rollup, which costs the kernel a page-table walk per process. "
-    "memtop reads it every refresh for the rows on screen and the selected process, soon after a "
-    "process's RSS or page faults move, and at least every 60 s otherwise. Values older than three "
+    "memtop reads it every refresh for the selected process and the rows on screen (every third "
+    "refresh for a row whose process did not run since), soon after a process's RSS or page faults "
+    "move, and at least every 60 s otherwise. Values older than three "
     "refreshes are dimmed and marked '~'.",
     "n/a: the figure could not be read (another user's process without root, a zombie, a kernel thread, "
     "a file cut short or refused); Enter on the process says why. '!' before PSS: above RSS, because status "
