@@ -89,6 +89,10 @@ class Monitor:
     def clock(self) -> Callable[[], float]:
         return self.scheduler.clock
 
+    def key_pressed(self) -> None:
+        """A person pressed a key: the pass under way gives way to the event loop for a moment (give_way.py)."""
+        self.scheduler.give_way.hold()
+
     def want_cgroups(self, on: bool) -> None:
         """Read the whole memory cgroup tree every pass (a view of it is open), or every few."""
         self.session.cgroups = on

@@ -36,6 +36,7 @@ from memtop.collectors.models import ContainerLimit, ProcessMemory, Snapshot, Th
 from memtop.collectors.processes import NOT_READ
 from memtop.collectors.procfs import Stat
 from memtop.collectors.snapshot import Collector, reconcile
+from memtop.state.give_way import GiveWay
 
 #: smaps_rollup fields a skipped process keeps from its last read.
 MEMORY_FIELDS = (
@@ -91,8 +92,11 @@ class Scheduler:
     _now: float = 0.0
     _spent: float = 0.0
     _alive: set[Key] = field(default_factory=set)
+    #: The event loop holds passes back while keys are pressed (give_way.py).
+    give_way: GiveWay = field(default_factory=GiveWay)
 
     def begin(self) -> None:
+        self.give_way.begin()
         self._now = self.clock()
         self._spent = 0.0
         self.reads = 0
@@ -118,6 +122,7 @@ class Scheduler:
         # next: compare the bytes and skip even the parse (2,000 a second). They
         # are compared by their 64-bit SipHash: two different stat lines of one
         # pid hashing alike is a 2**-64 chance, and would keep a record one pass.
+        self.give_way.tick()
         digest = hash(raw_stat)
         before = self.stat_hashes.get(pid)
         self.stat_hashes[pid] = digest

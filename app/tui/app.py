@@ -19,7 +19,7 @@ import subprocess
 from collections.abc import Callable
 from dataclasses import replace
 
-from textual import work
+from textual import events, work
 from textual.app import App
 from textual.reactive import var
 
@@ -107,6 +107,14 @@ class MemtopApp(App[int]):
     def main_screen_for(self) -> MainScreen:
         """The dashboard's screen (a replay's has a time cursor and keys that move in time)."""
         return MainScreen(self.model, self.maps)
+
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, (events.Key, events.MouseDown, events.MouseScrollDown, events.MouseScrollUp)) \
+                and self.monitor is not None:
+            # A pass holds the GIL for most of its time: a key that lands during one
+            # waited for it (issue 17, goal 3). The pass gives way for a moment.
+            self.monitor.key_pressed()
+        await super().on_event(event)
 
     def on_unmount(self) -> None:
         self.failures.close()

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from memtop.collectors.models import Snapshot
+from memtop.state import give_way
 from memtop.state.failures import FailureLog
 from memtop.state.model import MemtopModel, Reading
 from memtop.state.monitor import Monitor, Session
@@ -285,6 +286,38 @@ async def test_slow_collector_never_overlaps_and_keys_still_work() -> None:
         assert peak == 1  # never two passes at once
         assert threading.get_ident() not in threads  # /proc was read off the event loop
         release.set()
+
+
+async def test_a_key_pressed_during_a_pass_makes_the_pass_give_way(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 17, goal 3: the collection thread sleeps (releasing the GIL) while the loop answers a key."""
+    monkeypatch.setattr(give_way, "HOLD", 60.0)  # a loaded machine may take long to draw the key: the allowance ends it
+    second, release = threading.Event(), threading.Event()
+    waited: list[float] = []
+    snapshot = made()
+
+    class TickingSession:
+        cgroups = False
+
+        def collect(self) -> tuple[Snapshot, dict]:
+            way = monitor.scheduler.give_way
+            way.begin()
+            if waited:  # the second pass: the test presses a key while it is under way
+                second.set()
+                release.wait(10)
+            for _ in range(5000):  # what reading 5,000 processes' stat files does
+                way.tick()
+            waited.append(way.waited)
+            return snapshot, {}
+
+    monitor = scripted(TickingSession())
+    app = new_app(monitor=monitor)
+    async with app.run_test(size=(160, 45)) as pilot:
+        await pilot_until(pilot, second.is_set)  # not second.wait(): the loop must run to start the pass
+        assert waited[0] == 0  # no key: the first pass did not pause
+        await pilot.press("I")
+        release.set()
+        await pilot_until(pilot, lambda: len(waited) >= 2)
+        assert waited[1] == give_way.MAX_PER_PASS  # the pass under way gave way, for its allowance at most
 
 
 async def test_a_failing_collector_is_shown_logged_and_retried_later_each_time(tmp_path: Path) -> None:
