@@ -6,10 +6,12 @@ import argparse
 import signal
 import sys
 from types import FrameType
+from typing import TYPE_CHECKING
 
 from memtop.cli.common import UsageError, interval
-from memtop.instrument.preload import BuildError, library_path
-from memtop.instrument.run import END_SIGNALS, RunChild, RunError, start
+
+if TYPE_CHECKING:
+    from memtop.instrument.run import RunChild
 
 USAGE = "memtop run [--no-inherit] [--interval S] [--log FILE] [--] CMD [ARGS...]"
 
@@ -31,6 +33,10 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 
 def run(args: argparse.Namespace) -> int:
     """The command; textual is imported only when the dashboard opens."""
+    # Imported here: every other command (`memtop --json` first) would pay ~6 ms for them (issue 17, goal 5).
+    from memtop.instrument.preload import BuildError, library_path
+    from memtop.instrument.run import END_SIGNALS, RunError, start
+
     command = args.command[1:] if args.command[:1] == ["--"] else args.command
     try:
         if args.print_preload:
