@@ -9,6 +9,11 @@ that just ended (bench/live.py: the key press's tail, issue 17 goal 3). The
 loop calls ``hold`` on each key; the thread calls ``tick`` once a process and
 sleeps (releasing the GIL) while a hold lasts, at most ``MAX_PER_PASS``
 seconds a pass, so a key held down delays a pass and never stops collection.
+
+The cost: the processes read after a pause are read that much later than the
+pass's time says, so a ΔRSS/s of that pass can be off by the pause's share of
+the interval (at most a fifth at 1 s) for a process whose RSS moves steadily;
+only while keys are being pressed, and the next pass is exact again.
 """
 
 from __future__ import annotations
@@ -19,8 +24,8 @@ from collections.abc import Callable
 #: How long a key press holds the collection thread (a key, its drawing and the next frame).
 HOLD = 0.12
 #: At most this much of a pass is spent giving way (a key held down repeats 30 times a second).
-MAX_PER_PASS = 0.5
-#: The thread looks every this many processes (~3 ms of a pass at 5,000).
+MAX_PER_PASS = 0.2
+#: The thread looks every this many processes (~2 ms of a pass at 5,000).
 EVERY = 64
 
 
