@@ -51,6 +51,13 @@ class VirtualTable(ScrollView, can_focus=True):
         Binding("enter", "activate", "Details"),
     ]
 
+    # Lines are drawn to the width left of the vertical scrollbar, so nothing scrolls sideways.
+    # Without this a horizontal scrollbar (the virtual width is the widget's) took the last
+    # line whenever the vertical one showed: the cursor's row could sit under it, off screen.
+    DEFAULT_CSS = """
+    VirtualTable { overflow-x: hidden; }
+    """
+
     #: Component class prefix of the subclass ("process-table" gives "process-table--cursor").
     PREFIX: ClassVar[str] = "virtual-table"
     #: Every column; ``columns(width)`` chooses those that fit.
