@@ -293,7 +293,7 @@ def table_rows(cap: str) -> list[tuple[int, float | None, bool]]:
             rows = []
             for row in lines[i + 1:]:
                 t = row.split()
-                if len(t) <= col or not t[0].isdigit():
+                if len(t) <= col or not t[0].isdigit() or t[1] == "processes":  # the totals line below the rows
                     break
                 pss, stale = parse_size(t[col])
                 rows.append((int(t[0]), pss, stale))

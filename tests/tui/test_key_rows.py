@@ -26,10 +26,10 @@ def pids_on_screen(terminal: Terminal) -> list[int]:
     head = next(i for i, line in enumerate(lines) if line.split()[:1] == ["PID"])
     out = []
     for line in lines[head + 1:]:
-        first = line.split()[:1]
-        if not first or not first[0].isdigit():
+        words = line.split()[:2]
+        if not words or not words[0].isdigit() or words[1:] == ["processes"]:  # the totals line: "3000 processes ..."
             break
-        out.append(int(first[0]))
+        out.append(int(words[0]))
     return out
 
 
