@@ -6,7 +6,12 @@ One file per instrumented process, ``$MEMTOP_HEAP_DIR/memtop-heap.<pid>``
 in its name, so a file counts only when its header names that pid, the
 process exists with the same start time, and the file belongs to the
 process's user (or root) and nobody else may write it; files of dead
-processes, or of an earlier process with the same pid, are removed. A file is
+processes, or of an earlier process with the same pid, are removed, but only
+by a memtop in the initial pid namespace: a pid is a name only within one
+namespace, and a memtop in a container that shares /dev/shm with the host
+(or ``unshare --pid``) would take the host's live files for dead ones and
+delete them (seen: a dashboard in a namespace removed a probe's file of a
+host process while the exporter's test waited for its heap). A file is
 opened once and read by pread into a copy at each sample (never mapped: its
 owner may truncate it, and a mapping then raises SIGBUS in the reader), a
 16 KiB pread, cheap enough for 10 Hz.
@@ -32,6 +37,8 @@ from .safe_open import OTHERS_WRITE, open_regular, pread_copy
 MAGIC = b"MEMTHEAP"
 VERSION = 1
 PREFIX = "memtop-heap."
+#: The inode of the initial pid namespace (include/linux/proc_ns.h: PROC_PID_INIT_INO).
+PROC_PID_INIT_INO = 0xEFFFFFFC
 FILE_SIZE = 16384
 HEADER = struct.Struct("<8sIIIIQQII")  # magic version source pid nslots starttime peak used_slots flags
 GENERATION = struct.Struct("<Q")  # at offset 48
@@ -144,6 +151,8 @@ class HeapFiles:
         self.directory = directory if directory is not None else default_directory()
         self.prefix = prefix
         self.proc = proc
+        #: Whether stale files may be removed: the pids in their names are this /proc's.
+        self.sweeps = in_initial_pid_namespace(proc)
         self._open: dict[int, _Known] = {}
         #: Why a pid's file gave no heap figure at the last read ("no heap figure (why)").
         self.refused: dict[int, str] = {}
@@ -266,7 +275,7 @@ class HeapFiles:
     def _sweep_temporary(self, name: str) -> None:
         """A half-written ``.memtop-heap.<pid>.XXXXXX`` of a process killed before its rename."""
         digits = name[len(self.prefix) + 1:].partition(".")[0]
-        if digits.isdigit() and not (self.proc / digits).exists():
+        if self.sweeps and digits.isdigit() and not (self.proc / digits).exists():
             try:
                 os.unlink(self.directory / name)
             except OSError:
@@ -277,7 +286,22 @@ class HeapFiles:
 
     def _remove(self, name: str, pid: int) -> None:
         self._drop(pid)
+        if not self.sweeps:
+            return  # the pid may be another namespace's live process: left alone
         try:
             os.unlink(self.directory / name)
         except OSError:
             pass  # another user's stale file: not ours to remove
+
+
+def in_initial_pid_namespace(proc: Path) -> bool:
+    """Whether ``proc`` is the initial pid namespace's /proc, seen from there (the host's).
+
+    ``proc/self/ns/pid`` names the namespace of the reader; its inode is
+    PROC_PID_INIT_INO only in the initial one. A captured tree has no such
+    link: False, nothing is removed on its account.
+    """
+    try:
+        return os.stat(proc / "self" / "ns" / "pid").st_ino == PROC_PID_INIT_INO
+    except OSError:
+        return False

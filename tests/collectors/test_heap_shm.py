@@ -13,7 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from memtop.collectors.errors import ParseError
-from memtop.collectors.heap_shm import FILE_SIZE, HeapFiles, parse_heap
+from memtop.collectors.heap_shm import FILE_SIZE, HeapFiles, in_initial_pid_namespace, parse_heap
 from tests.hangs import call_or_release
 
 MIB = 1 << 20
@@ -266,3 +266,22 @@ def test_no_descriptor_is_kept_between_reads(tmp_path: Path) -> None:
     assert files.read(lambda: {me: (start, os.getuid())})[me].in_use == 5 * MIB
     assert files.sample(me) is not None
     assert len(os.listdir("/proc/self/fd")) == before
+
+
+def test_a_captured_tree_or_another_namespace_removes_nothing(tmp_path: Path) -> None:
+    # The pids in the names are the host's; a /proc without the initial namespace's link
+    # (a captured tree here) cannot tell a dead process from another namespace's live one.
+    proc = tmp_path / "proc"
+    proc.mkdir()
+    shm = tmp_path / "shm"
+    shm.mkdir()
+    path = shm / f"memtop-heap.{os.getpid()}"
+    path.write_bytes(counter_file(os.getpid(), own_starttime(), [(MIB, 1, 0)]))
+    half = shm / f".memtop-heap.{os.getpid()}.Ab12Cd"
+    half.write_bytes(b"x")
+    files = HeapFiles(shm, proc=proc)
+    assert not files.sweeps and not in_initial_pid_namespace(proc)
+    assert files.read(lambda: {}) == {}
+    assert path.exists() and half.exists()
+    assert HeapFiles(shm).sweeps == in_initial_pid_namespace(Path("/proc"))
+
