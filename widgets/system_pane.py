@@ -90,7 +90,8 @@ class SystemPane(Widget):
                 human(system.available), human(system.free), human(system.swap_total), human(system.swap_free),
             ),
             None if pressure is None else (pressure.some, pressure.full),
-            None if reconciliation is None else (human(reconciliation.pss_sum), human(reconciliation.difference)),
+            None if reconciliation is None else (human(reconciliation.pss_sum), human(reconciliation.difference),
+                                                 human(reconciliation.anon_shmem_mapped), reconciliation.unreadable),
             None if container is None else (human(container.current), human(container.limit)),
         )
         if shown != self._shown:
@@ -250,14 +251,16 @@ class SystemPane(Widget):
         lines.extend(flow(list(self._swap_and_pressure(system, bar_width)), width - 2))
         if self.reconciliation is not None and width >= 150:
             rec = self.reconciliation
-            line = Text(
-                f"PSS of all processes {human(rec.pss_sum)} vs anon+shmem+mapped {human(rec.anon_shmem_mapped)}: "
-                f"{human(rec.difference)} mapped by no process (unmapped cache, kernel)",
-                style=self._style("muted"),
-            )
             if rec.unreadable:
-                line.append(f"; {rec.unreadable} process{'' if rec.unreadable == 1 else 'es'} unreadable")
-            lines.append(line)
+                # The gap holds the unreadable processes' memory too: "mapped by no process" would
+                # be wrong as soon as one is (a non-root run: most of it; a new user's report).
+                unread = f"{rec.unreadable} unreadable process{'' if rec.unreadable == 1 else 'es'}"
+                said = (f"PSS of the readable processes {human(rec.pss_sum)} vs anon+shmem+mapped "
+                        f"{human(rec.anon_shmem_mapped)}: {human(rec.difference)} outside it ({unread}, unmapped cache, kernel)")
+            else:
+                said = (f"PSS of all processes {human(rec.pss_sum)} vs anon+shmem+mapped {human(rec.anon_shmem_mapped)}: "
+                        f"{human(rec.difference)} mapped by no process (unmapped cache, kernel)")
+            lines.append(Text(said, style=self._style("muted")))
         return lines
 
     def _container(self, explain: bool, width: int) -> Text:

@@ -297,3 +297,19 @@ async def test_the_chart_moves_a_column_at_a_time_and_a_new_sample_that_moves_a_
         far = later + 20 * step  # twenty columns on: the ramp has visibly moved left
         chart.show(series(far, same))
         assert [t.plain for t in chart._texts] != fresh(series(later, same))
+
+
+async def test_the_pss_reconciliation_does_not_call_unreadable_processes_memory_unmapped() -> None:
+    # As a non-root user most processes are unreadable: their memory is in the gap, and the
+    # line said "mapped by no process" of it all (a new user's report).
+    from memtop.collectors.models import Reconciliation
+
+    readable = Reconciliation(pss_sum=80 * MIB, anon_shmem_mapped=500 * MIB, difference=420 * MIB, unreadable=0)
+    app = new_app(replace(at(0.0), reconciliation=readable))
+    async with app.run_test(size=SIZE) as pilot:
+        terminal = await watch(app, pilot)
+        assert "420.0 MiB mapped by no process" in terminal.text
+        await shown(app, pilot, Reading(replace(at(1.0), reconciliation=replace(readable, unreadable=99))))
+        assert "PSS of the readable processes 80.0 MiB" in terminal.text
+        assert "420.0 MiB outside it (99 unreadable processes" in terminal.text
+        assert "mapped by no process" not in terminal.text
