@@ -176,7 +176,8 @@ class HeapChart(TextLines):
             heap_line.append(f"{POINT[2]} {compact(value)}{gap}")
             heap_line.append_text(self._muted(f" gdb {age(s.now - when)} ago"))
         else:
-            heap_line.append_text(self._muted(s.heap_note))
+            # The line is labelled already: "heap heap: not instrumented" at 80x24 read as a stutter.
+            heap_line.append_text(self._muted(s.heap_note.removeprefix("heap: ")))
         rss_line = Text("RSS  ", style="bold")
         rss_line.append(sparkline(rss, cells, top))
         rss_line.append(f" {compact(last)} anon {compact(anon)}")
