@@ -53,10 +53,15 @@ class StatusHeader(Widget):
             self.info = info
 
     def render(self) -> Text:
-        return self._line(self.info)
+        line = self._line(self.info)
+        if line.cell_len > self.size.width:
+            # The kernel release goes first: at 80 columns the line ended in "RSS" without
+            # its figure (a new user's report at 80x24), and a collector error was cut sooner.
+            line = self._line(self.info, kernel=False)
+        return line
 
-    def _line(self, info: HeaderInfo) -> Text:
-        line = Text.assemble(("memtop", "bold"), f"  {info.hostname}  {info.kernel}  ")
+    def _line(self, info: HeaderInfo, kernel: bool = True) -> Text:
+        line = Text.assemble(("memtop", "bold"), f"  {info.hostname}  " + (f"{info.kernel}  " if kernel else ""))
         if info.replay:
             line.append(f" {info.replay} ", style="bold reverse")
             line.append("  ")

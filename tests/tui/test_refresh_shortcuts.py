@@ -313,3 +313,18 @@ async def test_the_pss_reconciliation_does_not_call_unreadable_processes_memory_
         assert "PSS of the readable processes 80.0 MiB" in terminal.text
         assert "420.0 MiB outside it (99 unreadable processes" in terminal.text
         assert "mapped by no process" not in terminal.text
+
+
+async def test_at_80_columns_the_header_drops_the_kernel_release_before_memtops_own_figures() -> None:
+    app = new_app(at(0.0))
+    async with app.run_test(size=(80, 24)) as pilot:
+        terminal = await watch(app, pilot)
+        await shown(app, pilot, Reading(at(1.0), {}, 2.0, 60 * MIB))
+        kernel = app.screen.query_one(StatusHeader).info.kernel
+        assert "RSS 60.0 MiB" in terminal.line(0) and kernel not in terminal.line(0)
+    app = new_app(at(0.0))
+    async with app.run_test(size=SIZE) as pilot:  # where it fits, the kernel release is there
+        terminal = await watch(app, pilot)
+        await shown(app, pilot, Reading(at(1.0), {}, 2.0, 60 * MIB))
+        kernel = app.screen.query_one(StatusHeader).info.kernel
+        assert kernel and kernel in terminal.line(0) and "RSS 60.0 MiB" in terminal.line(0)
