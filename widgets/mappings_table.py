@@ -53,7 +53,7 @@ class MappingsTable(VirtualTable):
     }
 
     DEFAULT_CSS = """
-    MappingsTable { height: 1fr; overflow-x: hidden; }
+    MappingsTable { height: 1fr; }
     MappingsTable > .mappings-table--header { text-style: bold; background: $panel; }
     MappingsTable > .mappings-table--cursor { background: $accent 40%; text-style: bold; }
     MappingsTable:focus > .mappings-table--cursor { background: $accent; color: $text; }

@@ -40,14 +40,9 @@ class GiveWay:
         self._count = 0
         self.waited = 0.0  # seconds this pass gave way
 
-    def hold(self, seconds: float | None = None) -> None:
-        """A key was pressed: passes give way until ``seconds`` (HOLD) from now (called on the loop)."""
-        self._until = self._clock() + (HOLD if seconds is None else seconds)
-
-    @property
-    def holding(self) -> bool:
-        """A key was pressed less than a hold ago."""
-        return self._until > self._clock()
+    def hold(self) -> None:
+        """A key was pressed: passes give way for HOLD seconds from now (called on the loop)."""
+        self._until = self._clock() + HOLD
 
     def begin(self) -> None:
         """A pass begins."""

@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import replace
 
 from memtop.collectors.models import Snapshot
-from memtop.collectors.processes import NOT_READ
-from memtop.collectors.procfs import Stat
+from memtop.collectors.process_build import CgroupCache, build_process
+from memtop.collectors.processes import NOT_READ, RawProcess
+from memtop.collectors.procfs import Stat, parse_stat
 from memtop.state.session import LiveSession, Scheduler
 
 from tests.dashboard_fixtures import PROCESSES, made
@@ -178,10 +179,6 @@ def test_an_unchanged_stat_line_skips_the_parse_a_changed_one_does_not() -> None
 
 
 def test_workers_with_one_command_line_share_one_tuple() -> None:
-    from memtop.collectors.process_build import CgroupCache, build_process
-    from memtop.collectors.processes import RawProcess
-    from memtop.collectors.procfs import parse_stat
-
     def built(pid: int, cmdline: bytes) -> tuple[str, ...]:
         stat = parse_stat(f"{pid} (php-fpm) S 1 1 1 0 -1 0 5 0 0 0 7 3 0 0 20 0 1 0 {pid} 1000 100".encode())
         raw = RawProcess(pid, stat, None, cmdline, None, None, None, None, None)
