@@ -66,6 +66,14 @@ class MemoryPolicy(Protocol):
     smaps_rollup for some of the others, keeping older values for the rest.
     """
 
+    def skip(self, pid: int) -> ProcessMemory | int | None:
+        """Not read at all this pass: the last record (or, for a hidden kernel thread, its thread count)."""
+        ...
+
+    def kernel_thread(self, pid: int, threads: int) -> None:
+        """``pid`` is a kernel thread that is not shown (its stat was read to learn it)."""
+        ...
+
     def reuse_raw(self, pid: int, raw_stat: bytes) -> ProcessMemory | None:
         """The last record of a process whose stat is byte for byte the last one: not even parsed."""
         ...
@@ -161,6 +169,12 @@ class ProcessReader:
         shows no change: then only stat was read.
         """
         policy = self.policy
+        if policy is not None:
+            skipped = policy.skip(pid)
+            if isinstance(skipped, int):
+                return None, skipped
+            if skipped is not None:
+                return skipped, skipped.threads
         try:
             raw_stat = read_record(self._fd, f"{pid}/stat")
             if policy is not None:
@@ -171,6 +185,8 @@ class ProcessReader:
         except (OSError, ParseError):
             return None, 0
         if stat.kernel_thread and not self.kernel_threads:
+            if policy is not None:
+                policy.kernel_thread(pid, stat.threads)
             return None, stat.threads
         if policy is not None:
             kept = policy.reuse(pid, stat)

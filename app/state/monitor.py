@@ -57,12 +57,14 @@ class Monitor:
 
     @classmethod
     def build(cls, collector: Collector, options: StartOptions = StartOptions(), *, heap: HeapSources | None = None,
-              run: RunChild | None = None, own_stats: bool = True, clock: Callable[[], float] = time.monotonic) -> Monitor:
+              run: RunChild | None = None, own_stats: bool = True, clock: Callable[[], float] = time.monotonic,
+              stat_every: int = 1) -> Monitor:
         """A model and its monitor for a host.
 
         Live (not ``options.frozen``): memtop's own glibc heap is a heap
         source and working sets can be measured; ``run``: the program
         `memtop run` started is watched. ``heap`` replaces the heap sources.
+        ``stat_every``: read a process not on screen every n-th pass (session.py).
         """
         live = not options.frozen
         heap = heap if heap is not None else HeapSources(OwnHeap() if live else None)
@@ -70,7 +72,7 @@ class Monitor:
         model = MemtopModel(options, heap=heap, working_sets=sets, own_pid=heap.own_pid)
         if run is not None:
             model.watch_run(run, collector)
-        scheduler = Scheduler(interval=options.interval, clock=clock)
+        scheduler = Scheduler(interval=options.interval, clock=clock, stat_every=stat_every)
         session = LiveSession(collector, scheduler)
         if options.frozen:
             session.cgroups = True  # a captured tree gets one pass: it must hold the cgroups too

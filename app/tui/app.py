@@ -33,6 +33,7 @@ from memtop.state.model import MemtopModel, Reading
 from memtop.state.monitor import Monitor
 from memtop.state.options import StartOptions
 from memtop.state.run_watch import SAMPLE_HZ
+from memtop.state.session import OFF_SCREEN_EVERY
 from memtop.state.settings import SettingsStore, setting_values
 from memtop.tui.exit_signals import exit_on_signals
 from memtop.tui.messages import (
@@ -248,7 +249,8 @@ def run_dashboard(collector: Collector, options: StartOptions, run: RunChild | N
     # pauses that a key press can land behind; none of them forms a cycle.
     gc.freeze()
     gc.set_threshold(20_000, 50, 1_000)
-    monitor = Monitor.build(collector, options, run=run)
+    # Rows off screen are read every other refresh (state/session.py): the dashboard's cost at 2,000 processes.
+    monitor = Monitor.build(collector, options, run=run, stat_every=OFF_SCREEN_EVERY)
     app = MemtopApp(monitor.model, monitor, settings=settings)
     result = app.run()
     if app.signalled is not None and run is not None:
