@@ -13,10 +13,11 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from memtop.collectors.models import UNLIMITED, CgroupMemory, Limit, Snapshot
 from memtop.widgets.cgroup_table import NEW_MARK, CgroupTable
+from memtop.widgets.key_footer import KeyFooter
 from memtop.views.format import escape, human
 
 from memtop.rules.cgroup_usage import (
@@ -83,7 +84,7 @@ class CgroupScreen(Helpable, Screen[str | None]):
         yield Static(id="cg-title")
         yield CgroupTable(id="cg-table")
         yield Static(id="cg-details")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.app.post_message(CgroupsWanted(True))

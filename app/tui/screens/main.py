@@ -11,7 +11,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import Footer, Input
+from textual.widgets import Input
 
 from memtop.tui.screens.filter_input import FilterInput
 from memtop.tui.screens.habit_keys import HABIT_BINDINGS, SETUP_BINDING, HabitKeys, chosen_columns
@@ -20,6 +20,7 @@ from memtop.collectors.models import ProcessMemory, Snapshot
 from memtop.collectors.paths import HostPaths
 from memtop.widgets.diagnosis_line import DiagnosisLine
 from memtop.widgets.heap_chart import HeapChart
+from memtop.widgets.key_footer import KeyFooter
 from memtop.widgets.process_table import ProcessTable
 from memtop.widgets.status_header import HeaderInfo, StatusHeader, TotalsLine
 from memtop.widgets.system_pane import SystemPane
@@ -57,8 +58,8 @@ class MainScreen(HabitKeys, FilterInput, SortKeys, Helpable, SidePanes, Jumps, S
     FILTER = "#filter"
     LETTER_ACTIONS = _LETTER_ACTIONS
 
-    # Help and Quit first: an 80-column footer keeps them (issue 18); the others follow by use, and
-    # the footer shows few enough that 100 columns end on a whole one (help lists them all).
+    # Help and Quit first, the others by use: the footer (KeyFooter) shows the first that fit whole,
+    # so a narrow terminal keeps the most used (issue 18); help lists them all.
     BINDINGS = [
         Binding("question_mark,h,f1", "help", "Help"),
         Binding("q,f10", "app.quit", "Quit"),
@@ -126,7 +127,7 @@ class MainScreen(HabitKeys, FilterInput, SortKeys, Helpable, SidePanes, Jumps, S
                 yield HeapChart(id="chart")
         yield Input(placeholder="filter: name, command line, user or pid (Enter keeps, Esc cancels)", id="filter")
         yield Input(placeholder="search: name, command line, user or pid (F3 or Enter: next match, Esc closes)", id="search")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.query_one("#filter", Input).display = False

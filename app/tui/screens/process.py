@@ -22,10 +22,11 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import Screen
-from textual.widgets import Footer, Input, Static
+from textual.widgets import Input, Static
 
 from memtop.collectors.models import ProcessMaps, ProcessMemory
 from memtop.views.format import compact
+from memtop.widgets.key_footer import KeyFooter
 from memtop.widgets.mappings_table import GREW, MappingsTable
 
 from memtop.state.maps_source import MapsSource
@@ -54,15 +55,16 @@ class ProcessScreen(FilterInput, SortKeys, Helpable, Screen[None]):
     FILTER = "#maps-filter"
     LETTER_ACTIONS = _LETTER_ACTIONS
 
+    # The footer shows the first that fit whole (KeyFooter): help and the way back first, quit last.
     BINDINGS = [
-        Binding("slash", "filter", "Filter", tooltip="Filter the mappings by path (Enter keeps, Esc cancels)"),
-        Binding("g", "toggle_raw", "Raw/grouped", tooltip="Raw mappings, or grouped by kind and path"),
-        Binding("s,f6", "sort_menu", "Sort", tooltip="Choose the sort column"),
-        Binding("M", "sort_by('pss')", "By PSS", show=False, tooltip="Sort by PSS"),
-        Binding("I", "invert", "Invert", tooltip="Invert the sort order"),
+        Binding("question_mark,h,f1", "help", "Help", tooltip="Keys, columns and what the numbers mean"),
         Binding("escape", "back", "Back", tooltip="Clear the filter first; else back to the dashboard"),
         Binding("backspace", "leave", "Back", show=False, tooltip="Back to the dashboard"),
-        Binding("question_mark,h,f1", "help", "Help", tooltip="Keys, columns and what the numbers mean"),
+        Binding("slash", "filter", "Filter", tooltip="Filter the mappings by path (Enter keeps, Esc cancels)"),
+        Binding("s,f6", "sort_menu", "Sort", tooltip="Choose the sort column"),
+        Binding("g", "toggle_raw", "Raw/grouped", tooltip="Raw mappings, or grouped by kind and path"),
+        Binding("M", "sort_by('pss')", "By PSS", show=False, tooltip="Sort by PSS"),
+        Binding("I", "invert", "Invert", tooltip="Invert the sort order"),
         Binding("q,f10", "app.quit", "Quit"),
     ]
 
@@ -100,7 +102,7 @@ class ProcessScreen(FilterInput, SortKeys, Helpable, Screen[None]):
         yield MappingsTable(id="maps")
         yield Static(Text(f"reading /proc/{self.proc.pid}/smaps ..."), id="maps-status")
         yield Input(placeholder="filter mappings by path (Enter keeps, Esc cancels)", id="maps-filter")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.query_one("#maps-filter", Input).display = False

@@ -16,7 +16,7 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from memtop.collectors.environ import Environment, read_environ
 from memtop.collectors.models import ProcessMemory
@@ -24,6 +24,7 @@ from memtop.collectors.open_files import MAX_FDS, OpenFiles, read_open_files
 from memtop.collectors.paths import HostPaths
 from memtop.views.columns import Column
 from memtop.views.format import escape
+from memtop.widgets.key_footer import KeyFooter
 from memtop.widgets.text_table import TextRow, TextTable
 
 FD_COLUMNS = (
@@ -61,7 +62,7 @@ class _ProcessListing(Screen[None]):
                                    "   read-only"), id="listing-title")
         yield TextTable(self.COLUMNS, id="listing")
         yield Static(f"reading /proc/{p.pid} ...", id="listing-status")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.query_one(TextTable).focus()

@@ -17,10 +17,11 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from memtop.views.columns import BY_KEY, DEFAULT_COLUMNS, PROCESS_COLUMNS, fit
 from memtop.widgets.process_table import ProcessTable
+from memtop.widgets.key_footer import KeyFooter
 from memtop.widgets.text_table import TextRow, TextTable
 from memtop.widgets.virtual_table import Column, VirtualTable
 
@@ -56,13 +57,14 @@ def choices(chosen: Sequence[str]) -> list[TextRow]:
 class SetupScreen(Screen[tuple[str, ...] | None]):
     """Columns in and out, up and down; the preview follows; F10 keeps them."""
 
+    # The footer shows the first that fit whole (KeyFooter): the two ways out first.
     BINDINGS = [
+        Binding("f10", "done", "Save"),
+        Binding("escape,f2", "cancel", "Cancel"),
         Binding("space", "flip", "Show/hide"),
         Binding("f7,shift+up", "move(-1)", "Move up"),
         Binding("f8,shift+down", "move(1)", "Move down"),
         Binding("d", "defaults", "Defaults"),
-        Binding("f10", "done", "Save"),
-        Binding("escape,f2", "cancel", "Cancel"),
     ]
 
     def __init__(self, chosen: Sequence[str], rows: Sequence[Any], table_width: int) -> None:
@@ -80,7 +82,7 @@ class SetupScreen(Screen[tuple[str, ...] | None]):
         preview = ProcessTable(id="setup-preview")
         preview.styles.width = self.table_width
         yield preview
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.query_one(ColumnList).focus()
