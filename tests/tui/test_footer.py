@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 from textual.screen import Screen
@@ -11,6 +12,7 @@ from memtop.tui.app import MemtopApp
 from memtop.tui.screens.cgroups import CgroupScreen
 from memtop.tui.screens.main import MainScreen
 from memtop.tui.screens.process import ProcessScreen
+from memtop.tui.screens.replay import ReplayScreen
 from memtop.tui.screens.setup import SetupScreen
 from memtop.widgets.key_footer import PALETTE, KeyFooter, fitting
 
@@ -19,6 +21,7 @@ from tests.conftest import new_app
 from tests.dashboard_fixtures import PROCESSES
 from tests.maps_fixtures import FakeSource
 from tests.terminal import Terminal
+from tests.tui.test_replay import replay_app, utc  # noqa: F401  (utc: the fixture)
 from tests.waiting import pilot_until
 
 PYTHON = next(p for p in PROCESSES if p.pid == 201)
@@ -71,3 +74,14 @@ def test_keys_are_kept_in_order_up_to_the_first_that_does_not_fit() -> None:
     assert fitting([11, 8, 8], 26) == 2
     assert fitting([11, 20, 3], 20) == 1  # a short key after one left out is left out too: the order holds
     assert fitting([], 80) == 0 and fitting([5], 0) == 0
+
+
+async def test_the_replay_footer_keeps_its_keys_that_move_in_time(tmp_path: Path, utc: None) -> None:
+    app = replay_app(tmp_path, at=9)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot_until(pilot, lambda: isinstance(app.screen, ReplayScreen) and app.screen.query_one(KeyFooter).children,
+                          what="the replay's footer")
+        await pilot.pause()
+        shown, whole = entries(app)
+        assert all(entry in whole for entry in shown), shown
+        assert shown[:6] == ["⏎ Details", "? Help", "q Quit", ", ◀ sample", ". sample ▶", "b Go to"], shown

@@ -51,6 +51,12 @@ _LETTER_ACTIONS = frozenset({
 #: PSS/USS older than this many refreshes is shown dimmed and marked "~".
 STALE_REFRESHES = 3
 
+#: First in the footer of the dashboard and of its replay: an 80-column one keeps them (issue 18).
+HELP_AND_QUIT = [
+    Binding("question_mark,h,f1", "help", "Help"),
+    Binding("q,f10", "app.quit", "Quit"),
+]
+
 
 class MainScreen(HabitKeys, FilterInput, SortKeys, Helpable, SidePanes, Jumps, Screen[None]):
     """Where the machine's memory is, and which processes own it."""
@@ -59,10 +65,9 @@ class MainScreen(HabitKeys, FilterInput, SortKeys, Helpable, SidePanes, Jumps, S
     LETTER_ACTIONS = _LETTER_ACTIONS
 
     # Help and Quit first, the others by use: the footer (KeyFooter) shows the first that fit whole,
-    # so a narrow terminal keeps the most used (issue 18); help lists them all.
+    # so a narrow terminal keeps the most used; help lists them all.
     BINDINGS = [
-        Binding("question_mark,h,f1", "help", "Help"),
-        Binding("q,f10", "app.quit", "Quit"),
+        *HELP_AND_QUIT,
         Binding("slash", "filter", "Filter", tooltip="Filter by name, command line, user or pid"),
         Binding("s,f6", "sort_menu", "Sort", tooltip="Choose the sort column"),
         SETUP_BINDING,

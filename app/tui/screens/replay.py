@@ -27,7 +27,7 @@ from memtop.state.maps_source import MapsSource
 from memtop.state.model import Ingested
 from memtop.tui.messages import ModelUpdate
 from memtop.tui.screens.kills import KillsScreen
-from memtop.tui.screens.main import MainScreen
+from memtop.tui.screens.main import HELP_AND_QUIT, MainScreen
 
 NOT_RECORDED = "not recorded: memtop record keeps each process's totals, not its mappings or working set"
 
@@ -66,24 +66,39 @@ def replay_maps() -> MapsSource:
     return MapsSource(lambda pid, start: ProcessMaps(pid, start, None, (), None, NOT_RECORDED, False, 0.0), live=False)
 
 
-class ReplayScreen(MainScreen):
+#: The keys that move in time (their own in the replay; O replaces the dashboard's).
+REPLAY_BINDINGS = [
+    Binding("comma", "step(-1)", "◀ sample", tooltip="One sample back"),
+    Binding("full_stop", "step(1)", "sample ▶", tooltip="One sample forward"),
+    Binding("left_curly_bracket", "jump(-60)", "-1 min", show=False, tooltip="One minute back"),
+    Binding("right_curly_bracket", "jump(60)", "+1 min", show=False, tooltip="One minute forward"),
+    Binding("left_parenthesis", "jump(-3600)", "-1 h", show=False, tooltip="One hour back"),
+    Binding("right_parenthesis", "jump(3600)", "+1 h", show=False, tooltip="One hour forward"),
+    Binding("b", "goto", "Go to", tooltip="Go to a time typed (atop: b)"),
+    Binding("n", "next_event('diagnosis', True)", "Next finding", show=False, tooltip="The next diagnosis that appeared"),
+    Binding("shift+n", "next_event('diagnosis', False)", "Previous finding", show=False,
+            tooltip="The previous diagnosis that appeared"),
+    Binding("o", "next_event('oom', True)", "Next OOM kill", show=False, tooltip="The next OOM kill"),
+    Binding("O", "kills", "OOM kills", show=False, tooltip="The OOM kills of the recording, with their victims' last PSS/USS"),
+]
+
+
+def _replaced(binding: Binding) -> bool:
+    """One of the dashboard's bindings that Help and Quit or a replay key takes the place of."""
+    keys = {key for ours in REPLAY_BINDINGS for key in ours.key.split(",")}
+    return binding in HELP_AND_QUIT or bool(keys & set(binding.key.split(",")))
+
+
+# Ignored for mypy, which finds object's __init_subclass__ through MainScreen's mixins, not Textual's.
+class ReplayScreen(MainScreen, inherit_bindings=False):  # type: ignore[call-arg]
     """The main screen at a recorded moment."""
 
     LETTER_ACTIONS = MainScreen.LETTER_ACTIONS | REPLAY_ACTIONS
-    BINDINGS = [
-        Binding("comma", "step(-1)", "◀ sample", tooltip="One sample back"),
-        Binding("full_stop", "step(1)", "sample ▶", tooltip="One sample forward"),
-        Binding("left_curly_bracket", "jump(-60)", "-1 min", show=False, tooltip="One minute back"),
-        Binding("right_curly_bracket", "jump(60)", "+1 min", show=False, tooltip="One minute forward"),
-        Binding("left_parenthesis", "jump(-3600)", "-1 h", show=False, tooltip="One hour back"),
-        Binding("right_parenthesis", "jump(3600)", "+1 h", show=False, tooltip="One hour forward"),
-        Binding("b", "goto", "Go to", tooltip="Go to a time typed (atop: b)"),
-        Binding("n", "next_event('diagnosis', True)", "Next finding", show=False, tooltip="The next diagnosis that appeared"),
-        Binding("shift+n", "next_event('diagnosis', False)", "Previous finding", show=False,
-                tooltip="The previous diagnosis that appeared"),
-        Binding("o", "next_event('oom', True)", "Next OOM kill", show=False, tooltip="The next OOM kill"),
-        Binding("O", "kills", "OOM kills", show=False, tooltip="The OOM kills of the recording, with their victims' last PSS/USS"),
-    ]
+    # Not inherited but listed whole: Textual puts a subclass's keys after its base's, so the footer
+    # (the first that fit whole) never reached the keys that move in time at 80 columns, and help,
+    # built from this list, did not name the dashboard's keys.
+    BINDINGS = [*HELP_AND_QUIT, *REPLAY_BINDINGS,
+                *(b for b in MainScreen.BINDINGS if isinstance(b, Binding) and not _replaced(b))]
 
     def __init__(self, replay: Replay, maps: Callable[[], MapsSource]) -> None:
         super().__init__(replay.model, maps)
