@@ -7,6 +7,7 @@ from typing import Any, ClassVar
 
 from rich.text import Text
 from textual.binding import Binding, BindingType
+from textual.keys import key_to_character
 
 from memtop.widgets.system_pane import AVAILABLE_MEANS
 from memtop.widgets.virtual_table import VirtualTable
@@ -51,7 +52,16 @@ def _key_label(keys: str) -> str:
     names = {"slash": "/", "question_mark": "?", "plus": "+", "minus": "-", "escape": "Esc",
              "left_square_bracket": "[", "right_square_bracket": "]", "backslash": "\\", "less_than_sign": "<",
              "greater_than_sign": ">", "space": "space", "ctrl+l": "Ctrl-L"}
-    return ", ".join(names.get(k, k.upper() if k.startswith("f") and k[1:].isdigit() else k) for k in keys.split(","))
+
+    def label(key: str) -> str:
+        if key in names:
+            return names[key]
+        if key.startswith("f") and key[1:].isdigit():
+            return key.upper()
+        typed = key_to_character(key)  # the replay's "comma", "full_stop", "left_curly_bracket": as typed
+        return typed if typed is not None and typed.isprintable() else key
+
+    return ", ".join(label(k) for k in keys.split(","))
 
 
 class Helpable:
@@ -67,7 +77,7 @@ class Helpable:
     #: What the numbers on the screen mean.
     HELP_NOTES: ClassVar[Sequence[str]]
     #: Keys no binding of the screen or its table names: (keys, what they do).
-    HELP_MORE_KEYS: ClassVar[tuple[tuple[str, str], ...]] = (("ctrl+p", "command palette"),)
+    HELP_MORE_KEYS: ClassVar[tuple[tuple[str, str], ...]] = ()
     #: The width of the column labels (the longest, at least).
     HELP_LABEL_WIDTH: ClassVar[int] = 8
 
