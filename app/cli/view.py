@@ -143,9 +143,10 @@ def run_once(args: argparse.Namespace) -> int:
             if count:
                 print()  # one blank line between the tables of the repeating mode, as top -b
             extra = (BY_KEY[sort].label, derived[sort]) if sort in derived else None
-            print(table(snap, rows, exact=args.bytes, width=width, extra=extra), flush=True)
-            if sort in ("rate", "growth", "heap_gap") and not derived[sort]:
-                print(f"memtop: no process has {BY_KEY[sort].label} yet ({_WHY_EMPTY[sort]}); sorted by pid", flush=True)
+            # Why the sorted column is empty: among the table's notes, above it (`| head` keeps it).
+            empty = ([f"no process has {BY_KEY[sort].label} yet ({_WHY_EMPTY[sort]}); sorted by pid"]
+                     if sort in _WHY_EMPTY and not derived[sort] else [])
+            print(table(snap, rows, exact=args.bytes, width=width, extra=extra, notes=empty), flush=True)
         count += 1
         if not streaming or (args.count is not None and count >= args.count):
             return 0

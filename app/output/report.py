@@ -163,12 +163,13 @@ MARK = "!"
 
 
 def table(snap: Snapshot, processes: Sequence[ProcessMemory], exact: bool = False, width: int | None = None,
-          extra: tuple[str, Mapping[tuple[int, int], float]] | None = None) -> str:
-    """A table like smem's under a one-line system summary.
+          extra: tuple[str, Mapping[tuple[int, int], float]] | None = None, notes: Sequence[str] = ()) -> str:
+    """A table like smem's under a one-line system summary and the notes that explain its cells.
 
     ``width`` cuts the trailing command column to fit a terminal; None keeps it whole.
     ``extra``: one more column before the command (the derived column sorted by: its
     label and its values by process key), blank where a process has none.
+    ``notes``: the caller's, after the footnotes (why the derived column is empty).
     """
     size = (lambda n: "n/a" if n is None else str(n)) if exact else human
 
@@ -194,7 +195,8 @@ def table(snap: Snapshot, processes: Sequence[ProcessMemory], exact: bool = Fals
     widths = [max([len(header[i])] + [len(r[i]) for r in rows]) for i in range(len(header) - 1)]
     widths[1] = min(widths[1], 12)
     widths[2] = min(widths[2], 16)
-    lines = [summary_line(snap.system, exact)]
+    # The notes say why cells are n/a or marked: above the table, so that `memtop --once | head` keeps them.
+    lines = [summary_line(snap.system, exact), *footnotes(snap, processes), *notes]
     for row in (header, *rows):
         cells = [
             row[i][: widths[i]].rjust(widths[i]) if i == 0 or i >= 3 else row[i][: widths[i]].ljust(widths[i])
@@ -202,7 +204,6 @@ def table(snap: Snapshot, processes: Sequence[ProcessMemory], exact: bool = Fals
         ]
         line = "  ".join(cells) + "  " + row[-1]
         lines.append(line if width is None else line[:width].rstrip())
-    lines.extend(footnotes(snap, processes))
     return "\n".join(lines)
 
 

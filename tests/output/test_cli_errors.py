@@ -44,6 +44,18 @@ def _nobody_cannot_run(prefix: tuple[str, ...]) -> str:
     return "" if probe.returncode == 0 else (probe.stderr.strip().splitlines() or [f"exit {probe.returncode}"])[-1]
 
 
+def test_as_another_user_the_reason_for_n_a_is_above_the_table() -> None:
+    """Not root: other users' PSS/USS are n/a; the note says why before the first row (`| head` keeps it)."""
+    result = _memtop("--once", as_nobody=True)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    header = next(i for i, line in enumerate(lines) if line.split()[:1] == ["PID"])
+    if not any(" n/a " in line for line in lines[header + 1:]):
+        pytest.skip("no process of another user is visible here (hidepid?)")
+    note = next(i for i, line in enumerate(lines) if line.startswith("PSS/USS n/a for "))
+    assert 0 < note < header, lines[:header + 2]
+
+
 def _one_line(result: subprocess.CompletedProcess[str]) -> str:
     assert result.returncode == 2, (result.returncode, result.stdout, result.stderr)
     assert "Traceback" not in result.stderr

@@ -280,6 +280,17 @@ def test_cli_once(hosts, capsys):
     assert "alice" in lines[2]
 
 
+def test_the_notes_on_the_cells_come_before_the_table(capsys):
+    """`memtop --once | head` keeps why PSS/USS are n/a: the notes follow the summary line, above the table."""
+    capture = Path(__file__).resolve().parents[1] / "fixtures" / "captures" / "vm-6.18-user"
+    code, out, _ = run_cli(capsys, "--once", "--root", str(capture))
+    assert code == 0
+    lines = out.splitlines()
+    header = next(i for i, line in enumerate(lines) if line.split()[:1] == ["PID"])
+    assert lines[1].startswith("PSS/USS n/a for ") and "needs root or the same user" in lines[1]
+    assert header == 2 and all(line.split()[0].isdigit() and " n/a " in line for line in lines[header + 1:])
+
+
 def test_cli_once_bytes_sort_limit(hosts, capsys):
     code, out, _ = run_cli(capsys, "--once", "--bytes", "--sort", "pid", "--limit", "2", "--root", str(hosts / "basic"))
     assert code == 0
