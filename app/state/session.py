@@ -4,13 +4,13 @@ PSS and USS need smaps_rollup, which makes the kernel walk the page tables:
 a full pass over 2,000 processes costs ~0.4 s of CPU (perf-baseline.md), half
 a core at one pass a second. Even the small files (status, cmdline, cgroup,
 oom_*) cost a third of a core there when read for everyone every second
-(bench/live.py). So every refresh reads stat for every process; a process
-whose stat shows no change (resident pages, page faults, state, threads,
-name) keeps its last record whole; a process not on screen (nor selected)
-has even its stat read only every ``stat_every`` refreshes, by turns (the
-dashboard: every other one, half of them each time; at 2,000 processes the
-stat reads alone were 1.7 % of a core), keeping its last record between; the others get their small files, and
-smaps_rollup only for
+(bench/live.py). So every refresh reads stat for the processes on screen
+and the selected one, and for the others by turns: every ``stat_every``
+refreshes (the dashboard: every other one, half of them each time; at 2,000
+processes the stat reads were most of a pass), each keeping its last record
+and rate in between. A process whose stat shows no change (resident pages,
+page faults, state, threads, name) keeps its last record whole; the others
+get their small files, and smaps_rollup only for
 - the selected process, every refresh;
 - the rows on screen, every refresh unless the process's stat line is the
   same bytes as the last refresh's (it did not run a clock tick, fault a
@@ -229,6 +229,7 @@ class LiveSession:
         self.scheduler = scheduler
         self._reasons: dict[Key, str] = {}  # why a rollup could not be read (denied, ...)
         self._last: dict[Key, tuple[float, int]] = {}
+        self._rates: dict[tuple[object, ...], float] = {}
         self._passes = 0
         self._thp: ThpState | None = None
         self._container: ContainerLimit | None = None
@@ -264,12 +265,18 @@ class LiveSession:
             key = (proc.pid, proc.starttime)
             before = self._last.get(key)
             if before is not None and key in scheduler.unread:
-                last[key] = before  # not read: the next rate spans the time since it last was
+                # Not read: its last rate stands (a sort by ΔRSS/s keeps its place), and
+                # the next one spans the time since it was last read.
+                last[key] = before
+                rate = self._rates.get(("p", proc.pid, proc.starttime))
+                if rate is not None:
+                    rates[("p", proc.pid, proc.starttime)] = rate
                 continue
             if before is not None and snap.time > before[0] and proc.rss != before[1]:
                 rates[("p", proc.pid, proc.starttime)] = (proc.rss - before[1]) / (snap.time - before[0])
             last[key] = (snap.time, proc.rss)
         self._last = last
+        self._rates = rates
         scheduler.remember({(p.pid, p.starttime): p for p in procs})
         if self._reasons:
             self._reasons = {k: v for k, v in self._reasons.items() if k in last}

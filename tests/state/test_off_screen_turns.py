@@ -107,6 +107,9 @@ def test_a_rate_over_a_refresh_left_unread_spans_both_seconds(tmp_path: Path) ->
     value, rates = rss(live, clock, 1300)
     assert value == 27_000 * 1024
     assert rates[("p", 1300, 6000)] == 1_000 * 1024  # per second: over two, not one
+    grow(root, 1300, 29_000)
+    _value, rates = rss(live, clock, 1300)  # its turn passes: the last rate stands (a sort by it holds)
+    assert {pid for pid, _start in scheduler.unread} >= {1300} and rates[("p", 1300, 6000)] == 1_000 * 1024
 
 
 def test_a_new_process_is_read_at_once_and_an_exited_one_leaves(tmp_path: Path) -> None:
