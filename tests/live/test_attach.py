@@ -164,7 +164,11 @@ def test_gdb_output_forms() -> None:
 
 def test_a_gdb_that_hangs_is_interrupted_never_killed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     fake = tmp_path / "gdb"
-    fake.write_text("#!/bin/sh\ntrap 'echo MEMTOP-FAILED interrupted by memtop; exit 1' INT\nsleep 30 >/dev/null 2>&1 &\nwait\n")
+    # Short sleeps in a loop, not `sleep 30 & wait`: dash can miss a SIGINT that lands
+    # between its fork and its wait (the trap then waits for the sleep: a CI run under
+    # load saw "did not finish in 10 s"); a trap always runs between two commands.
+    fake.write_text("#!/bin/sh\ntrap 'echo MEMTOP-FAILED interrupted by memtop; exit 1' INT\n"
+                    "i=0\nwhile [ $i -lt 300 ]; do sleep 0.1; i=$((i + 1)); done\n")
     fake.chmod(0o755)
     sleeper = subprocess.Popen(["sleep", "30"])
     try:
