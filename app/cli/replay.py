@@ -10,9 +10,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from memtop.cli.common import UsageError, pid
-from memtop.history.schema import StoreError
-from memtop.history.timespec import SpecError, describe_time, parse_time
 
+# The history modules (sqlite3, datetime) are imported by the functions that open a
+# recording: memtop without a command imports this module for its --replay flags, and
+# `memtop --json` should not pay for them (issue 17, goal 5).
 if TYPE_CHECKING:
     from memtop.history.replay import Replay
     from memtop.state.options import StartOptions
@@ -30,6 +31,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def open_replay(args: argparse.Namespace, options: StartOptions | None = None) -> Replay:
     """The recording of --replay, at --at (default: its end)."""
     from memtop.history.replay import Replay
+    from memtop.history.schema import StoreError
+    from memtop.history.timespec import SpecError, parse_time
     from memtop.state.options import StartOptions
 
     try:
@@ -100,8 +103,10 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 
 
 def run_history(args: argparse.Namespace) -> int:
+    from memtop.history.schema import StoreError
     from memtop.history.series import Match, series
     from memtop.history.store import History
+    from memtop.history.timespec import SpecError, describe_time, parse_time
     from memtop.views.format import human
 
     try:

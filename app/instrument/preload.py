@@ -25,6 +25,7 @@ import tempfile
 from pathlib import Path
 
 import memtop.collectors
+from memtop.instrument.cache import cache_home
 from memtop.collectors.safe_open import OTHERS_WRITE, UnsafeFile, open_regular, read_regular, trusted_directory, write_atomically
 
 SOURCE = Path(memtop.collectors.__file__).with_name("heapcount.c")
@@ -46,13 +47,6 @@ MAX_SCRIPT_DEPTH = 4  # the kernel follows at most 4 levels of #! (BINPRM_MAX_RE
 
 class BuildError(RuntimeError):
     """The library could not be built; the message says what to do."""
-
-
-def cache_home() -> Path:
-    """$XDG_CACHE_HOME/memtop, else ~/.cache/memtop (XDG base directory spec)."""
-    xdg = os.environ.get("XDG_CACHE_HOME", "")
-    base = Path(xdg) if os.path.isabs(xdg) else Path.home() / ".cache"
-    return base / "memtop"
 
 
 def find_compiler(cc: str | None = None) -> list[str] | None:

@@ -13,17 +13,16 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING, Protocol
 
-from memtop.collectors.attach_target import Attacher
 from memtop.collectors.models import HeapCounters, HeapDetail, Snapshot
 from memtop.collectors.paths import HostPaths
 from memtop.views.format import age, human
 
-from memtop.instrument.attach import refusal as attach_refusal
-from memtop.instrument.attach import AttachResult, sample_heap
-from memtop.instrument.identity import changed
-
-if TYPE_CHECKING:  # `memtop --json` never reads its own heap: ctypes stays unloaded there
+if TYPE_CHECKING:
+    # `memtop --json` never reads its own heap (ctypes stays unloaded there) nor
+    # attaches gdb (subprocess and the attach checks are imported by the sampler).
+    from memtop.collectors.attach_target import Attacher
     from memtop.collectors.heap import OwnHeap
+    from memtop.instrument.attach import AttachResult
 
 NOT_INSTRUMENTED = "heap: not instrumented (memtop run -- CMD)"
 PRELOAD = "heap: preload counters"
@@ -79,9 +78,14 @@ class GdbSampler:
         self.me = me
 
     def __call__(self, pid: int, starttime: int) -> AttachResult:
+        from memtop.instrument.attach import sample_heap
+
         return sample_heap(pid, self.paths, self.gdb, me=self.me, starttime=starttime)
 
     def refusal(self, pid: int, starttime: int) -> str | None:
+        from memtop.instrument.attach import refusal as attach_refusal
+        from memtop.instrument.identity import changed
+
         moved = changed(self.paths, pid, starttime)
         if moved is not None:
             return f"not sampled: {moved}"

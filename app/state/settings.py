@@ -17,7 +17,6 @@ import math
 import os
 import stat
 import sys
-import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
@@ -26,11 +25,6 @@ from typing import Any
 from memtop.state.options import StartOptions
 from memtop.tables.select import PROCESS_FIELDS
 from memtop.views.columns import BY_KEY, DEFAULT_COLUMNS, column_named, labels
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - Python 3.10: the same parser, from PyPI
-    import tomli as tomllib
 
 FILE_NAME = "config.toml"
 #: A config file larger than this is not a config file (and is not read into memory).
@@ -131,6 +125,13 @@ _PARSE: Mapping[str, Callable[[object], object]] = {
 
 def parse(text: str, where: str = FILE_NAME) -> tuple[Settings, list[str]]:
     """Settings from TOML text, and one line for each setting that was broken or unknown (its default is used)."""
+    # Imported here: with no config file (the usual case) `memtop --json` never parses
+    # TOML, and the parser's import is a measurable share of its start-up (issue 17, goal 5).
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover - Python 3.10: the same parser, from PyPI
+        import tomli as tomllib
+
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -228,6 +229,8 @@ def dumps(settings: Settings) -> str:
 
 def save(path: Path, settings: Settings) -> None:
     """Write atomically: a temporary file beside it, flushed to disk, renamed over it."""
+    import tempfile  # only when the user changes a setting: shutil, random and the rest stay out of --json
+
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:

@@ -29,8 +29,8 @@ from memtop.collectors.paths import HostPaths
 from memtop.collectors.safe_open import OTHERS_WRITE, read_regular, trusted_directory, write_atomically
 from memtop.collectors.snapshot import Collector, Options
 from memtop.collectors.working_set import Refused, clear, measure, read_end, why_not
+from memtop.instrument.cache import cache_home
 
-from memtop.instrument.preload import cache_home
 from memtop.rules.working_set_fit import describe
 
 #: Windows offered (seconds); the default is 5 s (feasibility.md §B: a window
