@@ -64,6 +64,26 @@ def read_record(dir_fd: int | None, name: str, limit: int = DEFAULT_LIMIT) -> by
         os.close(fd)
 
 
+def read_kernel_record(dir_fd: int, name: str, limit: int = DEFAULT_LIMIT) -> bytes:
+    """``read_record`` of a file below a directory ``safe_open.only_root_fills`` accepted (procfs).
+
+    Nobody but the kernel makes the files there, so the fstat that tells a
+    FIFO or a device from a regular file is left out: one syscall of four per
+    file, 14,000 a pass at 2,000 processes (issue 17, goal 5). The open's
+    flags (no link followed, never blocking) and the read's cap still hold.
+    """
+    try:
+        fd = os.open(name, FLAGS, dir_fd=dir_fd)
+    except OSError as err:
+        if err.errno == errno.ELOOP:
+            raise UnsafeFile(name, "a symbolic link (links are not followed here)") from None
+        raise
+    try:
+        return read_capped(fd, limit, name, whole_first_read=True)
+    finally:
+        os.close(fd)
+
+
 def read_file(path: Path, limit: int = DEFAULT_LIMIT) -> bytes:
     """Read a whole file (raises OSError)."""
     return read_at(None, str(path), limit)

@@ -23,13 +23,13 @@ from collections.abc import Callable, Iterable
 from typing import Protocol
 
 from .errors import ParseError
-from .fs import read_at, read_record
+from .fs import read_at, read_kernel_record, read_record
 from .models import ProcessMemory
 from .paths import HostPaths
 from .process_build import DENIED, KTHREAD, ROOT_REFUSED, ZOMBIE, CgroupCache, build_process
 from .procfs import Stat, parse_stat
 from .raw_process import RawProcess
-from .safe_open import SMAPS_LIMIT
+from .safe_open import SMAPS_LIMIT, only_root_fills
 
 __all__ = [
     "DENIED", "KTHREAD", "NOT_READ", "RACED", "ROOT_REFUSED", "ZOMBIE",
@@ -111,6 +111,10 @@ class ProcessReader:
         self.now = now
         self._cgroups = CgroupCache()
         self._fd = os.open(paths.proc, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        # The live /proc (a mount root only root could fill): its files are the kernel's, and
+        # are read without the fstat that refuses a planted FIFO or device in a --root tree.
+        kernel = paths.live and only_root_fills(os.fstat(self._fd))
+        self._read = read_kernel_record if kernel else read_record
 
     def close(self) -> None:
         if self._fd >= 0:
@@ -176,7 +180,7 @@ class ProcessReader:
             if skipped is not None:
                 return skipped, skipped.threads
         try:
-            raw_stat = read_record(self._fd, f"{pid}/stat")
+            raw_stat = self._read(self._fd, f"{pid}/stat")
             if policy is not None:
                 kept = policy.reuse_raw(pid, raw_stat)
                 if kept is not None:
@@ -217,7 +221,7 @@ class ProcessReader:
     def _optional(self, pid: int, name: str, why: list[str] | None = None) -> bytes | None:
         """A small file that may be missing (old kernels, captures) or refused; the reason into ``why``."""
         try:
-            return read_record(self._fd, f"{pid}/{name}")
+            return self._read(self._fd, f"{pid}/{name}")
         except ProcessLookupError:
             raise
         except FileNotFoundError:
@@ -241,7 +245,7 @@ class ProcessReader:
     def _rollup(self, pid: int, starttime: int) -> tuple[bytes | None, str | None]:
         """smaps_rollup (4.14+), else smaps (summed when parsed); (bytes, reason when missing)."""
         try:
-            return read_record(self._fd, f"{pid}/smaps_rollup"), None
+            return self._read(self._fd, f"{pid}/smaps_rollup"), None
         except PermissionError as exc:
             return None, refused(exc, "smaps_rollup", self.paths.live)
         except ProcessLookupError:

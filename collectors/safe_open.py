@@ -83,6 +83,25 @@ def judge(info: os.stat_result, owners: Collection[int] | None = None, forbid: i
     return None
 
 
+#: The inode number of a procfs mount's root directory (PROC_ROOT_INO, include/linux/proc_ns.h);
+#: sysfs and tmpfs roots share it, so it says "the root of a mount", not "procfs".
+MOUNT_ROOT_INO = 1
+
+
+def only_root_fills(info: os.stat_result) -> bool:
+    """Whether a directory, by its fstat, is a mount's root that only root could have put files in.
+
+    The live host's /proc: procfs's root is inode 1, owned by root, mode 0555;
+    what is below it the kernel makes, and nobody can create, rename or link
+    a name there (proc(5)). A plain directory (a ``--root`` tree, a /proc left
+    unmounted) is not a mount root; a mount root that others may write is
+    refused too. Only root mounts in memtop's mount namespace, so a file below
+    such a root is never one another user planted.
+    """
+    return (stat.S_ISDIR(info.st_mode) and info.st_ino == MOUNT_ROOT_INO and info.st_uid == 0
+            and not info.st_mode & (OTHERS_WRITE | stat.S_IWUSR))
+
+
 def open_regular(path: str | os.PathLike[str], *, dir_fd: int | None = None,
                  owners: Collection[int] | None = None, forbid: int = 0) -> tuple[int, os.stat_result]:
     """An open descriptor of a regular file, and its fstat; the caller closes it.

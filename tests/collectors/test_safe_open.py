@@ -177,3 +177,43 @@ def test_the_proc_readers_keep_the_same_rules(tmp_path: Path) -> None:
     for reader in (read_at, read_record):
         with pytest.raises(UnsafeFile, match="a FIFO"):
             call_or_release(lambda: reader(None, str(tmp_path / "fifo")), [tmp_path / "fifo"])
+
+
+def test_only_a_mount_root_no_one_but_root_may_fill_is_taken_for_the_kernels(tmp_path: Path) -> None:
+    from memtop.collectors.safe_open import only_root_fills
+
+    assert only_root_fills(os.stat("/proc"))  # procfs: inode 1, root's, 0555
+    assert not only_root_fills(os.stat(tmp_path))  # a plain directory: a --root tree, an unmounted /proc
+    assert not only_root_fills(os.stat("/proc/self/status"))  # not a directory
+    root_like = os.stat_result((stat.S_IFDIR | 0o777, 1, 0, 2, 0, 0, 0, 0, 0, 0))
+    assert not only_root_fills(root_like)  # a mount root others may write (tmpfs's 1777)
+
+
+def _fstats_while(monkeypatch: pytest.MonkeyPatch, work: object) -> int:
+    calls = []
+    real = os.fstat
+
+    def counting(fd: int) -> os.stat_result:
+        calls.append(fd)
+        return real(fd)
+
+    monkeypatch.setattr(os, "fstat", counting)
+    work()  # type: ignore[operator]
+    monkeypatch.setattr(os, "fstat", real)
+    return len(calls)
+
+
+def test_the_live_procs_files_are_read_without_an_fstat_a_trees_with_one(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path, hosts: Path) -> None:
+    """Issue 17, goal 5: on the live /proc the fstat of each file is left out; a --root tree keeps it."""
+    from memtop.collectors.paths import HostPaths
+    from memtop.collectors.processes import ProcessReader
+
+    with ProcessReader(HostPaths(), users=lambda uid: None) as live:
+        proc, _ = live.read(os.getpid())
+        assert proc is not None and proc.pid == os.getpid() and proc.rss > 0
+        assert _fstats_while(monkeypatch, lambda: live.read(os.getpid())) == 0
+    tree = HostPaths.from_root(hosts / "basic")
+    with ProcessReader(tree, users=lambda uid: None) as captured:
+        pid = captured.pids()[0]
+        assert _fstats_while(monkeypatch, lambda: captured.read(pid)) >= 5  # stat, status, cmdline, oom_*, cgroup, rollup
