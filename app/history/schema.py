@@ -106,12 +106,51 @@ def open_write(path: Path) -> sqlite3.Connection:
         raise StoreError(describe(exc, path)) from None
 
 
+def _connect_read(path: Path, immutable: bool) -> sqlite3.Connection:
+    uri = f"file:{quote(str(path))}?mode=ro" + ("&immutable=1" if immutable else "")
+    db = sqlite3.connect(uri, uri=True, check_same_thread=False)
+    try:
+        # The first statement opens the file: an error here is about opening it, not about what it holds.
+        db.execute("SELECT count(*) FROM sqlite_master").fetchone()
+    except BaseException:
+        db.close()
+        raise
+    return db
+
+
+def _wal_has_frames(path: Path) -> bool:
+    try:
+        return path.with_name(path.name + "-wal").stat().st_size > 0
+    except OSError:
+        return False
+
+
 def open_read(path: Path) -> sqlite3.Connection:
-    """The file for replay: read only."""
+    """The file for replay: read only.
+
+    A recording is in WAL mode, and SQLite reads such a file only where it can
+    create ``FILE-shm`` beside it (or it exists): a copy in a directory the
+    reader cannot write is opened ``immutable`` instead, which is exact when no
+    ``FILE-wal`` holds frames not yet in the file (sqlite.org/wal.html,
+    "Read-Only Databases"); when one does, that is said.
+    """
     if not path.is_file():
         raise StoreError(f"{path}: no such history file")
     try:
-        db = sqlite3.connect(f"file:{quote(str(path))}?mode=ro", uri=True, check_same_thread=False)
+        os.close(os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC))
+    except OSError as exc:  # sqlite's own words for this are "unable to open database file"
+        raise StoreError(describe(exc, path)) from None
+    try:
+        try:
+            db = _connect_read(path, immutable=False)
+        except sqlite3.OperationalError as exc:
+            if "readonly" not in str(exc).lower() and "unable to open" not in str(exc).lower():
+                raise
+            if _wal_has_frames(path):
+                raise StoreError(f"{path}: SQLite cannot read it from here: {path.name}-wal holds its last samples and "
+                                 f"SQLite must create {path.name}-shm beside it, in a directory you cannot write; "
+                                 "copy the file and its -wal to a writable directory") from None
+            db = _connect_read(path, immutable=True)
         check_version(db, path)
         db.execute("SELECT count(*) FROM samples").fetchone()
         return db

@@ -172,3 +172,50 @@ def test_a_5000_digit_uid_in_the_host_file_is_ignored(tmp_path: Path, capsys: py
     assert main(["--root", str(tree), "--json"]) == 0
     users = {p["user"] for p in json.loads(capsys.readouterr().out)["processes"]}
     assert not users & {"forged", "too-big"}
+
+
+def _recording(tmp_path: Path) -> Path:
+    from tests.history.recordings import growth_snapshots, record_replayable
+
+    return record_replayable(tmp_path / "h.sqlite", growth_snapshots(3))
+
+
+def test_a_recording_on_a_read_only_mount_replays(tmp_path: Path) -> None:
+    """SQLite reads a WAL file only where it can make FILE-shm: a copy on a read-only file system
+    (or in a directory the user cannot write) said "not a memtop history file"; it is read immutable."""
+    path = _recording(tmp_path)
+    result = _in_a_small_tmpfs("size=4m", f"cp {path} \"$D/h.sqlite\" && mount -o remount,ro \"$D\" && "
+                                          "$M --json --replay \"$D/h.sqlite\" && $M history --replay \"$D/h.sqlite\" --pid 201")
+    assert result.returncode == 0, result.stderr
+    snapshot = json.loads(result.stdout.splitlines()[0])
+    assert snapshot["schema"] == "memtop.snapshot/1" and any(p["pid"] == 201 for p in snapshot["processes"])
+    assert len([line for line in result.stdout.splitlines()[1:] if line[:4].isdigit()]) == 3  # three samples
+
+
+def test_a_recording_whose_wal_holds_samples_on_a_read_only_mount_is_said(tmp_path: Path) -> None:
+    """Immutable would leave out what FILE-wal holds: a plausible, shorter history. It is refused with the reason."""
+    import sqlite3
+
+    path = _recording(tmp_path)
+    writer = sqlite3.connect(path)  # a write still in the WAL when the file was copied (the recorder running)
+    writer.execute("PRAGMA wal_autocheckpoint = 0")
+    writer.execute("INSERT INTO meta VALUES ('copied', 'mid-write')")
+    writer.commit()
+    wal = path.with_name("h.sqlite-wal")
+    assert wal.stat().st_size > 0
+    try:
+        result = _in_a_small_tmpfs("size=4m", f"cp {path} {wal} \"$D/\" && mount -o remount,ro \"$D\" && "
+                                              "$M --json --replay \"$D/h.sqlite\"")
+    finally:
+        writer.close()
+    err = _one_line(result)
+    assert "h.sqlite-wal holds its last samples" in err and "writable directory" in err
+
+
+def test_a_recording_another_user_may_not_read_says_permission_denied(shared_dir: Path, tmp_path: Path) -> None:
+    """SQLite's words were "unable to open database file"."""
+    target = shared_dir / "h.sqlite"
+    shutil.copy(_recording(tmp_path), target)
+    target.chmod(0o600)
+    err = _one_line(_memtop("--json", "--replay", str(target), as_nobody=True))
+    assert "Permission denied" in err
