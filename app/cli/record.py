@@ -16,7 +16,8 @@ from memtop.collectors.processes import DENIED
 from memtop.collectors.snapshot import Collector, Options
 from memtop.history.location import check_record_path, default_path
 from memtop.history.schema import StoreError
-from memtop.history.timespec import SpecError, parse_duration, parse_size
+from memtop.history.timespec import SpecError, describe_duration, parse_duration, parse_size
+from memtop.views.format import human
 
 DEFAULT_INTERVAL = 10.0
 DEFAULT_RETAIN = "7d"
@@ -74,7 +75,7 @@ def run(args: argparse.Namespace) -> int:
     from memtop.state.options import StartOptions
 
     if args.interval < 1:
-        raise UsageError("--interval must be at least 1 second")
+        raise UsageError("record: --interval must be at least 1 second (see memtop record --help)")
     try:
         path = check_record_path(Path(args.db)) if args.db else default_path()
         recorder = Recorder(path, retain=args.retain, max_size=args.max_size)
@@ -91,7 +92,8 @@ def run(args: argparse.Namespace) -> int:
 
     previous = {sig: signal.signal(sig, stopped) for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)}
     say = lambda line: print(f"memtop record: {line}", file=sys.stderr, flush=True)  # noqa: E731
-    say(f"recording to {path} every {args.interval:g} s (kept {args.retain:g} s, at most {args.max_size} bytes); "
+    say(f"recording to {path} every {args.interval:g} s (kept {describe_duration(args.retain)}, at most "
+        f"{human(args.max_size)}); "
         f"stop with Ctrl-C or SIGTERM; {journal.source}")
     failing: str | None = None
     status = 0

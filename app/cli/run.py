@@ -13,7 +13,7 @@ from memtop.cli.common import UsageError, interval
 if TYPE_CHECKING:
     from memtop.instrument.run import RunChild
 
-USAGE = "memtop run [--no-inherit] [--interval S] [--log FILE] [--] CMD [ARGS...]"
+USAGE = "memtop run [--no-inherit] [--interval SECONDS] [--log FILE] [--] CMD [ARGS...]"
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -62,7 +62,8 @@ def run(args: argparse.Namespace) -> int:
     except (ListenError, ModeError) as exc:
         raise UsageError(str(exc)) from None
     if args.interval < MIN_INTERVAL:
-        raise UsageError(f"--interval must be at least {MIN_INTERVAL:g} seconds")
+        raise UsageError(f"serve: --interval must be at least {MIN_INTERVAL:g} second{'' if MIN_INTERVAL == 1 else 's'} "
+                         "(see memtop serve --help)")
     frozen = args.root is not None
     passes = Passes(Collector(host_paths(args.root), Options()), args.interval, frozen=frozen)
     collector = FrameCollector(mode)

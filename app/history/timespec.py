@@ -45,6 +45,16 @@ def parse_size(text: str) -> int:
     return int(value)
 
 
+def describe_duration(seconds: float) -> str:
+    """``7d``, ``90m``, ``36h``: the largest unit of ``parse_duration`` that gives a whole number (else seconds)."""
+    for unit in ("w", "d", "h", "m"):
+        count = seconds / UNITS[unit]
+        if count >= 1 and count == int(count):
+            return f"{int(count)}{unit}"
+    whole = seconds == int(seconds)
+    return f"{int(seconds)}s" if whole else f"{seconds:.3f}".rstrip("0") + "s"  # never 1e+06s: --retain reads no exponent
+
+
 def parse_time(text: str, start: float, end: float) -> float:
     """Unix seconds of a time given against a recording from ``start`` to ``end``."""
     s = text.strip()

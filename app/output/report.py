@@ -212,11 +212,13 @@ def footnotes(snap: Snapshot, processes: Sequence[ProcessMemory]) -> list[str]:
     notes: list[str] = []
     denied = sum(1 for p in processes if p.error and "permission denied" in p.error)
     if denied:
-        notes.append(f"PSS/USS n/a for {denied} process{'' if denied == 1 else 'es'}: their smaps_rollup needs root or the same user")
+        whose = "its" if denied == 1 else "their"
+        notes.append(f"PSS/USS n/a for {denied} process{'' if denied == 1 else 'es'}: {whose} smaps_rollup needs root or the same user")
     refused = sum(1 for p in processes if p.error and ROOT_REFUSED in p.error)
     if refused:
         # Not "needs root" to root: the kernel's ptrace check refused root itself (issue 13, item 10).
-        notes.append(f"PSS/USS n/a for {refused} process{'' if refused == 1 else 'es'}: the kernel refused their "
+        notes.append(f"PSS/USS n/a for {refused} process{'' if refused == 1 else 'es'}: the kernel refused "
+                     f"{'its' if refused == 1 else 'their'} "
                      "smaps_rollup even to root (not dumpable, another user namespace, or no CAP_SYS_PTRACE here; "
                      "--json: error)")
     marked = [p for p in processes if p.marks]

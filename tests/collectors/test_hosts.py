@@ -379,7 +379,7 @@ def test_rollup_permission_denied(tree, monkeypatch):
     assert snap.reconciliation.unreadable == 1
     assert snap.reconciliation.pss_sum == (8000 + 15000) * KIB
     notes = footnotes(snap, snap.processes)
-    assert notes == ["PSS/USS n/a for 1 process: their smaps_rollup needs root or the same user"]
+    assert notes == ["PSS/USS n/a for 1 process: its smaps_rollup needs root or the same user"]
     assert snapshot_json(snap, snap.processes)["processes"][1]["error"] == DENIED
 
 

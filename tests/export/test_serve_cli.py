@@ -15,7 +15,7 @@ from tests.dashboard_fixtures import made
     (["--listen", "localhost"], "expected ADDR:PORT"),
     (["--listen", "127.0.0.1:0", "--processes", "top"], "top needs a number"),
     (["--listen", "127.0.0.1:0", "--processes", "pids"], "one of top:N"),
-    (["--listen", "127.0.0.1:0", "--interval", "0.5"], "at least 1 seconds"),
+    (["--listen", "127.0.0.1:0", "--interval", "0.5"], "at least 1 second "),
     (["--listen", "127.0.0.1:0", "--interval", "nan"], "must be a number of seconds"),
 ])
 def test_bad_options_one_line_exit_2(argv: list[str], says: str, capsys: pytest.CaptureFixture[str]) -> None:

@@ -7,7 +7,7 @@ from datetime import datetime
 import pytest
 from hypothesis import given, strategies as st
 
-from memtop.history.timespec import SpecError, parse_duration, parse_size, parse_time
+from memtop.history.timespec import SpecError, describe_duration, parse_duration, parse_size, parse_time
 
 END = datetime(2026, 12, 4, 13, 30, 0).timestamp()
 START = END - 86400
@@ -48,3 +48,18 @@ def test_any_text_is_a_time_or_a_message(text: str) -> None:
 def test_relative_times_count_back_from_the_end(n: int, unit: str) -> None:
     seconds = n * {"s": 1, "m": 60, "h": 3600, "d": 86400}[unit]
     assert parse_time(f"-{n}{unit}", START, END) == END - seconds
+
+
+def test_a_duration_is_said_in_the_unit_it_would_be_typed_in() -> None:
+    """`memtop record` says its retention as --retain takes it (7d, not 604800 s)."""
+    assert describe_duration(604800.0) == "1w"
+    assert describe_duration(7 * 86400.0 + 3600) == "169h"
+    assert describe_duration(86400.0) == "1d"
+    assert describe_duration(5400.0) == "90m"
+    assert describe_duration(90.0) == "90s"
+    assert describe_duration(0.5) == "0.5s"
+
+
+@given(st.integers(min_value=1, max_value=10**9))
+def test_a_said_duration_reads_back_as_itself(seconds: int) -> None:
+    assert parse_duration(describe_duration(float(seconds))) == seconds
