@@ -45,10 +45,31 @@ def _top(parser_class: type[Parser]) -> Parser:
     return p
 
 
+class _Commands(argparse._SubParsersAction):  # type: ignore[type-arg]
+    """The command word: memtop's own options before it are refused, not dropped.
+
+    argparse lets the command's defaults overwrite the same names given before
+    it: ``memtop --interval 5 record`` recorded every 10 s and ``memtop --root
+    X capture D`` captured the live host, without a word.
+    """
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
+                 values: Any, option_string: str | None = None) -> None:
+        name = values[0] if values else ""
+        given = [action.option_strings[-1] for action in parser._actions
+                 if action.option_strings and action.dest != argparse.SUPPRESS and action.default != argparse.SUPPRESS
+                 and getattr(namespace, action.dest, action.default) != action.default]
+        if given and name in self.choices:
+            parser.exit(2, f"memtop: {', '.join(given)} before the command {name}: options before a command are "
+                           f"memtop's own; put the command's after it (see memtop {name} --help)\n")
+        super().__call__(parser, namespace, values, option_string)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The whole parser: memtop's own options and every command."""
     p = _top(Parser)
-    commands = p.add_subparsers(dest="subcommand", metavar="COMMAND", title="commands", prog="memtop")
+    commands = p.add_subparsers(dest="subcommand", metavar="COMMAND", title="commands", prog="memtop",
+                                action=_Commands)
     for name in COMMANDS:
         importlib.import_module(f"memtop.cli.{name}").register(commands)
     return p

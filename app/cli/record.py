@@ -136,5 +136,5 @@ def run(args: argparse.Namespace) -> int:
         journal.close()
         recorder.close()
     if status == 0:
-        say(f"stopped after {recorder.samples} samples")
+        say(f"stopped after {recorder.samples} sample{'' if recorder.samples == 1 else 's'}")
     return status

@@ -75,3 +75,23 @@ def test_memtop_json_imports_no_command_module() -> None:
 def test_a_command_still_gets_its_own_parser() -> None:
     args = parse(["record", "--interval", "5"])
     assert args.subcommand == "record" and args.interval == 5.0
+
+
+@pytest.mark.parametrize(("argv", "flag", "command"), [
+    (["--interval", "5", "record"], "--interval", "record"),  # recorded every 10 s, silently
+    (["--root", "/srv/tree", "capture", "out"], "--root", "capture"),  # captured the live host instead
+    (["--json", "record"], "--json", "record"),
+    (["--pid", "1", "history", "--replay", "h.sqlite", "--pid", "2"], "--pid", "history"),
+])
+def test_memtops_own_options_before_a_command_are_refused_not_dropped(
+        argv: list[str], flag: str, command: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        parse(argv)
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"memtop: {flag} before the command {command}:") and f"memtop {command} --help" in err
+
+
+def test_a_commands_own_options_after_it_still_work() -> None:
+    args = parse(["capture", "out", "--root", "/srv/tree"])
+    assert (args.subcommand, args.root, args.dir) == ("capture", "/srv/tree", "out")
