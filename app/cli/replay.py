@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 def add_arguments(p: argparse.ArgumentParser) -> None:
     """--replay and --at, on memtop without a command."""
     p.add_argument("--replay", metavar="DB", help="open a recording (memtop record) instead of the live host: the dashboard "
-                   "over recorded time, or with --json the snapshot of one moment")
+                   "over recorded time, or with --json or --once the report of one moment")
     p.add_argument("--at", metavar="TIME", help="with --replay: the moment shown: ISO 8601 (local time unless it says), "
                    "HH:MM[:SS] of the recording's last day, Unix seconds, or -90s/-5m/-2h from its end (default: the end)")
 
@@ -51,13 +51,13 @@ def run_replay(args: argparse.Namespace, settings: Callable[[argparse.Namespace]
     """--replay: the JSON of a moment, or the dashboard frozen at it; ``settings``: the dashboard's config file."""
     if args.at is not None and args.replay is None:
         raise UsageError("--at goes with --replay")
-    if args.root is not None or args.interval is not None or args.once or args.maps is not None or args.wss is not None:
-        raise UsageError("--replay shows a recording: not with --root, --interval, --once, --maps or --wss")
-    if args.json:
-        return _json(args)
+    if args.root is not None or args.interval is not None or args.maps is not None or args.wss is not None:
+        raise UsageError("--replay shows a recording: not with --root, --interval, --maps or --wss")
+    if args.json or args.once:
+        return _report(args)
     if not sys.stdout.isatty():
-        print("memtop: stdout is not a terminal; use `memtop --json --replay DB --at TIME` for a recorded moment as JSON",
-              file=sys.stderr)
+        print("memtop: stdout is not a terminal; use `memtop --once --replay DB --at TIME` (a table) or --json for a "
+              "recorded moment", file=sys.stderr)
         return 2
     from memtop.state.settings import start_options
 
@@ -69,8 +69,11 @@ def run_replay(args: argparse.Namespace, settings: Callable[[argparse.Namespace]
     return run_replay_dashboard(replay, settings=store)
 
 
-def _json(args: argparse.Namespace) -> int:
-    from memtop.output.report import snapshot_json
+def _report(args: argparse.Namespace) -> int:
+    """One recorded moment as ``--json`` or ``--once`` print it live (the moment's time above the table)."""
+    import os
+
+    from memtop.output.report import snapshot_json, table
     from memtop.tables.select import check_sort_field, select
 
     replay = open_replay(args)
@@ -80,7 +83,14 @@ def _json(args: argparse.Namespace) -> int:
     pids = tuple(args.pid) if args.pid else None
     rows = select(snap.processes, sort=check_sort_field(args.sort or "pss"), reverse=args.reverse, text=args.filter,
                   pids=pids, limit=args.limit)
-    print(json.dumps(snapshot_json(snap, rows, done.verdicts, done.diagnoses), indent=None, separators=(", ", ": ")))
+    if args.json:
+        print(json.dumps(snapshot_json(snap, rows, done.verdicts, done.diagnoses), indent=None, separators=(", ", ": ")))
+        return 0
+    from memtop.history.timespec import describe_time
+
+    width = os.get_terminal_size(sys.stdout.fileno()).columns if sys.stdout.isatty() else None
+    print(f"recorded {describe_time(snap.time)} ({args.replay})")
+    print(table(snap, rows, exact=args.bytes, width=width))
     return 0
 
 

@@ -225,6 +225,20 @@ def test_json_replay_follows_the_snapshot_schema(tmp_path: Path, capsys: pytest.
     assert train["rss"] == 120 * MIB
 
 
+def test_once_replay_prints_the_table_of_a_recorded_moment(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`memtop --once --replay DB --at TIME`: the report of --once, at that moment, under the moment's time."""
+    from memtop.cli import main
+    from memtop.history.timespec import describe_time
+
+    path = record(tmp_path / "h.sqlite", growth_snapshots(6))
+    assert main(["--once", "--replay", str(path), "--at", "-25s", "--bytes", "--filter", "train"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == f"recorded {describe_time(START + 20.0)} ({path})"
+    header = next(i for i, line in enumerate(lines) if line.split()[:1] == ["PID"])
+    train = lines[header + 1].split()
+    assert train[0] == "201" and int(train[3]) == 120 * MIB  # RSS at 20 s, as --json says it
+
+
 def test_command_lines_are_stored_once(tmp_path: Path) -> None:
     # postgres 300, 301 and 302 share one command line; every process here has the same (no) cgroup.
     path = record(tmp_path / "h.sqlite", growth_snapshots(3))
