@@ -52,7 +52,8 @@ def describe_duration(seconds: float) -> str:
         if count >= 1 and count == int(count):
             return f"{int(count)}{unit}"
     whole = seconds == int(seconds)
-    return f"{int(seconds)}s" if whole else f"{seconds:.3f}".rstrip("0") + "s"  # never 1e+06s: --retain reads no exponent
+    # Never 1e+06s: --retain reads no exponent.
+    return f"{int(seconds)}s" if whole else f"{seconds:.6f}".rstrip("0").rstrip(".") + "s"
 
 
 def parse_time(text: str, start: float, end: float) -> float:

@@ -25,8 +25,8 @@ import tempfile
 from pathlib import Path
 
 import memtop.collectors
-from memtop.instrument.cache import cache_home
 from memtop.collectors.safe_open import OTHERS_WRITE, UnsafeFile, open_regular, read_regular, trusted_directory, write_atomically
+from memtop.instrument.cache import cache_home
 
 SOURCE = Path(memtop.collectors.__file__).with_name("heapcount.c")
 FLAGS = ("-O2", "-fPIC", "-shared", "-pthread", "-Wall")

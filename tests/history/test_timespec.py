@@ -58,6 +58,7 @@ def test_a_duration_is_said_in_the_unit_it_would_be_typed_in() -> None:
     assert describe_duration(5400.0) == "90m"
     assert describe_duration(90.0) == "90s"
     assert describe_duration(0.5) == "0.5s"
+    assert describe_duration(1234.25) == "1234.25s"
 
 
 @given(st.integers(min_value=1, max_value=10**9))
