@@ -18,14 +18,19 @@ from stat import S_ISREG
 from .safe_open import DEFAULT_LIMIT, FLAGS, UnsafeFile, kind, read_capped
 
 
-def _open(dir_fd: int | None, name: str, limit: int) -> int:
-    """``name`` opened by safe_open's rules, inlined: thousands of files per pass go through here."""
+def _open_unfollowed(dir_fd: int | None, name: str) -> int:
+    """``name`` opened with safe_open's flags: never blocking, never through a link at its last component."""
     try:
-        fd = os.open(name, FLAGS, dir_fd=dir_fd)
+        return os.open(name, FLAGS, dir_fd=dir_fd)
     except OSError as err:
         if err.errno == errno.ELOOP:
             raise UnsafeFile(name, "a symbolic link (links are not followed here)") from None
         raise
+
+
+def _open(dir_fd: int | None, name: str, limit: int) -> int:
+    """``name`` opened by safe_open's rules, inlined: thousands of files per pass go through here."""
+    fd = _open_unfollowed(dir_fd, name)
     info = os.fstat(fd)
     if not S_ISREG(info.st_mode):
         os.close(fd)
@@ -72,12 +77,7 @@ def read_kernel_record(dir_fd: int, name: str, limit: int = DEFAULT_LIMIT) -> by
     file, 14,000 a pass at 2,000 processes (issue 17, goal 5). The open's
     flags (no link followed, never blocking) and the read's cap still hold.
     """
-    try:
-        fd = os.open(name, FLAGS, dir_fd=dir_fd)
-    except OSError as err:
-        if err.errno == errno.ELOOP:
-            raise UnsafeFile(name, "a symbolic link (links are not followed here)") from None
-        raise
+    fd = _open_unfollowed(dir_fd, name)
     try:
         return read_capped(fd, limit, name, whole_first_read=True)
     finally:
